@@ -1,0 +1,255 @@
+/**
+ * buildApp: the gateway's whole request pipeline, registered in the order a request travels it. It never
+ * listens; cli.ts (or a test) does.
+ *
+ *   route      rewriteUrl: normalise the path once, pick the upstream (longest prefix, host first)
+ *   onRequest  request state, refuse bad paths, strip spoofed identity headers, drop gateway cookies
+ *   handle     /oauth2/*, /ping, /ready, /metrics  → gateway routes
+ *              everything else                     → guard (session → policy) → headers → proxy
+ *   onSend     save the session if the request changed it
+ *   onResponse one log line and the request metrics
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHttpProxy from '@fastify/http-proxy';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { GatewayContext } from './context.js';
+import { ErrorCode, GatewayError } from './errors.js';
+import { sendGatewayError } from './http/replies.js';
+import './http/request-state.js';
+import { registerHealth } from './observability/health.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
+import { createTransactions, TRANSACTION_TTL_SECONDS } from './oidc/transaction.js';
+import { createGuard } from './proxy/guard.js';
+import { buildHeaderInjector, stripIdentityHeaders } from './proxy/headers.js';
+import { normaliseTarget } from './proxy/normalise-path.js';
+import { compileUpstreams, matchUpstream, upstreamPath, type CompiledUpstream } from './proxy/upstreams.js';
+import { registerForwardAuth } from './routes/auth.js';
+import { registerCallback } from './routes/callback.js';
+import { registerSignOut } from './routes/sign-out.js';
+import { registerStart } from './routes/start.js';
+import { registerUserinfo } from './routes/userinfo.js';
+import { saveSessionIfChanged } from './session/access.js';
+import { buildCookieNames, splitCookieHeader } from './session/cookie-names.js';
+import { createCookieStore } from './session/cookie-store.js';
+import { deriveKeys } from './session/keys.js';
+import { createSealBoxes } from './session/seal.js';
+
+/** What tests and the CLI may replace. */
+export interface AppDependencies {
+  /** A logger to use instead of pino on stdout. */
+  logger?: Logger;
+  /** Where the default logger writes (tests capture it). */
+  logStream?: DestinationStream;
+  /** Discovery retry backoff. */
+  discoveryRetry?: RetryPolicy;
+}
+
+/** A built gateway: the fastify instance and the services behind it. */
+export interface Gateway {
+  app: FastifyInstance;
+  context: GatewayContext;
+  /** Marks the gateway as draining: /ready answers 503. */
+  beginShutdown(): void;
+  /** Requests received and not yet answered. */
+  inFlight(): number;
+}
+
+/** Internal route prefix the route step rewrites proxied requests to; unreachable from outside. */
+const UPSTREAM_ROUTE = '/__authgate/upstream/';
+const BAD_PATH_ROUTE = '/__authgate/bad-path';
+const GATEWAY_PATHS = new Set(['/ping', '/ready', '/metrics']);
+
+/** What the route step decided, kept on the raw request until onRequest moves it to request.authgate. */
+interface RouteDecision {
+  upstream: CompiledUpstream | undefined;
+  path: string;
+  query: string;
+  target: string;
+}
+const kRoute = Symbol('authgate.route');
+type RoutedMessage = IncomingMessage & { [kRoute]?: RouteDecision };
+
+/** Builds the gateway (ready to listen). */
+export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<Gateway> {
+  const log = deps.logger ?? createLogger(deps.logStream);
+  const metrics = createMetrics();
+  const upstreams = compileUpstreams(config.upstreams);
+  const cookieNames = buildCookieNames(config.server.publicUrl, config.session.cookieName);
+  const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
+  const claimNames = [...new Set(config.upstreams.flatMap((u) => Object.keys(u.allow.claims)))];
+  const provider = new OidcProvider(config.oidc, config.server.publicUrl, claimNames, log, metrics, deps.discoveryRetry);
+  let shuttingDown = false;
+  const inFlight = new Set<FastifyRequest>();
+
+  const app = Fastify({
+    // pino's Logger is wider than FastifyBaseLogger; without the cast fastify infers a Logger-typed instance
+    // that its own plugin types then refuse.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    http: { maxHeaderSize: 16 * 1024 },
+    requestTimeout: 120_000,
+    // ── route: one normalisation, one match, for routing, policy and the upstream request alike.
+    rewriteUrl(req: RoutedMessage): string {
+      const target = normaliseTarget(req.url ?? '/');
+      if (!target) return BAD_PATH_ROUTE;
+      const { path, query } = target;
+      if (path.startsWith('/oauth2/') || GATEWAY_PATHS.has(path)) return path + (query ? `?${query}` : '');
+      const upstream = matchUpstream(upstreams, req.headers.host, path);
+      const forwarded = upstream?.config.url ? upstreamBasePath(upstream.config.url) + upstreamPath(upstream, path) : path;
+      req[kRoute] = { upstream, path, query, target: forwarded + (query ? `?${query}` : '') };
+      return upstream?.config.url ? `${UPSTREAM_ROUTE}${upstream.index}` : `${UPSTREAM_ROUTE}none`;
+    },
+  });
+
+  await app.register(fastifyCookie, { hook: false });
+  const boxes = await createSealBoxes(
+    app,
+    { session: deriveKeys(config.session.keys, 'session'), transaction: deriveKeys(config.session.keys, 'login-transaction') },
+    { session: Math.ceil(config.session.absoluteTimeout / 1000), transaction: TRANSACTION_TTL_SECONDS },
+  );
+  const store = createCookieStore({ names: cookieNames, box: boxes.session, maxAgeSeconds: Math.ceil(config.session.absoluteTimeout / 1000) });
+  const transactions = createTransactions(cookieNames, boxes.transaction);
+  const context: GatewayContext = { config, log, metrics, provider, store, transactions, cookieNames, lifetime, upstreams };
+
+  // ── onRequest: state, bad paths, spoofed headers, the gateway's cookies kept away from upstreams.
+  app.decorateRequest('authgate', null as unknown as FastifyRequest['authgate']);
+  app.addHook('onRequest', async (request, reply) => {
+    inFlight.add(request);
+    const route = (request.raw as RoutedMessage)[kRoute];
+    const header = request.headers.cookie;
+    const cookies = header ? splitCookieHeader(header, cookieNames) : undefined;
+    if (cookies) {
+      if (cookies.others === '') delete request.headers.cookie;
+      else request.headers.cookie = cookies.others;
+    }
+    request.authgate = {
+      cookies: cookies?.gateway ?? new Map<string, string>(),
+      upstream: route?.upstream,
+      path: route?.path ?? request.url.split('?')[0] ?? '/',
+      query: route?.query ?? '',
+      upstreamTarget: route?.target ?? '/',
+      session: undefined,
+      sessionDirty: false,
+    };
+    stripIdentityHeaders(request.headers);
+    if (request.url === BAD_PATH_ROUTE) {
+      return sendGatewayError(request, reply, new GatewayError(ErrorCode.badPath, 400, 'The request path is not allowed (encoded "/" or "\\", or malformed).'));
+    }
+    return undefined;
+  });
+
+  // ── handle: the gateway's own routes (their scope parses no bodies but accepts any).
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => {
+      payload.resume();
+      payload.on('end', () => done(null, undefined));
+      payload.on('error', done);
+    });
+    registerHealth(scope, context, { metrics: config.server.metricsListen === '', isShuttingDown: () => shuttingDown });
+    registerStart(scope, context);
+    registerCallback(scope, context);
+    registerSignOut(scope, context);
+    registerUserinfo(scope, context);
+    registerForwardAuth(scope, context);
+  });
+
+  // ── handle: every upstream behind the guard, its headers injected, proxied by @fastify/http-proxy.
+  const guard = createGuard(context);
+  const identityOf = (request: FastifyRequest) => {
+    const session = request.authgate.session?.session;
+    return session ? { ...session.identity, accessToken: session.tokens.accessToken } : undefined;
+  };
+  for (const upstream of upstreams) {
+    if (!upstream.config.url) continue; // forward-auth only
+    const rewriteRequestHeaders = buildHeaderInjector(upstream.config, config.server.publicUrl, identityOf);
+    await app.register(fastifyHttpProxy, {
+      prefix: `${UPSTREAM_ROUTE}${upstream.index}`,
+      upstream: new URL(upstream.config.url).origin,
+      preHandler: guard,
+      config: { upstream: upstream.name },
+      logController: new LogController({ disableRequestLogging: true }),
+      undici: { connections: 128, headersTimeout: upstream.config.timeout, bodyTimeout: upstream.config.timeout },
+      handler: (request: FastifyRequest, reply: FastifyReply, _dest: string, options: object) =>
+        reply.from(request.authgate.upstreamTarget, options),
+      replyOptions: {
+        rewriteRequestHeaders,
+        onError: (reply: FastifyReply, { error }: { error: Error & { statusCode?: number } }) => {
+          const timedOut = error.statusCode === 504;
+          reply.request.log.warn({ err: error, upstream: upstream.name }, timedOut ? 'upstream timed out' : 'upstream unavailable');
+          void sendGatewayError(
+            reply.request,
+            reply,
+            timedOut
+              ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
+              : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
+          );
+        },
+      },
+    } as never);
+  }
+
+  app.setNotFoundHandler((request, reply) =>
+    sendGatewayError(request, reply, new GatewayError(ErrorCode.notFound, 404, 'No application is configured for this address.')),
+  );
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof GatewayError) {
+      if (error.status >= 500) request.log.warn({ err: error }, error.safeMessage);
+      return sendGatewayError(request, reply, error);
+    }
+    const status = error.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendGatewayError(request, reply, new GatewayError(ErrorCode.badRequest, status, 'The request could not be processed.'));
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendGatewayError(request, reply, new GatewayError(ErrorCode.internal, 500, 'Something went wrong in the gateway.'));
+  });
+
+  // ── onSend: write the session back only when this request changed it.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.authgate) await saveSessionIfChanged(context, request, reply);
+    return payload;
+  });
+
+  // ── onResponse: the one log line per request, and the request metrics.
+  app.addHook('onRequestAbort', async (request) => {
+    inFlight.delete(request);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    inFlight.delete(request);
+    const upstream = request.authgate?.upstream?.name ?? 'gateway';
+    const status = reply.statusCode;
+    const responseTime = Math.round(reply.elapsedTime * 100) / 100;
+    metrics.requests.inc({ upstream, status });
+    metrics.requestDuration.observe({ upstream }, reply.elapsedTime / 1000);
+    request.log.info({ method: request.method, path: request.authgate?.path ?? '?', status, responseTime, upstream }, 'request');
+  });
+
+  app.addHook('onReady', async () => provider.start());
+  app.addHook('onClose', async () => provider.stop());
+
+  return {
+    app,
+    context,
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+    inFlight: () => inFlight.size,
+  };
+}
+
+/** The path of an upstream URL without a trailing slash ("" for the root). */
+function upstreamBasePath(url: string): string {
+  const path = new URL(url).pathname;
+  return path.endsWith('/') ? path.slice(0, -1) : path;
+}

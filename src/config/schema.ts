@@ -1,0 +1,203 @@
+/**
+ * The one configuration schema: field types, secure defaults and the hints shown when a value is wrong.
+ * Pure: no I/O, no environment. `config/load.ts` feeds it a YAML tree whose `${VAR}` and `xxxFile`
+ * references have already been resolved.
+ */
+import { z } from 'zod';
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration: "90s", "15m", "12h", "1d", "500ms", or a number of seconds; parsed to milliseconds. */
+export const duration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(DURATION, { message: 'expected a duration such as "90s", "15m", "12h" or a number of seconds' }),
+  ])
+  .transform((value) => {
+    if (typeof value === 'number') return Math.round(value * 1000);
+    const [, amount, unit] = DURATION.exec(value) as RegExpExecArray;
+    return Math.round(Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
+  });
+
+const listen = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, { message: 'expected "host:port", e.g. "0.0.0.0:4180"' })
+  .transform((value) => {
+    const at = value.lastIndexOf(':');
+    return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+  })
+  .refine((l) => l.port <= 65535, { message: 'port must be 0..65535' });
+
+const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an absolute http(s) URL' });
+
+const cidr = z.string().refine(
+  (value) => {
+    const [addr, bits, extra] = value.split('/');
+    if (extra !== undefined || !addr) return false;
+    const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(addr);
+    const v6 = addr.includes(':');
+    if (!v4 && !v6) return false;
+    return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (v4 ? 32 : 128));
+  },
+  { message: 'expected an IP address or CIDR, e.g. "10.0.0.0/8" or "127.0.0.1"' },
+);
+
+/** One session key: at least 32 bytes, written as hex or base64. Decoded in session/keys.ts. */
+const sessionKey = z
+  .string()
+  .refine((value) => decodedKeyLength(value) >= 32, {
+    message: 'a session key must decode to at least 32 bytes (hex or base64); generate one with `openssl rand -base64 32`',
+  });
+
+/** How many bytes a hex or base64 key decodes to; hex wins when the text is valid hex. */
+export function decodedKeyLength(value: string): number {
+  const text = value.trim();
+  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) return text.length / 2;
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) return 0;
+  return Buffer.from(text, 'base64').length;
+}
+
+const claimValue = z.union([z.string(), z.number(), z.boolean()]);
+
+const allowSchema = z
+  .strictObject({
+    emails: z.array(z.string().min(3)).default([]),
+    emailDomains: z.array(z.string().min(1).regex(/^[^@\s]+$/, { message: 'a domain without "@", e.g. "example.com"' })).default([]),
+    groups: z.array(z.string().min(1)).default([]),
+    claims: z.record(z.string(), z.union([claimValue, z.array(claimValue)])).default({}),
+  })
+  .prefault({});
+
+const upstreamSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'letters, digits, "_", "." or "-" (it is used in metrics and logs)' }),
+  path: z
+    .string()
+    .regex(/^\/[^?#\s]*$/, { message: 'a path prefix starting with "/", without query or fragment' })
+    .default('/'),
+  host: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { message: 'a host name such as "app.example.com", optionally with ":port"' })
+    .transform((h) => h.toLowerCase())
+    .optional(),
+  url: httpUrl.optional(),
+  auth: z.enum(['required', 'optional', 'public']).default('required'),
+  forwardAccessToken: z.boolean().default(true),
+  stripPrefix: z.boolean().default(false),
+  preserveHost: z.boolean().default(false),
+  timeout: duration.prefault('30s'),
+  websocket: z.boolean().default(false),
+  allowedOrigins: z.array(httpUrl).default([]),
+  allow: allowSchema,
+});
+
+const redisSchema = z
+  .strictObject({
+    url: z.string().regex(/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//, {
+      message: 'expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL',
+    }).default('redis://127.0.0.1:6379'),
+    timeout: duration.prefault('2s'),
+  })
+  .prefault({});
+
+/** The whole configuration file. Objects are strict so a misspelt key is reported, not ignored. */
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        listen: listen.prefault('0.0.0.0:4180'),
+        publicUrl: httpUrl,
+        trustedProxies: z.array(cidr).default([]),
+        metricsListen: z.union([z.literal(''), listen]).default(''),
+        shutdownGrace: duration.prefault('30s'),
+        workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
+      }),
+    oidc: z.strictObject({
+      issuer: httpUrl,
+      clientId: z.string().min(1, { message: 'must not be empty' }),
+      clientSecret: z.string().min(1, { message: 'the client secret is empty; give clientSecret or clientSecretFile' }),
+      clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+      scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'profile', 'email', 'offline_access']),
+      groupsClaim: z.string().min(1).default('groups'),
+      allowInsecureHttp: z.boolean().default(false),
+    }),
+    session: z
+      .strictObject({
+        keys: z.array(sessionKey).min(1, { message: 'give at least one session key' }),
+        cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: 'letters, digits, "_" or "-"' }).optional(),
+        store: z.enum(['cookie', 'redis']).default('cookie'),
+        redis: redisSchema,
+        idleTimeout: duration.prefault('1h'),
+        absoluteTimeout: duration.prefault('12h'),
+        refreshSkew: duration.prefault('60s'),
+      }),
+    api: z
+      .strictObject({
+        acceptBearerTokens: z.boolean().default(false),
+        audiences: z.array(z.string().min(1)).default([]),
+      })
+      .prefault({}),
+    upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
+  })
+  .superRefine((config, ctx) => {
+    const issuer = new URL(config.oidc.issuer);
+    if (issuer.protocol === 'http:' && !config.oidc.allowInsecureHttp) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oidc', 'issuer'],
+        message: 'an http:// issuer is refused; use https, or set oidc.allowInsecureHttp: true for local development only',
+      });
+    }
+    if (!config.oidc.scopes.includes('openid')) {
+      ctx.addIssue({ code: 'custom', path: ['oidc', 'scopes'], message: 'must include "openid"' });
+    }
+    const publicUrl = new URL(config.server.publicUrl);
+    if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'publicUrl'],
+        message: 'must be an origin only, e.g. "https://app.example.com" (no path, query or fragment)',
+      });
+    }
+    if (config.session.absoluteTimeout < config.session.idleTimeout) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['session', 'absoluteTimeout'],
+        message: 'must not be shorter than session.idleTimeout',
+      });
+    }
+    const names = new Map<string, number>();
+    const routes = new Map<string, number>();
+    config.upstreams.forEach((upstream, index) => {
+      const sameName = names.get(upstream.name);
+      if (sameName !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'name'], message: `duplicates upstreams[${sameName}].name` });
+      }
+      names.set(upstream.name, index);
+      const key = `${upstream.host ?? '*'} ${normalisePrefix(upstream.path)}`;
+      const sameRoute = routes.get(key);
+      if (sameRoute !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['upstreams', index, 'path'],
+          message: `upstreams[${sameRoute}] already has this host and path; one of them would never be reached`,
+        });
+      }
+      routes.set(key, index);
+      if (!upstream.url) {
+        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'url'], message: 'required: the URL requests are proxied to' });
+      }
+    });
+  });
+
+/** Removes one trailing slash so "/api/" and "/api" name the same prefix. */
+export function normalisePrefix(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** The validated configuration as the rest of the gateway sees it (durations in milliseconds). */
+export type Config = z.output<typeof configSchema>;
+/** One upstream's validated settings. */
+export type UpstreamConfig = Config['upstreams'][number];
+/** One upstream's `allow` rule. */
+export type AllowRule = UpstreamConfig['allow'];

@@ -1,0 +1,26 @@
+/**
+ * The services one gateway instance is made of, built once in buildApp and handed to the routes and the
+ * guard (they take what they need from it; nothing else reads raw configuration).
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { Metrics } from './observability/metrics.js';
+import type { OidcProvider } from './oidc/provider.js';
+import type { Transactions } from './oidc/transaction.js';
+import type { CompiledUpstream } from './proxy/upstreams.js';
+import type { CookieNames } from './session/cookie-names.js';
+import type { Lifetime } from './session/lifetime.js';
+import type { SessionStore } from './session/types.js';
+
+/** Everything the pipeline's steps share. */
+export interface GatewayContext {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  provider: OidcProvider;
+  store: SessionStore;
+  transactions: Transactions;
+  cookieNames: CookieNames;
+  lifetime: Lifetime;
+  upstreams: CompiledUpstream[];
+}

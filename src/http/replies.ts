@@ -1,0 +1,58 @@
+/**
+ * How the gateway answers on its own behalf: short HTML pages for browsers, JSON for API clients.
+ * Every value shown is HTML-escaped; nothing from a cause or a stack trace is ever included.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayError } from '../errors.js';
+
+/** True for a top-level browser navigation: GET or HEAD whose Accept names text/html (`*\/*` alone does not). */
+export function isBrowserNavigation(request: FastifyRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Sign-in required',
+  403: 'Access denied',
+  404: 'Not found',
+  431: 'Request headers too large',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
+  504: 'Gateway timeout',
+};
+
+/** Renders the gateway's small self-contained error page. */
+export function renderPage(status: number, message: string, link?: { href: string; text: string }): string {
+  const title = TITLES[status] ?? 'Error';
+  const action = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>` : '';
+  return (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
+    `<meta name="viewport" content="width=device-width"><title>${status} ${escapeHtml(title)}</title>` +
+    '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}' +
+    'h1{font-size:1.4rem}p{line-height:1.5}</style></head><body>' +
+    `<h1>${status} ${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${action}` +
+    '<p><small>authgate</small></p></body></html>'
+  );
+}
+
+/** Answers with a GatewayError: an HTML page for browsers, `{"error": code, "message": ...}` JSON otherwise. */
+export function sendGatewayError(request: FastifyRequest, reply: FastifyReply, err: GatewayError, link?: { href: string; text: string }): FastifyReply {
+  reply.code(err.status).header('cache-control', 'no-store');
+  if (wantsHtml(request)) {
+    return reply.type('text/html; charset=utf-8').send(renderPage(err.status, err.safeMessage, link));
+  }
+  return reply.type('application/json; charset=utf-8').send({ error: err.code, message: err.safeMessage });
+}
+
+/** Browsers get pages even for non-GET requests (a form POST), so this looks at Accept only. */
+function wantsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/html');
+}

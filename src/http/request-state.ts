@@ -1,0 +1,29 @@
+/**
+ * What the gateway learns about one request as it travels the pipeline, kept on `request.authgate`.
+ */
+import type { LoadedSession } from '../session/types.js';
+import type { CompiledUpstream } from '../proxy/upstreams.js';
+
+/** Per-request state; set in onRequest, filled in by the guard. */
+export interface RequestState {
+  /** The gateway's own cookies from the Cookie header (removed from what goes upstream). */
+  cookies: Map<string, string>;
+  /** The upstream the route step chose, if any. */
+  upstream: CompiledUpstream | undefined;
+  /** The path after normalisation (what routing, policy and the upstream see), without query. */
+  path: string;
+  /** The query string as received, without "?". */
+  query: string;
+  /** Path and query the upstream receives (its base path, stripPrefix applied). */
+  upstreamTarget: string;
+  /** undefined until loaded; null when signed out. */
+  session: LoadedSession | null | undefined;
+  /** Set by the guard when the session must be written back after the response. */
+  sessionDirty: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    authgate: RequestState;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Prometheus metrics (prom-client). One registry per gateway instance so tests can run several in a process.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's metrics, created once at start-up. */
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'upstream' | 'status'>;
+  requestDuration: Histogram<'upstream'>;
+  logins: Counter<'outcome'>;
+  policyDecisions: Counter<'upstream' | 'reason'>;
+  providerRequests: Counter<'operation' | 'outcome'>;
+}
+
+/** Creates the registry with process metrics and the gateway's own series. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'authgate_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'authgate_http_requests_total',
+      help: 'Requests answered, by upstream (or "gateway") and status code',
+      labelNames: ['upstream', 'status'],
+      registers: [registry],
+    }),
+    requestDuration: new Histogram({
+      name: 'authgate_http_request_duration_seconds',
+      help: 'Time from request to response, by upstream',
+      labelNames: ['upstream'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    logins: new Counter({
+      name: 'authgate_logins_total',
+      help: 'Completed callbacks by outcome (success, provider_error, invalid_state, failed, unavailable)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    policyDecisions: new Counter({
+      name: 'authgate_policy_decisions_total',
+      help: 'Access decisions by upstream and reason',
+      labelNames: ['upstream', 'reason'],
+      registers: [registry],
+    }),
+    providerRequests: new Counter({
+      name: 'authgate_provider_requests_total',
+      help: 'Requests to the identity provider by operation (discovery, code_grant, userinfo) and outcome',
+      labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * The identity provider as the gateway sees it, through openid-client: discovery (retried with backoff
+ * in the background, so the gateway starts and recovers while the provider is down), the authorization
+ * URL, the code grant with every check openid-client makes, userinfo and RP-initiated logout.
+ */
+import * as client from 'openid-client';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Identity, TokenSet } from '../session/types.js';
+
+/** Backoff between discovery attempts; tests shorten it. */
+export interface RetryPolicy {
+  initialMs: number;
+  maxMs: number;
+}
+
+/** The checks a callback must pass: what the login transaction remembered. */
+export interface CallbackChecks {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+/** The result of a successful login at the provider. */
+export interface LoginResult {
+  identity: Identity;
+  tokens: TokenSet;
+  providerSid: string | undefined;
+}
+
+/** The provider client: one per gateway. */
+export class OidcProvider {
+  private configuration: client.Configuration | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private stopped = false;
+  private readonly redirectUri: string;
+  private readonly clientAuth: client.ClientAuth;
+  private markReady!: () => void;
+  /** Resolves once the provider's metadata is loaded (after however many retries it takes). */
+  readonly whenReady = new Promise<void>((resolve) => {
+    this.markReady = resolve;
+  });
+
+  constructor(
+    private readonly oidc: Config['oidc'],
+    publicUrl: string,
+    private readonly claimNames: readonly string[],
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly retry: RetryPolicy = { initialMs: 500, maxMs: 30_000 },
+  ) {
+    this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
+    this.clientAuth =
+      oidc.clientAuthMethod === 'client_secret_post' ? client.ClientSecretPost(oidc.clientSecret) : client.ClientSecretBasic(oidc.clientSecret);
+  }
+
+  /** True once the provider's metadata is loaded. */
+  get ready(): boolean {
+    return this.configuration !== undefined;
+  }
+
+  /** Starts discovery in the background; it retries until it succeeds or stop() is called. */
+  start(): void {
+    void this.discover();
+  }
+
+  /** Stops retrying. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async discover(): Promise<void> {
+    this.timer = undefined;
+    try {
+      this.configuration = await client.discovery(
+        new URL(this.oidc.issuer),
+        this.oidc.clientId,
+        undefined,
+        this.clientAuth,
+        { execute: this.oidc.allowInsecureHttp ? [client.allowInsecureRequests] : [], timeout: 10 },
+      );
+      this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'success' });
+      this.markReady();
+      this.log.info({ issuer: this.oidc.issuer, attempts: this.attempt + 1 }, 'provider metadata loaded');
+    } catch (err) {
+      this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'error' });
+      const delay = Math.min(this.retry.initialMs * 2 ** this.attempt, this.retry.maxMs);
+      this.attempt++;
+      this.log.warn({ err, issuer: this.oidc.issuer, retryInMs: delay }, 'provider discovery failed');
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.discover(), delay);
+        this.timer.unref();
+      }
+    }
+  }
+
+  private config(): client.Configuration {
+    if (!this.configuration) {
+      throw new GatewayError(
+        ErrorCode.providerUnavailable,
+        503,
+        'The sign-in service is not reachable right now. Please try again in a moment.',
+      );
+    }
+    return this.configuration;
+  }
+
+  /** The provider's authorization URL for a login (code flow, PKCE S256, state and nonce). */
+  async authorizationUrl(checks: CallbackChecks, scopes: readonly string[]): Promise<URL> {
+    const config = this.config();
+    const challenge = await client.calculatePKCECodeChallenge(checks.codeVerifier);
+    return client.buildAuthorizationUrl(config, {
+      redirect_uri: this.redirectUri,
+      scope: scopes.join(' '),
+      state: checks.state,
+      nonce: checks.nonce,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      ...(scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
+    });
+  }
+
+  /**
+   * Completes a login: validates the authorization response (state, iss), exchanges the code with the
+   * client secret and the PKCE verifier, and validates the ID token (signature, iss, aud, exp, nonce).
+   */
+  async completeLogin(query: URLSearchParams, checks: CallbackChecks): Promise<LoginResult> {
+    const config = this.config();
+    const currentUrl = new URL(this.redirectUri);
+    currentUrl.search = query.toString();
+    let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    try {
+      response = await client.authorizationCodeGrant(config, currentUrl, {
+        pkceCodeVerifier: checks.codeVerifier,
+        expectedState: checks.state,
+        expectedNonce: checks.nonce,
+        idTokenExpected: true,
+      });
+      this.metrics.providerRequests.inc({ operation: 'code_grant', outcome: 'success' });
+    } catch (err) {
+      this.metrics.providerRequests.inc({ operation: 'code_grant', outcome: 'error' });
+      throw toGatewayError(err);
+    }
+    const claims = response.claims();
+    if (!claims) throw new GatewayError(ErrorCode.loginFailed, 400, 'The provider did not return an ID token.');
+    const tokens: TokenSet = {
+      accessToken: response.access_token,
+      refreshToken: response.refresh_token,
+      idToken: response.id_token,
+      expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
+    };
+    let merged: Record<string, unknown> = { ...claims };
+    if (this.needsUserinfo(merged) && config.serverMetadata().userinfo_endpoint) {
+      try {
+        const userinfo = await client.fetchUserInfo(config, response.access_token, claims.sub);
+        merged = { ...userinfo, ...claims };
+        this.metrics.providerRequests.inc({ operation: 'userinfo', outcome: 'success' });
+      } catch (err) {
+        this.metrics.providerRequests.inc({ operation: 'userinfo', outcome: 'error' });
+        this.log.warn({ err }, 'userinfo request failed; using the ID token claims only');
+      }
+    }
+    return {
+      identity: this.identityFrom(merged),
+      tokens,
+      providerSid: typeof claims.sid === 'string' ? claims.sid : undefined,
+    };
+  }
+
+  /** The provider's end-session URL for RP-initiated logout, or null when it offers none. */
+  endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): URL | null {
+    const config = this.configuration;
+    if (!config?.serverMetadata().end_session_endpoint) return null;
+    return client.buildEndSessionUrl(config, {
+      client_id: this.oidc.clientId,
+      post_logout_redirect_uri: postLogoutRedirectUri,
+      ...(idToken ? { id_token_hint: idToken } : {}),
+    });
+  }
+
+  private needsUserinfo(claims: Record<string, unknown>): boolean {
+    return claims.email === undefined || claims[this.oidc.groupsClaim] === undefined;
+  }
+
+  private identityFrom(claims: Record<string, unknown>): Identity {
+    const raw = claims[this.oidc.groupsClaim];
+    const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
+    const kept: Record<string, unknown> = {};
+    for (const name of this.claimNames) if (claims[name] !== undefined) kept[name] = claims[name];
+    return {
+      sub: String(claims.sub),
+      email: typeof claims.email === 'string' ? claims.email : undefined,
+      preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : undefined,
+      groups,
+      claims: kept,
+    };
+  }
+}
+
+/**
+ * Maps openid-client's errors to what the user sees: the provider refusing (invalid_grant, a reused
+ * code) or a response that fails validation is a 400; an unreachable or failing provider is a 503.
+ */
+function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof client.AuthorizationResponseError) {
+    return new GatewayError(ErrorCode.providerError, 400, `The provider refused the sign-in: ${err.error}`, { cause: err });
+  }
+  if (err instanceof client.ResponseBodyError) {
+    if (err.status >= 500) {
+      return new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service failed. Please try again.', { cause: err });
+    }
+    return new GatewayError(ErrorCode.loginFailed, 400, `The provider refused the sign-in: ${err.error}`, { cause: err });
+  }
+  if (err instanceof TypeError || (err as { name?: string }).name === 'TimeoutError' || (err as { name?: string }).name === 'AbortError') {
+    return new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service is not reachable right now. Please try again.', { cause: err });
+  }
+  return new GatewayError(ErrorCode.loginFailed, 400, 'The sign-in response could not be verified. Please sign in again.', { cause: err });
+}

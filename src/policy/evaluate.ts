@@ -1,0 +1,53 @@
+/**
+ * Access policy: pure functions from (route auth mode, allow rule, identity) to a decision with a named
+ * reason. The reason decides the answer (401 for unauthenticated, 403 for the rest) and labels logs and
+ * metrics; it never reaches a response body beyond its short code.
+ */
+import type { AllowRule } from '../config/schema.js';
+import type { Identity } from '../session/types.js';
+
+/** Why a request was let through. */
+export type AllowReason = 'public' | 'anonymous-optional' | 'allowed';
+/** Why a request was refused. */
+export type DenyReason = 'unauthenticated' | 'email-not-listed' | 'email-domain' | 'not-in-group' | 'claim-mismatch';
+
+/** The outcome of evaluating a route's policy for one request. */
+export type Decision = { allow: true; reason: AllowReason } | { allow: false; reason: DenyReason };
+
+/** Evaluates an upstream's policy; every given list in `allow` must pass. */
+export function evaluatePolicy(auth: 'required' | 'optional' | 'public', allow: AllowRule, identity: Identity | undefined): Decision {
+  if (auth === 'public') return { allow: true, reason: 'public' };
+  if (!identity) return auth === 'optional' ? { allow: true, reason: 'anonymous-optional' } : { allow: false, reason: 'unauthenticated' };
+  if (allow.emails.length > 0) {
+    const email = identity.email?.toLowerCase();
+    if (email === undefined || !allow.emails.some((e) => e.toLowerCase() === email)) return { allow: false, reason: 'email-not-listed' };
+  }
+  if (allow.emailDomains.length > 0) {
+    const domain = emailDomain(identity.email);
+    if (domain === undefined || !allow.emailDomains.some((d) => d.toLowerCase() === domain)) return { allow: false, reason: 'email-domain' };
+  }
+  if (allow.groups.length > 0 && !allow.groups.some((g) => identity.groups.includes(g))) {
+    return { allow: false, reason: 'not-in-group' };
+  }
+  for (const [claim, wanted] of Object.entries(allow.claims)) {
+    if (!claimMatches(identity.claims[claim], wanted)) return { allow: false, reason: 'claim-mismatch' };
+  }
+  return { allow: true, reason: 'allowed' };
+}
+
+/** The lower-cased part after the one and only "@"; undefined for zero or several "@". */
+export function emailDomain(email: string | undefined): string | undefined {
+  if (email === undefined) return undefined;
+  const parts = email.split('@');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return undefined;
+  return parts[1]?.toLowerCase();
+}
+
+type ClaimValue = string | number | boolean;
+
+/** Strict comparison: the claim equals one wanted value, or is an array containing one. */
+function claimMatches(actual: unknown, wanted: ClaimValue | readonly ClaimValue[]): boolean {
+  const options: readonly ClaimValue[] = Array.isArray(wanted) ? wanted : [wanted as ClaimValue];
+  if (Array.isArray(actual)) return actual.some((item) => options.includes(item as ClaimValue));
+  return options.includes(actual as ClaimValue);
+}

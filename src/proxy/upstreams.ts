@@ -1,0 +1,63 @@
+/**
+ * The route table: upstreams ordered longest path prefix first and, for equal prefixes, host-specific
+ * before any-host. Matching is on segment boundaries (`/public` matches `/public/x`, not `/publicity`),
+ * ignores case and `;params` in segments, so a case-insensitive or Tomcat-like upstream cannot be reached
+ * under a shorter, weaker route by spelling the path differently.
+ */
+import { normalisePrefix, type UpstreamConfig } from '../config/schema.js';
+
+/** One upstream, ready for matching. */
+export interface CompiledUpstream {
+  /** Position in the configuration (stable id for the internal route). */
+  index: number;
+  name: string;
+  config: UpstreamConfig;
+  /** Lower-cased prefix without trailing slash ("/" for the root). */
+  matchPrefix: string;
+  /** Number of path segments in the prefix (what stripPrefix removes). */
+  prefixSegments: number;
+}
+
+/** Orders and compiles the configured upstreams. */
+export function compileUpstreams(upstreams: readonly UpstreamConfig[]): CompiledUpstream[] {
+  return upstreams
+    .map((config, index) => {
+      const matchPrefix = normalisePrefix(config.path).toLowerCase();
+      return {
+        index,
+        name: config.name,
+        config,
+        matchPrefix,
+        prefixSegments: matchPrefix === '/' ? 0 : matchPrefix.split('/').length - 1,
+      };
+    })
+    .sort((a, b) => b.matchPrefix.length - a.matchPrefix.length || Number(b.config.host !== undefined) - Number(a.config.host !== undefined) || a.index - b.index);
+}
+
+/** The first upstream matching the Host header and the normalised path, or undefined. */
+export function matchUpstream(table: readonly CompiledUpstream[], host: string | undefined, path: string): CompiledUpstream | undefined {
+  const matchPath = path.toLowerCase().replace(/;[^/]*/g, '');
+  const hostName = host?.toLowerCase();
+  for (const upstream of table) {
+    if (upstream.config.host !== undefined && !hostMatches(upstream.config.host, hostName)) continue;
+    const prefix = upstream.matchPrefix;
+    if (prefix === '/' || matchPath === prefix || matchPath.startsWith(prefix + '/')) return upstream;
+  }
+  return undefined;
+}
+
+/** The path the upstream receives: the whole path, or without the prefix's segments when stripPrefix is set. */
+export function upstreamPath(upstream: CompiledUpstream, path: string): string {
+  if (!upstream.config.stripPrefix || upstream.prefixSegments === 0) return path;
+  const segments = path.split('/');
+  const rest = segments.slice(upstream.prefixSegments + 1).join('/');
+  return '/' + rest;
+}
+
+function hostMatches(wanted: string, actual: string | undefined): boolean {
+  if (actual === undefined) return false;
+  if (wanted.includes(':')) return actual === wanted;
+  const colon = actual.lastIndexOf(':');
+  const name = colon > -1 && !actual.endsWith(']') ? actual.slice(0, colon) : actual;
+  return name === wanted;
+}

@@ -1,0 +1,67 @@
+/**
+ * GET /oauth2/callback: the provider's answer. Steps, in order: find the login transaction by state
+ * (and clear it: single use) → refuse provider errors → code grant and ID token checks → a new session
+ * with a fresh id → 302 to the saved target.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayContext } from '../context.js';
+import { ErrorCode, GatewayError } from '../errors.js';
+import { sendGatewayError } from '../http/replies.js';
+import type { SessionData } from '../session/types.js';
+
+/** Registers /oauth2/callback. */
+export function registerCallback(app: FastifyInstance, ctx: GatewayContext): void {
+  const retry = { href: '/oauth2/start', text: 'Sign in again' };
+
+  app.get('/oauth2/callback', async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
+    const state = query.get('state');
+    const fail = (outcome: string, err: GatewayError) => {
+      ctx.metrics.logins.inc({ outcome });
+      request.log.warn({ err, outcome }, 'login failed');
+      return sendGatewayError(request, reply, err, err.status === 503 ? undefined : retry);
+    };
+    if (!state) return fail('invalid_state', new GatewayError(ErrorCode.badRequest, 400, 'The sign-in response has no state. Please sign in again.'));
+
+    const { transaction, clear } = ctx.transactions.finish(state, request.authgate.cookies);
+    reply.setCookie(clear.name, clear.value, clear.options);
+    if (!transaction) {
+      return fail(
+        'invalid_state',
+        new GatewayError(ErrorCode.loginExpired, 400, 'This sign-in has expired or was already used. Please sign in again.'),
+      );
+    }
+
+    const providerError = query.get('error');
+    if (providerError !== null) {
+      const description = query.get('error_description');
+      const message = `The provider refused the sign-in: ${providerError}${description ? ` (${description})` : ''}`;
+      return fail('provider_error', new GatewayError(ErrorCode.providerError, providerError === 'access_denied' ? 403 : 400, message.slice(0, 300)));
+    }
+
+    let login;
+    try {
+      login = await ctx.provider.completeLogin(query, transaction);
+    } catch (err) {
+      if (err instanceof GatewayError) return fail(err.status === 503 ? 'unavailable' : 'failed', err);
+      throw err;
+    }
+
+    const now = Date.now();
+    const session: SessionData = {
+      v: 1,
+      id: randomBytes(24).toString('base64url'),
+      identity: login.identity,
+      tokens: login.tokens,
+      providerSid: login.providerSid,
+      createdAt: now,
+      lastSeenAt: now,
+    };
+    await ctx.store.save(request, reply, session);
+    request.authgate.session = { session, needsRewrite: false };
+    ctx.metrics.logins.inc({ outcome: 'success' });
+    request.log.info({ sub: login.identity.sub }, 'login succeeded');
+    return reply.header('cache-control', 'no-store').redirect(transaction.rd, 302);
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * The names and attributes of the gateway's own cookies, derived once from configuration. Every cookie
+ * whose name this module claims is removed from the Cookie header before a request goes upstream.
+ */
+
+/** Names and attributes of the gateway's cookies. */
+export interface CookieNames {
+  /** The session cookie (chunks add `_1`, `_2`, …). */
+  session: string;
+  /** Prefix of the per-login transaction cookies. */
+  transactionPrefix: string;
+  /** Secure attribute and `__Host-`/`__Secure-` prefixes: when publicUrl is https. */
+  secure: boolean;
+  /** True when the name belongs to the gateway. */
+  isGatewayCookie(name: string): boolean;
+}
+
+/** Derives the cookie names: `__Host-authgate` on https, `authgate` on http, unless configured. */
+export function buildCookieNames(publicUrl: string, configured?: string): CookieNames {
+  const secure = new URL(publicUrl).protocol === 'https:';
+  const session = configured ?? (secure ? '__Host-authgate' : 'authgate');
+  const base = session.replace(/^__(Host|Secure)-/, '');
+  const transactionPrefix = `${secure ? '__Secure-' : ''}${base}_tx_`;
+  const chunkPrefix = `${session}_`;
+  return {
+    session,
+    transactionPrefix,
+    secure,
+    isGatewayCookie: (name) => name === session || name.startsWith(chunkPrefix) || name.startsWith(transactionPrefix),
+  };
+}
+
+/** Splits a Cookie header into the gateway's cookies (first value wins) and the rest, kept verbatim. */
+export function splitCookieHeader(
+  header: string,
+  names: CookieNames,
+): { gateway: Map<string, string>; others: string } {
+  const gateway = new Map<string, string>();
+  const others: string[] = [];
+  for (const part of header.split(';')) {
+    const pair = part.trim();
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = eq === -1 ? pair : pair.slice(0, eq).trim();
+    if (names.isGatewayCookie(name)) {
+      if (!gateway.has(name)) gateway.set(name, eq === -1 ? '' : pair.slice(eq + 1).trim());
+    } else {
+      others.push(pair);
+    }
+  }
+  return { gateway, others: others.join('; ') };
+}

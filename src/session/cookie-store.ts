@@ -1,0 +1,67 @@
+/**
+ * The default, stateless store: the whole session sealed into the session cookie, split into chunks
+ * under 4 KB when it is larger (`name`, `name_1`, `name_2`, …) and joined back on the next request.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CookieNames } from './cookie-names.js';
+import type { SealBox } from './seal.js';
+import { parseSessionData } from './parse.js';
+import type { LoadedSession, SessionData, SessionStore } from './types.js';
+
+/** Characters of sealed text per cookie; with name and attributes each Set-Cookie stays under 4096 bytes. */
+export const CHUNK_SIZE = 3800;
+/** Chunks read at most; a larger cookie set is treated as signed out rather than parsed without bound. */
+const MAX_CHUNKS = 16;
+
+/** Creates the cookie store. */
+export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number }): SessionStore {
+  const { names, box, maxAgeSeconds } = options;
+  const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
+  const chunkName = (i: number) => (i === 0 ? names.session : `${names.session}_${i}`);
+
+  function readSealed(cookies: Map<string, string>): string | undefined {
+    const first = cookies.get(names.session);
+    if (first === undefined) return undefined;
+    let sealed = first;
+    for (let i = 1; i < MAX_CHUNKS; i++) {
+      const next = cookies.get(chunkName(i));
+      if (next === undefined) break;
+      sealed += next;
+    }
+    return sealed;
+  }
+
+  function clearFrom(request: FastifyRequest, reply: FastifyReply, from: number): void {
+    for (let i = from; i < MAX_CHUNKS; i++) {
+      if (request.authgate.cookies.has(chunkName(i))) reply.clearCookie(chunkName(i), attributes);
+    }
+  }
+
+  return {
+    load(request: FastifyRequest): Promise<LoadedSession | null> {
+      const sealed = readSealed(request.authgate.cookies);
+      if (sealed === undefined) return Promise.resolve(null);
+      const opened = box.open(sealed);
+      const session = opened ? parseSessionData(opened.data) : null;
+      return Promise.resolve(session ? { session, needsRewrite: opened?.staleKey === true } : null);
+    },
+
+    save(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void> {
+      const sealed = box.seal(session);
+      const count = Math.ceil(sealed.length / CHUNK_SIZE);
+      for (let i = 0; i < count; i++) {
+        reply.setCookie(chunkName(i), sealed.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), { ...attributes, maxAge: maxAgeSeconds });
+      }
+      clearFrom(request, reply, count);
+      return Promise.resolve();
+    },
+
+    destroy(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      reply.clearCookie(names.session, attributes);
+      clearFrom(request, reply, 1);
+      return Promise.resolve();
+    },
+
+    ping: () => Promise.resolve(true),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Authenticated encryption of small JSON documents with @fastify/secure-session (libsodium secretbox,
+ * a list of keys: the first encrypts, every one decrypts). The plugin is registered in a scope of its own
+ * that holds no routes, so its automatic per-request cookie hooks never run: the gateway decides which
+ * cookies to read and write (chunked sessions, one cookie per login transaction) and only borrows the box.
+ */
+import fastifySecureSession from '@fastify/secure-session';
+import type { FastifyInstance } from 'fastify';
+
+/** Seals and opens JSON documents under one key list. */
+export interface SealBox {
+  /** Encrypts `data`; the result is cookie-safe (base64url and "."). */
+  seal(data: object): string;
+  /** Decrypts a sealed text; null when it is malformed, tampered with, under an unknown key, or older than `maxAgeSeconds`. */
+  open(text: string): { data: Record<string, unknown>; staleKey: boolean } | null;
+}
+
+interface Boxes {
+  session: SealBox;
+  transaction: SealBox;
+}
+
+type Decode = (cookie: string, log: unknown, name: string) => { data(): Record<string, unknown>; changed: boolean } | null;
+type Encode = (session: unknown, name: string) => string;
+type Create = (data: object) => unknown;
+
+/** Registers secure-session in a route-less scope and returns one box per purpose. */
+export async function createSealBoxes(
+  app: FastifyInstance,
+  keys: { session: Buffer[]; transaction: Buffer[] },
+  maxAgeSeconds: { session: number; transaction: number },
+): Promise<Boxes> {
+  let encode!: Encode;
+  let decode!: Decode;
+  let create!: Create;
+  await app.register(async (scope) => {
+    await scope.register(fastifySecureSession, [
+      { sessionName: 'authgateSession', cookieName: 'authgate-unused-s', key: keys.session, expiry: maxAgeSeconds.session },
+      { sessionName: 'authgateTx', cookieName: 'authgate-unused-t', key: keys.transaction, expiry: maxAgeSeconds.transaction },
+    ]);
+    const decorated = scope as unknown as { encodeSecureSession: Encode; decodeSecureSession: Decode; createSecureSession: Create };
+    encode = decorated.encodeSecureSession;
+    decode = decorated.decodeSecureSession;
+    create = decorated.createSecureSession;
+  });
+  const silent = { trace() {}, debug() {} };
+  const box = (name: string): SealBox => ({
+    seal: (data) => toCookieSafe(encode(create({ ...data }), name)),
+    open: (text) => {
+      const sealed = fromCookieSafe(text);
+      if (sealed === null) return null;
+      let opened: ReturnType<Decode>;
+      try {
+        opened = decode(sealed, silent, name);
+      } catch {
+        return null; // authentic but not JSON cannot happen with our own writer; treat as signed out anyway
+      }
+      return opened ? { data: opened.data(), staleKey: opened.changed } : null;
+    },
+  });
+  return { session: box('authgateSession'), transaction: box('authgateTx') };
+}
+
+/** secure-session writes "base64;base64"; cookies carry "base64url.base64url" (no percent-encoding needed). */
+function toCookieSafe(sealed: string): string {
+  const [cipher = '', nonce = ''] = sealed.split(';');
+  return `${Buffer.from(cipher, 'base64').toString('base64url')}.${Buffer.from(nonce, 'base64').toString('base64url')}`;
+}
+
+function fromCookieSafe(text: string): string | null {
+  const dot = text.indexOf('.');
+  if (dot <= 0 || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(text)) return null;
+  const cipher = Buffer.from(text.slice(0, dot), 'base64url').toString('base64');
+  const nonce = Buffer.from(text.slice(dot + 1), 'base64url').toString('base64');
+  return `${cipher};${nonce}`;
+}

@@ -1,0 +1,208 @@
+/**
+ * Starts real gateways for tests: in-process (buildApp + listen on a free port, logs captured) and, for
+ * CLI behaviour, as a child process. `startStack` brings up the whole chain: identity provider, recording
+ * upstream and gateway.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { buildApp, type Gateway } from '../../src/app.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { BrowserClient } from './browser-client.js';
+import { startIdp, type IdpOptions, type StartedIdp } from './idp.js';
+import { startUpstream, type StartedUpstream } from './upstream.js';
+
+/** A valid 32-byte session key for tests (base64). */
+export const TEST_SESSION_KEY = Buffer.alloc(32, 0x5a).toString('base64');
+/** A second key, for rotation tests. */
+export const OTHER_SESSION_KEY = Buffer.alloc(32, 0x3c).toString('base64');
+/** The test client's secret; tests assert it never appears in logs. */
+export const TEST_CLIENT_SECRET = 'test-client-secret-do-not-log-4f9a';
+/** The test client id. */
+export const TEST_CLIENT_ID = 'authgate-test';
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A TCP port that was free a moment ago (listen on 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** A configuration tree for one upstream at `/`, open to any signed-in user. */
+export function baseConfig(options: { publicUrl: string; issuer: string; upstreamUrl: string; listenPort: number }): Record<string, unknown> {
+  return {
+    server: { listen: `127.0.0.1:${options.listenPort}`, publicUrl: options.publicUrl },
+    oidc: {
+      issuer: options.issuer,
+      clientId: TEST_CLIENT_ID,
+      clientSecret: TEST_CLIENT_SECRET,
+      allowInsecureHttp: true,
+      scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
+    },
+    session: { keys: [TEST_SESSION_KEY] },
+    upstreams: [{ name: 'app', path: '/', url: options.upstreamUrl }],
+  };
+}
+
+/** An in-process gateway listening on 127.0.0.1. */
+export interface StartedGateway {
+  url: string;
+  port: number;
+  gateway: Gateway;
+  /** Every log line written so far. */
+  logs: string[];
+  /** Log lines parsed as JSON. */
+  logEntries(): Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** Builds and starts a gateway from a configuration tree (validated exactly as a YAML file would be). */
+export async function startGateway(tree: Record<string, unknown>, options: { port: number; waitForProvider?: boolean }): Promise<StartedGateway> {
+  const config = parseConfigText(stringify(tree), 'test config', {});
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...String(chunk).split('\n').filter((line) => line !== ''));
+      callback();
+    },
+  });
+  const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 } });
+  await gateway.app.listen({ host: '127.0.0.1', port: options.port });
+  if (options.waitForProvider !== false) await gateway.context.provider.whenReady;
+  return {
+    url: `http://127.0.0.1:${options.port}`,
+    port: options.port,
+    gateway,
+    logs,
+    logEntries: () => logs.map((line) => JSON.parse(line) as Record<string, unknown>),
+    close: () => gateway.app.close(),
+  };
+}
+
+/** Identity provider, recording upstream and gateway, wired together. */
+export interface Stack {
+  idp: StartedIdp;
+  upstream: StartedUpstream;
+  gateway: StartedGateway;
+  publicUrl: string;
+  /** A fresh browser (its own cookie jar). */
+  browser(): BrowserClient;
+  /** Signs a new browser in as `login` through the gateway, starting at `path`. */
+  signIn(login: string, path?: string): Promise<BrowserClient>;
+  close(): Promise<void>;
+}
+
+/** Options for startStack. */
+export interface StackOptions {
+  /** Changes the gateway's configuration tree before it is validated. */
+  configure?: (tree: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML tree
+  idp?: Partial<IdpOptions>;
+  clientAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+}
+
+/** Starts a provider, an upstream and a gateway in front of it. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const upstream = await startUpstream();
+  const idp = await startIdp({
+    clients: [
+      {
+        clientId: TEST_CLIENT_ID,
+        clientSecret: TEST_CLIENT_SECRET,
+        redirectUris: [`${publicUrl}/oauth2/callback`],
+        postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/bye`],
+        authMethod: options.clientAuthMethod ?? 'client_secret_basic',
+      },
+    ],
+    ...options.idp,
+  });
+  const tree = baseConfig({ publicUrl, issuer: idp.issuer, upstreamUrl: upstream.url, listenPort: port });
+  options.configure?.(tree);
+  let gateway: StartedGateway;
+  try {
+    gateway = await startGateway(tree, { port });
+  } catch (err) {
+    await Promise.all([idp.close(), upstream.close()]);
+    throw err;
+  }
+  return {
+    idp,
+    upstream,
+    gateway,
+    publicUrl,
+    browser: () => new BrowserClient(),
+    async signIn(login, path = '/') {
+      const browser = new BrowserClient();
+      const result = await browser.login(`${publicUrl}${path}`, login);
+      if (result.response?.status !== 200) throw new Error(`sign-in as ${login} ended with ${result.response?.status}`);
+      return browser;
+    },
+    close: async () => {
+      await gateway.close();
+      await Promise.all([idp.close(), upstream.close()]);
+    },
+  };
+}
+
+/** A gateway started as the real command (`node --import tsx src/cli.ts`), with its output captured. */
+export interface GatewayProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Runs the CLI with the given arguments and environment. */
+export function runCli(args: string[], env: Record<string, string> = {}): GatewayProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += String(chunk)));
+  child.stderr?.on('data', (chunk: Buffer) => (err += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Waits until `predicate` holds, checking after each chunk of the child's stdout; rejects when it exits first. */
+export function waitForOutput(proc: GatewayProcess, predicate: (stdout: string) => boolean, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (predicate(proc.stdout())) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`gateway exited (${code}) before the expected output; stderr: ${proc.stderr()} stdout: ${proc.stdout()}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out waiting for gateway output; stdout so far: ${proc.stdout()}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      proc.child.stdout?.off('data', check);
+      proc.child.off('exit', onExit);
+    };
+    proc.child.stdout?.on('data', check);
+    proc.child.once('exit', onExit);
+    check();
+  });
+}

@@ -1,0 +1,327 @@
+// A real OpenID Connect identity provider (panva's oidc-provider 9) for tests and the demo.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Provider from 'oidc-provider';
+import type { Account, ClientMetadata, Configuration, JWK, KoaContextWithOIDC } from 'oidc-provider';
+
+/** A person who can sign in at the test identity provider (any password is accepted). */
+export interface IdpUser {
+  sub: string;
+  email: string;
+  emailVerified?: boolean;
+  preferredUsername: string;
+  name: string;
+  groups: string[];
+}
+
+/** The default users, so tests and the demo share well-known identities. */
+export const demoUsers: IdpUser[] = [
+  { sub: 'alice', email: 'alice@example.com', emailVerified: true, preferredUsername: 'alice', name: 'Alice Admin', groups: ['admins', 'staff'] },
+  { sub: 'bob', email: 'bob@example.org', emailVerified: true, preferredUsername: 'bob', name: 'Bob Staff', groups: ['staff'] },
+];
+
+/** A relying party registered at the provider (a confidential web client using the code flow). */
+export interface IdpClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  authMethod?: 'client_secret_basic' | 'client_secret_post';
+  backchannelLogoutUri?: string;
+}
+
+/** How to start the provider; every field but `clients` has a test-friendly default. */
+export interface IdpOptions {
+  /** 0 or undefined picks a free port. */
+  port?: number;
+  clients: IdpClient[];
+  /** Defaults to `demoUsers`; more can be added later with `addUser`. */
+  users?: IdpUser[];
+  /** Seconds, default 3600. */
+  accessTokenTtl?: number;
+  /** Seconds, default 3600. */
+  idTokenTtl?: number;
+  /** Default true: a refresh token is then single-use, and replaying one revokes the whole grant. */
+  rotateRefreshTokens?: boolean;
+  /** Seconds, default 0 (oidc-provider's own default is 15), so short-lived tokens really expire. */
+  clockTolerance?: number;
+}
+
+/** One POST to the token endpoint as it arrived on the wire, so tests can prove how the client authenticated. */
+export interface TokenRequestRecord {
+  grantType: string;
+  /** From the request itself: a Basic Authorization header wins over a client_secret form field. */
+  authMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  clientId: string;
+  status: number;
+}
+
+/** A running provider and the handles tests need to inspect and control it. */
+export interface StartedIdp {
+  /** "http://127.0.0.1:PORT", no trailing slash. */
+  issuer: string;
+  port: number;
+  /** Every token endpoint request, in order. */
+  tokenRequests: TokenRequestRecord[];
+  /** The query of every GET to the authorization endpoint, as the relying party sent it, in order. */
+  authorizationRequests: URLSearchParams[];
+  addUser(user: IdpUser): void;
+  /** Ends all of the user's provider sessions like an RP-initiated "log out everywhere" and sends logout tokens to back-channel clients; rejects (after ending the sessions) if a delivery failed. */
+  backchannelLogout(sub: string): Promise<void>;
+  /** Stops the server and closes every connection. */
+  close(): Promise<void>;
+}
+
+const AUTHORIZATION_PATH = '/auth';
+const TOKEN_PATH = '/token';
+
+// oidc-provider reports itself through console.warn/console.info: on import (Node 20 is "unsupported")
+// and on construction (dev-only interactions, in-memory adapter). Drop only those lines, only meanwhile.
+async function withoutProviderNotices<T>(work: () => Promise<T> | T): Promise<T> {
+  const { warn, info } = console;
+  const filter = (original: (...args: unknown[]) => void) => (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && /oidc-provider (WARNING|NOTICE)/.test(args[0])) return;
+    original.apply(console, args);
+  };
+  console.warn = filter(warn);
+  console.info = filter(info);
+  try {
+    return await work();
+  } finally {
+    console.warn = warn;
+    console.info = info;
+  }
+}
+
+function signingKey(): JWK {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
+}
+
+function clientMetadata(client: IdpClient): ClientMetadata {
+  return {
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
+    token_endpoint_auth_method: client.authMethod ?? 'client_secret_basic',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    ...(client.backchannelLogoutUri
+      ? { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }
+      : {}),
+  };
+}
+
+function account(user: IdpUser): Account {
+  return {
+    accountId: user.sub,
+    claims: () => ({
+      sub: user.sub,
+      email: user.email,
+      email_verified: user.emailVerified ?? true,
+      name: user.name,
+      preferred_username: user.preferredUsername,
+      groups: user.groups,
+    }),
+  };
+}
+
+function page(title: string, body: string): string {
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function basicClientId(header: string | undefined): string | undefined {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const id = decoded.slice(0, Math.max(decoded.indexOf(':'), 0));
+  try {
+    return decodeURIComponent(id.replace(/\+/g, ' '));
+  } catch {
+    return id;
+  }
+}
+
+/** Starts the provider on 127.0.0.1 and resolves once it accepts connections. */
+export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
+  const users = new Map((options.users ?? demoUsers).map((u) => [u.sub, u]));
+  const tokenRequests: TokenRequestRecord[] = [];
+  const authorizationRequests: URLSearchParams[] = [];
+  // PKCE challenges of authorization requests that asked for offline_access (see issueRefreshToken).
+  const offlineChallenges = new Set<string>();
+  const sessionIds = new Set<string>();
+
+  // The issuer must name the real port, so the server listens first and the provider is plugged in after.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const wantsOffline = (ctx: KoaContextWithOIDC, code: { codeChallenge?: string; scopes: Set<string> }) =>
+    ctx.oidc.client?.grantTypeAllowed('refresh_token') === true
+    && (code.scopes.has('offline_access') || (code.codeChallenge !== undefined && offlineChallenges.has(code.codeChallenge)));
+
+  const configuration: Configuration = {
+    clients: options.clients.map(clientMetadata),
+    jwks: { keys: [signingKey()] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    clockTolerance: options.clockTolerance ?? 0,
+    conformIdTokenClaims: false,
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'preferred_username'],
+      groups: ['groups'],
+    },
+    findAccount: (_ctx, sub) => {
+      const user = users.get(sub);
+      return user ? account(user) : undefined;
+    },
+    pkce: { required: () => true },
+    routes: { authorization: AUTHORIZATION_PATH, token: TOKEN_PATH },
+    features: {
+      devInteractions: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          ctx.body = page('Sign out', `${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button><button type="submit" form="op.logoutForm">No, stay signed in</button>`);
+        },
+        postLogoutSuccessSource: (ctx) => {
+          ctx.body = page('Signed out', '<p>You are signed out of the identity provider.</p>');
+        },
+      },
+      backchannelLogout: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+    },
+    // offline_access only survives an authorization request that also says prompt=consent (OIDC Core 11);
+    // most real providers do not insist, so a refresh token is issued when the request asked for offline_access.
+    issueRefreshToken: (ctx, _client, code) => wantsOffline(ctx, code),
+    expiresWithSession: (ctx, code) => !wantsOffline(ctx, code),
+    rotateRefreshToken: options.rotateRefreshTokens ?? true,
+    ttl: {
+      AccessToken: options.accessTokenTtl ?? 3600,
+      IdToken: options.idTokenTtl ?? 3600,
+      AuthorizationCode: 60,
+      RefreshToken: 14 * 24 * 3600,
+      Interaction: 3600,
+      Session: 14 * 24 * 3600,
+      Grant: 14 * 24 * 3600,
+    },
+    renderError: (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = page('Identity provider error', Object.entries(out).map(([k, v]) => `<p id="${escapeHtml(k)}">${escapeHtml(String(v))}</p>`).join(''));
+    },
+    // The default fetch refuses loopback addresses (SSRF guard), which would stop back-channel logout to 127.0.0.1.
+    fetch: (url, init) => {
+      const unguarded: RequestInit & { dispatcher?: unknown } = { ...init };
+      delete unguarded.dispatcher;
+      return fetch(url, unguarded);
+    },
+  };
+
+  const provider: Provider = await withoutProviderNotices(async () => {
+    const { default: ProviderClass, interactionPolicy } = await import('oidc-provider');
+    // devInteractions accepts any login name; one we do not know shows the login form again instead of a 500.
+    const policy = interactionPolicy.base();
+    policy.get('login')?.checks.add(
+      new interactionPolicy.Check('unknown_account', 'the signed-in user does not exist', (ctx) =>
+        Boolean(ctx.oidc.session?.accountId && !ctx.oidc.account)),
+    );
+    return new ProviderClass(issuer, { ...configuration, interactions: { policy } });
+  }).catch((err: unknown) => {
+    server.close();
+    throw err;
+  });
+
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === AUTHORIZATION_PATH) {
+      const query = new URLSearchParams(ctx.querystring);
+      authorizationRequests.push(query);
+      const challenge = query.get('code_challenge');
+      if (challenge && query.get('scope')?.split(' ').includes('offline_access')) offlineChallenges.add(challenge);
+    }
+    if (ctx.method !== 'POST' || ctx.path !== TOKEN_PATH) {
+      await next();
+      // devInteractions pages @import a web font from Google: keep every page offline.
+      if (typeof ctx.body === 'string') ctx.body = ctx.body.replace(/@import url\(https:[^)]*\);?/g, '');
+      return;
+    }
+    try {
+      await next();
+    } finally {
+      const body = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.body ?? {};
+      const authorization = ctx.get('authorization');
+      const basicId = basicClientId(authorization);
+      tokenRequests.push({
+        grantType: firstValue(body.grant_type as string | string[] | undefined) ?? '',
+        authMethod: /^Basic\s/i.test(authorization) ? 'client_secret_basic' : body.client_secret !== undefined ? 'client_secret_post' : 'none',
+        clientId: basicId ?? firstValue(body.client_id as string | string[] | undefined) ?? '',
+        status: ctx.status,
+      });
+    }
+  });
+
+  provider.on('session.saved', (session) => sessionIds.add(session.jti));
+  provider.on('session.destroyed', (session) => sessionIds.delete(session.jti));
+  const callback = provider.callback();
+  server.on('request', (req, res) => void callback(req, res));
+
+  async function revokeGrant(grantId: string): Promise<void> {
+    await Promise.all([
+      provider.AccessToken.revokeByGrantId(grantId),
+      provider.RefreshToken.revokeByGrantId(grantId),
+      provider.AuthorizationCode.revokeByGrantId(grantId),
+      provider.Grant.find(grantId).then((grant) => grant?.destroy()),
+    ]);
+  }
+
+  return {
+    issuer,
+    port,
+    tokenRequests,
+    authorizationRequests,
+    addUser: (user) => {
+      users.set(user.sub, user);
+    },
+    async backchannelLogout(sub) {
+      const failures: unknown[] = [];
+      for (const jti of [...sessionIds]) {
+        const session = await provider.Session.find(jti);
+        if (!session || session.accountId !== sub) continue;
+        // Same steps as the provider's own end_session confirm with logout=yes.
+        for (const [clientId, state] of Object.entries(session.authorizations ?? {})) {
+          // Client#backchannelLogout exists in oidc-provider 9 but is missing from @types/oidc-provider.
+          const client = (await provider.Client.find(clientId)) as
+            | (InstanceType<Provider['Client']> & { backchannelLogout(sub: string, sid?: string): Promise<void> })
+            | undefined;
+          if (client?.backchannelLogoutUri) {
+            await client.backchannelLogout(sub, session.sidFor(clientId)).catch((err: unknown) => failures.push(err));
+          }
+          if (state.grantId && !state.persistsLogout) await revokeGrant(state.grantId);
+        }
+        await session.destroy();
+      }
+      if (failures.length) throw new AggregateError(failures, `back-channel logout of ${sub} failed for ${failures.length} client(s)`);
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
