@@ -80,6 +80,7 @@ const upstreamSchema = z.strictObject({
     .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { message: 'a host name such as "app.example.com", optionally with ":port"' })
     .transform((h) => h.toLowerCase())
     .optional(),
+  /** Where requests are proxied; may be left out for an upstream used only through forward-auth. */
   url: httpUrl.optional(),
   auth: z.enum(['required', 'optional', 'public']).default('required'),
   forwardAccessToken: z.boolean().default(true),
@@ -184,9 +185,6 @@ export const configSchema = z
         });
       }
       routes.set(key, index);
-      if (!upstream.url) {
-        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'url'], message: 'required: the URL requests are proxied to' });
-      }
     });
   });
 
