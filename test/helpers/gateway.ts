@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import type { z } from 'zod';
+import type { configSchema } from '../../src/config/schema.js';
 import { buildApp, type Gateway } from '../../src/app.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { BrowserClient } from './browser-client.js';
@@ -38,8 +40,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A configuration file's content, typed as the schema's input (what a YAML file may say). */
+export type ConfigTree = z.input<typeof configSchema>;
+
 /** A configuration tree for one upstream at `/`, open to any signed-in user. */
-export function baseConfig(options: { publicUrl: string; issuer: string; upstreamUrl: string; listenPort: number }): Record<string, unknown> {
+export function baseConfig(options: { publicUrl: string; issuer: string; upstreamUrl: string; listenPort: number }): ConfigTree {
   return {
     server: { listen: `127.0.0.1:${options.listenPort}`, publicUrl: options.publicUrl },
     oidc: {
@@ -67,7 +72,7 @@ export interface StartedGateway {
 }
 
 /** Builds and starts a gateway from a configuration tree (validated exactly as a YAML file would be). */
-export async function startGateway(tree: Record<string, unknown>, options: { port: number; waitForProvider?: boolean }): Promise<StartedGateway> {
+export async function startGateway(tree: ConfigTree, options: { port: number; waitForProvider?: boolean }): Promise<StartedGateway> {
   const config = parseConfigText(stringify(tree), 'test config', {});
   const logs: string[] = [];
   const logStream = new Writable({
@@ -105,7 +110,7 @@ export interface Stack {
 /** Options for startStack. */
 export interface StackOptions {
   /** Changes the gateway's configuration tree before it is validated. */
-  configure?: (tree: Record<string, any>) => void; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML tree
+  configure?: (tree: ConfigTree) => void;
   idp?: Partial<IdpOptions>;
   clientAuthMethod?: 'client_secret_basic' | 'client_secret_post';
 }
@@ -120,7 +125,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       {
         clientId: TEST_CLIENT_ID,
         clientSecret: TEST_CLIENT_SECRET,
-        redirectUris: [`${publicUrl}/oauth2/callback`],
+        // The https form is for tests whose publicUrl is https (TLS terminated in front of the gateway).
+        redirectUris: [`${publicUrl}/oauth2/callback`, `${publicUrl.replace('http:', 'https:')}/oauth2/callback`],
         postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/bye`],
         authMethod: options.clientAuthMethod ?? 'client_secret_basic',
       },

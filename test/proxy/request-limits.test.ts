@@ -1,0 +1,68 @@
+/**
+ * Bad requests get the right 4xx from the gateway itself: an encoded slash or backslash in the path is 400,
+ * oversized headers are 431, and path tricks reach the upstream only in their normalised form.
+ */
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserClient } from '../helpers/browser-client.js';
+import { startStack, type Stack } from '../helpers/gateway.js';
+
+/** Sends a raw request target (fetch would normalise it first). */
+function rawGet(base: string, target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: target, method: 'GET', headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += String(c)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('request limits and normalisation through the gateway', () => {
+  let stack: Stack;
+  let alice: BrowserClient;
+  before(async () => {
+    stack = await startStack({
+      configure: (c) => {
+        c.upstreams.push({ name: 'public', path: '/public', url: c.upstreams[0].url, auth: 'public' });
+      },
+    });
+    alice = await stack.signIn('alice');
+  });
+  after(() => stack.close());
+
+  for (const target of ['/public/..%2fsecret', '/public/%2F', '/a%5Cb', '/x%00y']) {
+    it(`refuses ${target} with 400`, async () => {
+      const { status } = await rawGet(stack.publicUrl, target, { accept: 'application/json' });
+      assert.equal(status, 400);
+    });
+  }
+
+  it('routes /public/../secret to the protected upstream (401), never the public one', async () => {
+    const before = stack.upstream.requests.length;
+    const { status } = await rawGet(stack.publicUrl, '/public/%2e%2e/secret', { accept: 'application/json' });
+    assert.equal(status, 401);
+    assert.equal(stack.upstream.requests.length, before);
+  });
+
+  it('sends the upstream the normalised path and the query untouched', async () => {
+    const cookie = `authgate=${alice.jar.get('authgate')?.value}`;
+    const { status } = await rawGet(stack.publicUrl, '/a/./b/../c//d?x=%20y&z', { accept: 'application/json', cookie });
+    assert.equal(status, 200);
+    assert.equal(stack.upstream.last()?.url, '/a/c/d?x=%20y&z');
+  });
+
+  it('answers 431 to oversized request headers', async () => {
+    const { status } = await rawGet(stack.publicUrl, '/ping', { 'x-big': 'a'.repeat(20_000) });
+    assert.equal(status, 431);
+  });
+
+  it('answers an unknown /oauth2/ path with 404, not a proxy', async () => {
+    const { status } = await rawGet(stack.publicUrl, '/oauth2/unknown', { accept: 'application/json' });
+    assert.equal(status, 404);
+  });
+});
