@@ -111,6 +111,12 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     },
   });
 
+  // ── onSend: write the session back only when this request changed it. Registered before @fastify/cookie:
+  // its onSend writes Set-Cookie and ignores cookies set after it ran on a reply that had none before.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.authgate) await saveSessionIfChanged(context, request, reply);
+    return payload;
+  });
   await app.register(fastifyCookie, { hook: false });
   const boxes = await createSealBoxes(
     app,
@@ -213,12 +219,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     }
     request.log.error({ err: error }, 'unexpected error');
     return sendGatewayError(request, reply, new GatewayError(ErrorCode.internal, 500, 'Something went wrong in the gateway.'));
-  });
-
-  // ── onSend: write the session back only when this request changed it.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.authgate) await saveSessionIfChanged(context, request, reply);
-    return payload;
   });
 
   // ── onResponse: the one log line per request, and the request metrics.
