@@ -25,7 +25,7 @@ export function isSpoofableIdentityHeader(name: string): boolean {
 /** Removes every spoofable identity header from an inbound request's headers (Node lower-cases names). */
 export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
   for (const name of Object.keys(headers)) {
-    if (name.startsWith('x') && isSpoofableIdentityHeader(name)) delete headers[name];
+    if ((name[0] === 'x' || name[0] === 'X') && isSpoofableIdentityHeader(name)) delete headers[name];
   }
 }
 

@@ -15,7 +15,8 @@ const UNRESERVED = /[A-Za-z0-9\-._~]/;
 
 /**
  * Normalises a request target (origin-form). Returns null for what must be refused with 400: not
- * origin-form, an encoded "/" or "\" (%2F, %5C) or control character, a raw backslash, a broken escape.
+ * origin-form, an encoded "/" or "\" (%2F, %5C) or control character, a raw backslash, a broken escape,
+ * or a dot segment carrying `;params` ("..;x").
  */
 export function normaliseTarget(rawUrl: string): NormalisedTarget | null {
   const q = rawUrl.indexOf('?');
@@ -42,6 +43,9 @@ export function normaliseTarget(rawUrl: string): NormalisedTarget | null {
 
   const out: string[] = [];
   for (const segment of decoded.split('/')) {
+    // "..;x" is ".." to Tomcat, Jetty and Spring (they drop ;params before resolving dot segments): refuse it.
+    const name = segment.split(';', 1)[0];
+    if (name !== segment && (name === '.' || name === '..')) return null;
     if (segment === '' || segment === '.') continue;
     if (segment === '..') out.pop();
     else out.push(segment);

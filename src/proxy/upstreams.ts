@@ -5,6 +5,7 @@
  * under a shorter, weaker route by spelling the path differently.
  */
 import { normalisePrefix, type UpstreamConfig } from '../config/schema.js';
+import { normaliseTarget } from './normalise-path.js';
 
 /** One upstream, ready for matching. */
 export interface CompiledUpstream {
@@ -22,7 +23,8 @@ export interface CompiledUpstream {
 export function compileUpstreams(upstreams: readonly UpstreamConfig[]): CompiledUpstream[] {
   return upstreams
     .map((config, index) => {
-      const matchPrefix = normalisePrefix(config.path).toLowerCase();
+      // Normalised like request paths, so "/%7Euser" or "/a//b" can match what requests turn into.
+      const matchPrefix = normalisePrefix(normaliseTarget(config.path)?.path ?? config.path).toLowerCase();
       return {
         index,
         name: config.name,

@@ -35,7 +35,7 @@ describe('request limits and normalisation through the gateway', () => {
   });
   after(() => stack.close());
 
-  for (const target of ['/public/..%2fsecret', '/public/%2F', '/a%5Cb', '/x%00y']) {
+  for (const target of ['/public/..%2fsecret', '/public/%2F', '/a%5Cb', '/x%00y', '/public/..;/secret', '/public/%2e%2e;x/secret']) {
     it(`refuses ${target} with 400`, async () => {
       const { status } = await rawGet(stack.publicUrl, target, { accept: 'application/json' });
       assert.equal(status, 400);
