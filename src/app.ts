@@ -103,7 +103,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       const target = normaliseTarget(req.url ?? '/');
       if (!target) return BAD_PATH_ROUTE;
       const { path, query } = target;
-      if (path.startsWith('/oauth2/') || GATEWAY_PATHS.has(path)) return path + (query ? `?${query}` : '');
+      if (path.startsWith('/oauth2/') || GATEWAY_PATHS.has(path)) {
+        req[kRoute] = { upstream: undefined, path, query, target: '' };
+        return path + (query ? `?${query}` : '');
+      }
       const upstream = matchUpstream(upstreams, req.headers.host, path);
       const forwarded = upstream?.config.url ? upstreamBasePath(upstream.config.url) + upstreamPath(upstream, path) : path;
       req[kRoute] = { upstream, path, query, target: forwarded + (query ? `?${query}` : '') };

@@ -15,7 +15,7 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
   const retry = { href: '/oauth2/start', text: 'Sign in again' };
 
   app.get('/oauth2/callback', async (request: FastifyRequest, reply: FastifyReply) => {
-    const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
+    const query = new URLSearchParams(request.authgate.query);
     const state = query.get('state');
     const fail = (outcome: string, err: GatewayError) => {
       ctx.metrics.logins.inc({ outcome });
