@@ -15,13 +15,16 @@ export class ConfigError extends Error {
     readonly file: string,
     readonly problems: string[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n  ${problems.join('\n  ')}`);
+    // One problem fits on one line; several get a count and a line each.
+    super(problems.length === 1 ? `${file}: ${problems[0]}` : `${file}: ${problems.length} problems\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
 }
 
 type Env = Record<string, string | undefined>;
 type PathPart = string | number;
+
+const SHAPE_HINT = 'it must be a YAML mapping with server, oidc, session and upstreams';
 
 /** Reads and validates a configuration file; throws ConfigError listing every problem. */
 export function loadConfigFile(file: string, env: Env = process.env): Config {
@@ -40,15 +43,23 @@ export function parseConfigText(text: string, source: string, env: Env = process
   if (doc.errors.length > 0) {
     throw new ConfigError(source, doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`));
   }
-  const tree: unknown = doc.toJS();
-  if (tree === null || typeof tree !== 'object' || Array.isArray(tree)) {
-    throw new ConfigError(source, ['the file must be a YAML mapping with server, oidc, session and upstreams']);
+  let tree: unknown;
+  try {
+    tree = doc.toJS();
+  } catch (err) {
+    // e.g. an alias to an unknown anchor, or too many aliases
+    throw new ConfigError(source, [`YAML: ${err instanceof Error ? err.message : String(err)}`]);
   }
-  const problems: string[] = [];
-  const resolved = resolveReferences(tree, [], env, problems);
-  const result = configSchema.safeParse(resolved);
-  if (!result.success) problems.push(...result.error.issues.flatMap(formatIssue));
-  if (problems.length > 0 || !result.success) throw new ConfigError(source, problems);
+  if (tree === null || tree === undefined) throw new ConfigError(source, [`the file is empty; ${SHAPE_HINT}`]);
+  if (typeof tree !== 'object' || Array.isArray(tree)) {
+    throw new ConfigError(source, [`the file holds ${Array.isArray(tree) ? 'a list' : 'a single value'}; ${SHAPE_HINT}`]);
+  }
+  const refs: References = { env, problems: [], explained: new Set(), fileSources: new Map() };
+  const resolved = resolveReferences(tree, [], refs);
+  const result = configSchema.safeParse(resolved, { reportInput: true });
+  const problems = [...refs.problems];
+  if (!result.success) problems.push(...result.error.issues.flatMap((issue) => formatIssue(issue, refs)));
+  if (!result.success || problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(result.data);
 }
 
@@ -61,34 +72,81 @@ export function formatPath(path: readonly PathPart[]): string {
   return out || '(top level)';
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string[] {
+/** What resolving `${VAR}` and `xxxFile` references found out. */
+interface References {
+  env: Env;
+  problems: string[];
+  /** Paths whose value is already explained by a reference problem; the schema's complaint about them is noise. */
+  explained: Set<string>;
+  /** Path of a value read from a file (`oidc.clientSecret`) → the key the user wrote (`oidc.clientSecretFile`). */
+  fileSources: Map<string, string>;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, refs: References): string[] {
   const path = issue.path.filter((p): p is PathPart => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => `${formatPath([...path, key])}: unknown key (misspelt? see docs/configuration.md)`);
+    return issue.keys.map((key) => `${describePath([...path, key], refs)}: unknown key (misspelt? see docs/configuration.md)`);
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return [`${formatPath(path)}: required`];
+  const at = formatPath(path);
+  if (refs.explained.has(at)) return [];
+  if (issue.code === 'invalid_type') {
+    // With reportInput the issue carries the input; a missing key is an input of undefined.
+    if (issue.input === undefined) return [`${describePath(path, refs)}: required`];
+    return [`${describePath(path, refs)}: expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeType(issue.input)}`];
   }
-  return [`${formatPath(path)}: ${issue.message}`];
+  return [`${describePath(path, refs)}: ${issue.message}`];
+}
+
+/** The path as the user wrote it: a value read from `keysFile` is named by that key. */
+function describePath(path: readonly PathPart[], refs: References): string {
+  const at = formatPath(path);
+  for (const [target, source] of refs.fileSources) {
+    if (at === target || at.startsWith(`${target}.`) || at.startsWith(`${target}[`)) return `${source} (${at})`;
+  }
+  return at;
+}
+
+/** Zod's type names in YAML words. */
+const EXPECTED: Partial<Record<string, string>> = {
+  boolean: 'true or false',
+  object: 'a mapping (key: value)',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+};
+
+/** The type of a value in YAML words; never the value itself, which may be a secret. */
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return 'text';
+  if (typeof value === 'number') return 'a number';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return typeof value;
 }
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Walks the parsed tree: substitutes environment references in strings and reads `xxxFile` values. */
-function resolveReferences(node: unknown, path: PathPart[], env: Env, problems: string[]): unknown {
-  if (typeof node === 'string') return substituteEnv(node, path, env, problems);
-  if (Array.isArray(node)) return node.map((item, i) => resolveReferences(item, [...path, i], env, problems));
+function resolveReferences(node: unknown, path: PathPart[], refs: References): unknown {
+  if (typeof node === 'string') return substituteEnv(node, path, refs);
+  if (Array.isArray(node)) return node.map((item, i) => resolveReferences(item, [...path, i], refs));
   if (node === null || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
-    const resolved = resolveReferences(value, [...path, key], env, problems);
+    const resolved = resolveReferences(value, [...path, key], refs);
     if (key.endsWith('File') && key.length > 'File'.length) {
       const target = key.slice(0, -'File'.length);
+      const targetPath = formatPath([...path, target]);
       if (target in node) {
-        problems.push(`${formatPath([...path, key])}: give either ${target} or ${key}, not both`);
+        refs.problems.push(`${formatPath([...path, key])}: give either ${target} or ${key}, not both`);
+        refs.explained.add(targetPath);
         continue;
       }
-      out[target] = readSecretFile(resolved, target, [...path, key], problems);
+      refs.fileSources.set(targetPath, formatPath([...path, key]));
+      out[target] = readSecretFile(resolved, target, [...path, key], refs);
+      if (out[target] === undefined) refs.explained.add(targetPath);
     } else {
       out[key] = resolved;
     }
@@ -96,27 +154,29 @@ function resolveReferences(node: unknown, path: PathPart[], env: Env, problems: 
   return out;
 }
 
-function substituteEnv(text: string, path: PathPart[], env: Env, problems: string[]): string {
+function substituteEnv(text: string, path: PathPart[], refs: References): string {
   return text.replace(REFERENCE, (_match, name: string, fallback: string | undefined) => {
-    const value = env[name];
+    const value = refs.env[name];
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
-    problems.push(`${formatPath(path)}: environment variable ${name} is not set (or use \${${name}:-default})`);
+    const at = formatPath(path);
+    refs.problems.push(`${at}: environment variable ${name} is ${value === '' ? 'empty' : 'not set'} (or write \${${name}:-default})`);
+    refs.explained.add(at);
     return '';
   });
 }
 
 /** Reads a secret from a file; `keysFile` holds one key a line, every other secret is the trimmed content. */
-function readSecretFile(file: unknown, target: string, path: PathPart[], problems: string[]): unknown {
+function readSecretFile(file: unknown, target: string, path: PathPart[], refs: References): unknown {
   if (typeof file !== 'string' || file === '') {
-    problems.push(`${formatPath(path)}: expected a file path`);
+    refs.problems.push(`${formatPath(path)}: expected a file path`);
     return undefined;
   }
   let content: string;
   try {
     content = readFileSync(file, 'utf8');
   } catch (err) {
-    problems.push(`${formatPath(path)}: cannot read "${file}": ${describeFsError(err)}`);
+    refs.problems.push(`${formatPath(path)}: cannot read "${file}": ${describeFsError(err)}`);
     return undefined;
   }
   if (target === 'keys') return content.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));

@@ -5,20 +5,26 @@
  */
 import { z } from 'zod';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION_HINT = 'expected a duration such as "90s", "15m", "12h" or a number of seconds';
 
-/** A duration: "90s", "15m", "12h", "1d", "500ms", or a number of seconds; parsed to milliseconds. */
+/**
+ * A duration: "90s", "15m", "12h", "1d", "500ms", or a number of seconds (also as text, which is what a
+ * `${VAR}` gives); parsed to milliseconds.
+ */
 export const duration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(DURATION, { message: 'expected a duration such as "90s", "15m", "12h" or a number of seconds' }),
-  ])
+  .union([z.number().nonnegative({ message: 'a duration must not be negative' }), z.string().regex(DURATION, { message: DURATION_HINT })], {
+    error: DURATION_HINT,
+  })
   .transform((value) => {
     if (typeof value === 'number') return Math.round(value * 1000);
-    const [, amount, unit] = DURATION.exec(value) as RegExpExecArray;
+    const [, amount, unit = 's'] = DURATION.exec(value) as RegExpExecArray;
     return Math.round(Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
   });
+
+/** A `${VAR}` always yields text, so a boolean field also accepts "true" and "false". */
+const flag = z.preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean());
 
 const listen = z
   .string()
@@ -30,6 +36,26 @@ const listen = z
   .refine((l) => l.port <= 65535, { message: 'port must be 0..65535' });
 
 const httpUrl = z.url({ protocol: /^https?$/, message: 'expected an absolute http(s) URL' });
+
+/** An origin (scheme, host, port), normalised to its serialised form: "https://app.example.com". */
+const origin = httpUrl
+  .refine(
+    (value) => {
+      const url = parseUrl(value);
+      // An unparsable URL is already reported by httpUrl.
+      return url === undefined || (url.pathname === '/' && !value.includes('?') && !value.includes('#') && !url.username && !url.password);
+    },
+    { message: 'must be an origin only, e.g. "https://app.example.com" (no path, query or fragment)' },
+  )
+  .transform((value) => new URL(value).origin);
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
 
 const cidr = z.string().refine(
   (value) => {
@@ -65,7 +91,9 @@ const allowSchema = z
     emails: z.array(z.string().min(3)).default([]),
     emailDomains: z.array(z.string().min(1).regex(/^[^@\s]+$/, { message: 'a domain without "@", e.g. "example.com"' })).default([]),
     groups: z.array(z.string().min(1)).default([]),
-    claims: z.record(z.string(), z.union([claimValue, z.array(claimValue)])).default({}),
+    claims: z
+      .record(z.string(), z.union([claimValue, z.array(claimValue)], { error: 'expected a string, number or boolean, or a list of them' }))
+      .default({}),
   })
   .prefault({});
 
@@ -83,12 +111,12 @@ const upstreamSchema = z.strictObject({
   /** Where requests are proxied; may be left out for an upstream used only through forward-auth. */
   url: httpUrl.optional(),
   auth: z.enum(['required', 'optional', 'public']).default('required'),
-  forwardAccessToken: z.boolean().default(true),
-  stripPrefix: z.boolean().default(false),
-  preserveHost: z.boolean().default(false),
+  forwardAccessToken: flag.default(true),
+  stripPrefix: flag.default(false),
+  preserveHost: flag.default(false),
   timeout: duration.prefault('30s'),
-  websocket: z.boolean().default(false),
-  allowedOrigins: z.array(httpUrl).default([]),
+  websocket: flag.default(false),
+  allowedOrigins: z.array(origin).default([]),
   allow: allowSchema,
 });
 
@@ -101,92 +129,150 @@ const redisSchema = z
   })
   .prefault({});
 
-/** The whole configuration file. Objects are strict so a misspelt key is reported, not ignored. */
-export const configSchema = z
-  .strictObject({
-    server: z
-      .strictObject({
-        listen: listen.prefault('0.0.0.0:4180'),
-        publicUrl: httpUrl,
-        trustedProxies: z.array(cidr).default([]),
-        metricsListen: z.union([z.literal(''), listen]).default(''),
-        shutdownGrace: duration.prefault('30s'),
-        workers: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default(1),
-      }),
-    oidc: z.strictObject({
-      issuer: httpUrl,
-      clientId: z.string().min(1, { message: 'must not be empty' }),
-      clientSecret: z.string().min(1, { message: 'the client secret is empty; give clientSecret or clientSecretFile' }),
-      clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
-      scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/)).default(['openid', 'profile', 'email', 'offline_access']),
-      groupsClaim: z.string().min(1).default('groups'),
-      allowInsecureHttp: z.boolean().default(false),
-    }),
-    session: z
-      .strictObject({
-        keys: z.array(sessionKey).min(1, { message: 'give at least one session key' }),
-        cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: 'letters, digits, "_" or "-"' }).optional(),
-        store: z.enum(['cookie', 'redis']).default('cookie'),
-        redis: redisSchema,
-        idleTimeout: duration.prefault('1h'),
-        absoluteTimeout: duration.prefault('12h'),
-        refreshSkew: duration.prefault('60s'),
-      }),
-    api: z
-      .strictObject({
-        acceptBearerTokens: z.boolean().default(false),
-        audiences: z.array(z.string().min(1)).default([]),
-      })
-      .prefault({}),
-    upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
-  })
-  .superRefine((config, ctx) => {
-    const issuer = new URL(config.oidc.issuer);
-    if (issuer.protocol === 'http:' && !config.oidc.allowInsecureHttp) {
+const workers = z.preprocess(
+  (value) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  z.union([z.number().int().min(1).max(256), z.literal('auto')], { error: 'expected a number of processes from 1 to 256, or "auto"' }),
+);
+
+/** The configuration file's shape; cross-field checks and derived defaults are added in `configSchema`. */
+const configShape = z.strictObject({
+  server: z.strictObject({
+    listen: listen.prefault('0.0.0.0:4180'),
+    publicUrl: origin,
+    trustedProxies: z.array(cidr).default([]),
+    metricsListen: z.union([z.literal(''), listen], { error: 'expected "host:port", e.g. "0.0.0.0:9090", or "" (serve /metrics on listen)' }).default(''),
+    shutdownGrace: duration.prefault('30s'),
+    workers: workers.default(1),
+  }),
+  oidc: z.strictObject({
+    issuer: httpUrl,
+    clientId: z.string().min(1, { message: 'must not be empty' }),
+    clientSecret: z.string().min(1, { message: 'the client secret is empty; give clientSecret or clientSecretFile' }),
+    clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'a scope is one word of printable characters' }))
+      .refine((scopes) => scopes.includes('openid'), { message: 'must include "openid"' })
+      .default(['openid', 'profile', 'email', 'offline_access']),
+    groupsClaim: z.string().min(1).default('groups'),
+    allowInsecureHttp: flag.default(false),
+  }),
+  session: z.strictObject({
+    keys: z.array(sessionKey).min(1, { message: 'give at least one session key' }),
+    cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/, { message: 'letters, digits, "_" or "-"' }).optional(),
+    store: z.enum(['cookie', 'redis']).default('cookie'),
+    redis: redisSchema,
+    idleTimeout: duration.prefault('1h'),
+    absoluteTimeout: duration.prefault('12h'),
+    refreshSkew: duration.prefault('60s'),
+  }),
+  api: z
+    .strictObject({
+      acceptBearerTokens: flag.default(false),
+      audiences: z.array(z.string().min(1)).default([]),
+    })
+    .prefault({}),
+  upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
+});
+
+type Shape = z.output<typeof configShape>;
+type IssuePath = readonly PropertyKey[];
+
+/**
+ * Whether nothing was reported at `path`, inside it or above it, so a cross-field check may read the value
+ * there. An unknown key says nothing about its neighbours' values and does not count.
+ */
+function parsedCleanly(issues: readonly z.core.$ZodRawIssue[], path: IssuePath): boolean {
+  return issues.every((issue) => {
+    if (issue.code === 'unrecognized_keys') return true;
+    const at = issue.path ?? [];
+    const shared = Math.min(at.length, path.length);
+    return at.slice(0, shared).some((part, i) => part !== path[i]);
+  });
+}
+
+/**
+ * Checks that involve more than one field. They run even when other fields are invalid, so one `--check`
+ * reports every problem at once; each check reads only values that parsed cleanly (the rest of `config`
+ * may still hold raw input, whatever its static type says).
+ */
+function checkAcrossFields(config: Shape, ctx: z.core.$RefinementCtx<Shape>): void {
+  if (typeof config !== 'object' || config === null) return; // the file's top level is reported already
+  const issuesBefore = [...ctx.issues];
+  const clean = (...paths: IssuePath[]) => paths.every((path) => parsedCleanly(issuesBefore, path));
+
+  if (clean(['oidc', 'issuer'], ['oidc', 'allowInsecureHttp']) && parseUrl(config.oidc.issuer)?.protocol === 'http:' && !config.oidc.allowInsecureHttp) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['oidc', 'issuer'],
+      message: 'an http:// issuer is refused; use https, or set oidc.allowInsecureHttp: true for local development only',
+    });
+  }
+  if (clean(['session', 'cookieName'], ['server', 'publicUrl'])) {
+    const name = config.session.cookieName;
+    if (name !== undefined && /^__(Host|Secure)-/i.test(name) && !config.server.publicUrl.startsWith('https:')) {
       ctx.addIssue({
         code: 'custom',
-        path: ['oidc', 'issuer'],
-        message: 'an http:// issuer is refused; use https, or set oidc.allowInsecureHttp: true for local development only',
+        path: ['session', 'cookieName'],
+        message: 'browsers only accept __Host- and __Secure- cookies over https; publicUrl is http',
       });
     }
-    if (!config.oidc.scopes.includes('openid')) {
-      ctx.addIssue({ code: 'custom', path: ['oidc', 'scopes'], message: 'must include "openid"' });
+  }
+  if (clean(['session', 'idleTimeout'], ['session', 'absoluteTimeout']) && config.session.absoluteTimeout < config.session.idleTimeout) {
+    ctx.addIssue({ code: 'custom', path: ['session', 'absoluteTimeout'], message: 'must not be shorter than session.idleTimeout' });
+  }
+  if (clean(['server', 'listen'], ['server', 'metricsListen']) && config.server.metricsListen !== '') {
+    if (sameSocket(config.server.listen, config.server.metricsListen)) {
+      ctx.addIssue({ code: 'custom', path: ['server', 'metricsListen'], message: 'must differ from server.listen (or be "" to serve /metrics there)' });
     }
-    const publicUrl = new URL(config.server.publicUrl);
-    if (publicUrl.pathname !== '/' || publicUrl.search || publicUrl.hash) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['server', 'publicUrl'],
-        message: 'must be an origin only, e.g. "https://app.example.com" (no path, query or fragment)',
-      });
-    }
-    if (config.session.absoluteTimeout < config.session.idleTimeout) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['session', 'absoluteTimeout'],
-        message: 'must not be shorter than session.idleTimeout',
-      });
-    }
-    const names = new Map<string, number>();
-    const routes = new Map<string, number>();
-    config.upstreams.forEach((upstream, index) => {
+  }
+  if (Array.isArray(config.upstreams)) checkUpstreamsApart(config.upstreams, clean, ctx);
+}
+
+/** Two upstreams may share neither a name nor a host and path (the second could never be reached). */
+function checkUpstreamsApart(
+  upstreams: Shape['upstreams'],
+  clean: (...paths: IssuePath[]) => boolean,
+  ctx: z.core.$RefinementCtx<Shape>,
+): void {
+  const names = new Map<string, number>();
+  const routes = new Map<string, number>();
+  upstreams.forEach((upstream, index) => {
+    const at = (field: string) => ['upstreams', index, field];
+    if (clean(at('name'))) {
       const sameName = names.get(upstream.name);
       if (sameName !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'name'], message: `duplicates upstreams[${sameName}].name` });
+        ctx.addIssue({ code: 'custom', path: at('name'), message: `duplicates upstreams[${sameName}].name` });
       }
       names.set(upstream.name, index);
-      const key = `${upstream.host ?? '*'} ${normalisePrefix(upstream.path)}`;
+    }
+    if (clean(at('host'), at('path'))) {
+      // The route table matches paths case-insensitively, so "/API" and "/api" are the same route.
+      const key = `${upstream.host ?? '*'} ${normalisePrefix(upstream.path).toLowerCase()}`;
       const sameRoute = routes.get(key);
       if (sameRoute !== undefined) {
         ctx.addIssue({
           code: 'custom',
-          path: ['upstreams', index, 'path'],
+          path: at('path'),
           message: `upstreams[${sameRoute}] already has this host and path; one of them would never be reached`,
         });
       }
       routes.set(key, index);
-    });
+    }
   });
+}
+
+/** Whether two listen addresses would bind the same port on an overlapping address. */
+function sameSocket(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  if (a.port !== b.port || a.port === 0) return false;
+  const any = (host: string) => host === '0.0.0.0' || host === '::' || host === '';
+  return a.host === b.host || any(a.host) || any(b.host);
+}
+
+/** The whole configuration file. Objects are strict so a misspelt key is reported, not ignored. */
+export const configSchema = configShape
+  .superRefine(checkAcrossFields, { when: () => true })
+  // api.audiences defaults to the client id, which lives in another section.
+  .transform((config) => (config.api.audiences.length > 0 ? config : { ...config, api: { ...config.api, audiences: [config.oidc.clientId] } }));
 
 /** Removes one trailing slash so "/api/" and "/api" name the same prefix. */
 export function normalisePrefix(path: string): string {

@@ -1,0 +1,76 @@
+/**
+ * The configuration reference cannot fall behind the schema: every key of the schema has a row in
+ * docs/configuration.md and appears in config/example.yaml, the reference lists no key the schema lacks,
+ * and the example validates.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { loadConfigFile } from '../../src/config/load.js';
+import { configSchema } from '../../src/config/schema.js';
+import { ROOT, TEST_SESSION_KEY } from '../helpers/gateway.js';
+
+/** The little of zod 4's schema internals the walk needs. */
+interface SchemaNode {
+  _zod: { def: { type: string; shape?: Record<string, SchemaNode>; element?: SchemaNode; innerType?: SchemaNode; in?: SchemaNode; out?: SchemaNode } };
+}
+
+/** Every key path of a schema: objects by key, array items as `[]`, through optional/default/pipe wrappers. */
+function schemaKeys(node: SchemaNode, prefix = ''): string[] {
+  const def = node._zod.def;
+  if (def.type === 'object' && def.shape) {
+    return Object.entries(def.shape).flatMap(([key, child]) => {
+      const path = prefix ? `${prefix}.${key}` : key;
+      return [path, ...schemaKeys(child, path)];
+    });
+  }
+  if (def.type === 'array' && def.element) return schemaKeys(def.element, `${prefix}[]`);
+  if (def.type === 'pipe' && def.in && def.out) return [...schemaKeys(def.in, prefix), ...schemaKeys(def.out, prefix)];
+  return def.innerType ? schemaKeys(def.innerType, prefix) : [];
+}
+
+/** Every key path present in a parsed YAML tree, `xxxFile` counted as `xxx`, list items merged as `[]`. */
+function treeKeys(node: unknown, prefix = ''): string[] {
+  if (Array.isArray(node)) return node.flatMap((item) => treeKeys(item, `${prefix}[]`));
+  if (node === null || typeof node !== 'object') return [];
+  return Object.entries(node).flatMap(([key, child]) => {
+    const path = `${prefix ? `${prefix}.` : ''}${key.length > 4 && key.endsWith('File') ? key.slice(0, -4) : key}`;
+    return [path, ...treeKeys(child, path)];
+  });
+}
+
+const SCHEMA_KEYS = new Set(schemaKeys(configSchema));
+const DOCS = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
+const EXAMPLE_PATH = join(ROOT, 'config/example.yaml');
+
+describe('the configuration reference', () => {
+  it('walks the whole schema (the walk itself works)', () => {
+    for (const key of ['server', 'server.listen', 'oidc.clientSecret', 'session.redis.timeout', 'api.audiences', 'upstreams', 'upstreams[].allow.claims']) {
+      assert.ok(SCHEMA_KEYS.has(key), `the walk missed ${key}`);
+    }
+    assert.ok(SCHEMA_KEYS.size >= 40, `only ${SCHEMA_KEYS.size} keys found`);
+  });
+
+  it('docs/configuration.md has a row for exactly the keys of the schema', () => {
+    const documented = new Set([...DOCS.matchAll(/^\| `([A-Za-z[\].]+)` \|/gm)].map((m) => m[1]));
+    const missing = [...SCHEMA_KEYS].filter((key) => !documented.has(key));
+    const unknown = [...documented].filter((key) => key !== undefined && !SCHEMA_KEYS.has(key));
+    assert.deepEqual(missing, [], 'keys of the schema without a row in docs/configuration.md');
+    assert.deepEqual(unknown, [], 'rows in docs/configuration.md for keys the schema does not have');
+  });
+
+  it('config/example.yaml shows every key of the schema', () => {
+    const shown = new Set(treeKeys(parse(readFileSync(EXAMPLE_PATH, 'utf8'))));
+    assert.deepEqual([...SCHEMA_KEYS].filter((key) => !shown.has(key)), [], 'keys of the schema missing from config/example.yaml');
+  });
+
+  it('config/example.yaml validates with its secrets in the environment', () => {
+    const config = loadConfigFile(EXAMPLE_PATH, { OIDC_CLIENT_SECRET: 'example-secret', SESSION_KEY: TEST_SESSION_KEY });
+    assert.equal(config.oidc.clientSecret, 'example-secret');
+    assert.ok(config.server.publicUrl.startsWith('https://'));
+    assert.ok(config.oidc.issuer.startsWith('https://'));
+    assert.ok(config.upstreams.some((upstream) => upstream.url === undefined), 'no forward-auth-only upstream');
+  });
+});
