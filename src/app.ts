@@ -187,7 +187,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       upstream: new URL(upstream.config.url).origin,
       preHandler: guard,
       config: { upstream: upstream.name },
-      logController: new LogController({ disableRequestLogging: true }),
+      disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
+
       undici: { connections: 128, headersTimeout: upstream.config.timeout, bodyTimeout: upstream.config.timeout },
       handler: (request: FastifyRequest, reply: FastifyReply, _dest: string, options: object) =>
         reply.from(request.authgate.upstreamTarget, options),

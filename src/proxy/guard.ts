@@ -38,6 +38,7 @@ export function createGuard(ctx: GatewayContext) {
       request,
       reply,
       new GatewayError(ErrorCode.forbidden, 403, `You are signed in, but not allowed to use this application (${decision.reason}).`),
+      { href: '/oauth2/sign_out', text: 'Sign in as someone else' },
     );
   };
 }

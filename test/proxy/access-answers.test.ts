@@ -49,7 +49,9 @@ describe('answers of a protected route', () => {
     const bob = await stack.signIn('bob');
     const denied = await bob.fetch(`${stack.publicUrl}/admin`);
     assert.equal(denied.status, 403);
-    assert.match(await denied.text(), /not allowed/);
+    const page = await denied.text();
+    assert.match(page, /not allowed/);
+    assert.match(page, /href="\/oauth2\/sign_out"/, 'the 403 page offers a way to switch user');
     const deniedApi = await bob.fetch(`${stack.publicUrl}/admin`, { headers: { accept: 'application/json' } });
     assert.equal(deniedApi.status, 403);
     assert.equal(((await deniedApi.json()) as { error: string }).error, 'AUTHGATE_ERR_FORBIDDEN');
