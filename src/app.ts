@@ -30,6 +30,7 @@ import { buildHeaderInjector, stripIdentityHeaders } from './proxy/headers.js';
 import { normaliseTarget } from './proxy/normalise-path.js';
 import { compileUpstreams, matchUpstream, upstreamPath, type CompiledUpstream } from './proxy/upstreams.js';
 import { registerForwardAuth } from './routes/auth.js';
+import { registerBackchannelLogout } from './routes/backchannel-logout.js';
 import { registerCallback } from './routes/callback.js';
 import { registerSignOut } from './routes/sign-out.js';
 import { registerStart } from './routes/start.js';
@@ -37,6 +38,10 @@ import { registerUserinfo } from './routes/userinfo.js';
 import { saveSessionIfChanged } from './session/access.js';
 import { buildCookieNames, splitCookieHeader } from './session/cookie-names.js';
 import { createCookieStore } from './session/cookie-store.js';
+import { createRedisClient } from './session/redis-client.js';
+import { createRedisStore } from './session/redis-store.js';
+import { createRefresher } from './session/refresh.js';
+import { createRevocations } from './session/revocations.js';
 import { deriveKeys } from './session/keys.js';
 import { createSealBoxes } from './session/seal.js';
 
@@ -48,6 +53,8 @@ export interface AppDependencies {
   logStream?: DestinationStream;
   /** Discovery retry backoff. */
   discoveryRetry?: RetryPolicy;
+  /** How long a failed token refresh is not retried for the same session (ms). */
+  refreshRetryMs?: number;
 }
 
 /** A built gateway: the fastify instance and the services behind it. */
@@ -123,12 +130,33 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(fastifyCookie, { hook: false });
   const boxes = await createSealBoxes(
     app,
-    { session: deriveKeys(config.session.keys, 'session'), transaction: deriveKeys(config.session.keys, 'login-transaction') },
+    {
+      session: deriveKeys(config.session.keys, 'session'),
+      transaction: deriveKeys(config.session.keys, 'login-transaction'),
+      record: deriveKeys(config.session.keys, 'session-record'),
+    },
     { session: Math.ceil(config.session.absoluteTimeout / 1000), transaction: TRANSACTION_TTL_SECONDS },
   );
-  const store = createCookieStore({ names: cookieNames, box: boxes.session, maxAgeSeconds: Math.ceil(config.session.absoluteTimeout / 1000) });
+  const store =
+    config.session.store === 'redis'
+      ? createRedisStore({
+          redis: createRedisClient(config.session.redis.url, config.session.redis.timeout, log),
+          names: cookieNames,
+          cookieBox: boxes.session,
+          recordBox: boxes.record,
+          lifetime,
+          metrics,
+          log,
+        })
+      : createCookieStore({
+          names: cookieNames,
+          box: boxes.session,
+          maxAgeSeconds: Math.ceil(config.session.absoluteTimeout / 1000),
+          revocations: createRevocations({ max: 100_000, ttlMs: config.session.absoluteTimeout }),
+        });
+  const refresher = createRefresher({ provider, store, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs });
   const transactions = createTransactions(cookieNames, boxes.transaction);
-  const context: GatewayContext = { config, log, metrics, provider, store, transactions, cookieNames, lifetime, upstreams };
+  const context: GatewayContext = { config, log, metrics, provider, store, refresher, transactions, cookieNames, lifetime, upstreams };
 
   // ── onRequest: state, bad paths, spoofed headers, the gateway's cookies kept away from upstreams.
   app.decorateRequest('authgate', null as unknown as FastifyRequest['authgate']);
@@ -160,6 +188,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   // ── handle: the gateway's own routes (their scope parses no bodies but accepts any).
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => {
+      done(null, new URLSearchParams(body as string));
+    });
     scope.addContentTypeParser('*', (_request, payload, done) => {
       payload.resume();
       payload.on('end', () => done(null, undefined));
@@ -171,6 +202,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     registerSignOut(scope, context);
     registerUserinfo(scope, context);
     registerForwardAuth(scope, context);
+    registerBackchannelLogout(scope, context);
   });
 
   // ── handle: every upstream behind the guard, its headers injected, proxied by @fastify/http-proxy.
@@ -240,7 +272,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   });
 
   app.addHook('onReady', async () => provider.start());
-  app.addHook('onClose', async () => provider.stop());
+  app.addHook('onClose', async () => {
+    provider.stop();
+    await store.close();
+  });
 
   return {
     app,

@@ -10,6 +10,7 @@ import type { Transactions } from './oidc/transaction.js';
 import type { CompiledUpstream } from './proxy/upstreams.js';
 import type { CookieNames } from './session/cookie-names.js';
 import type { Lifetime } from './session/lifetime.js';
+import type { Refresher } from './session/refresh.js';
 import type { SessionStore } from './session/types.js';
 
 /** Everything the pipeline's steps share. */
@@ -19,6 +20,7 @@ export interface GatewayContext {
   metrics: Metrics;
   provider: OidcProvider;
   store: SessionStore;
+  refresher: Refresher;
   transactions: Transactions;
   cookieNames: CookieNames;
   lifetime: Lifetime;

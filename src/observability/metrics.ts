@@ -11,6 +11,9 @@ export interface Metrics {
   logins: Counter<'outcome'>;
   policyDecisions: Counter<'upstream' | 'reason'>;
   providerRequests: Counter<'operation' | 'outcome'>;
+  tokenRefreshes: Counter<'outcome'>;
+  backchannelLogouts: Counter<'outcome'>;
+  sessionStoreErrors: Counter<'operation'>;
 }
 
 /** Creates the registry with process metrics and the gateway's own series. */
@@ -48,6 +51,24 @@ export function createMetrics(): Metrics {
       name: 'authgate_provider_requests_total',
       help: 'Requests to the identity provider by operation (discovery, code_grant, userinfo) and outcome',
       labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    tokenRefreshes: new Counter({
+      name: 'authgate_token_refreshes_total',
+      help: 'Token refreshes by outcome (success, reused, invalid_grant, identity_mismatch, error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    backchannelLogouts: new Counter({
+      name: 'authgate_backchannel_logouts_total',
+      help: 'Back-channel logout requests by outcome (accepted, invalid, replayed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    sessionStoreErrors: new Counter({
+      name: 'authgate_session_store_errors_total',
+      help: 'Session store operations that failed (the request got a 503)',
+      labelNames: ['operation'],
       registers: [registry],
     }),
   };

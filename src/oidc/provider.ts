@@ -62,6 +62,11 @@ export class OidcProvider {
     return this.configuration !== undefined;
   }
 
+  /** The provider's metadata once discovery succeeded. */
+  get metadata(): client.ServerMetadata | undefined {
+    return this.configuration?.serverMetadata();
+  }
+
   /** Starts discovery in the background; it retries until it succeeds or stop() is called. */
   start(): void {
     void this.discover();
@@ -171,6 +176,39 @@ export class OidcProvider {
     };
   }
 
+  /**
+   * Uses a refresh token. A rotated refresh token replaces the old one; a provider that does not rotate
+   * keeps the old one valid. A new ID token must name the same issuer and subject (OIDC Core 12.2).
+   */
+  async refresh(tokens: TokenSet, identity: Identity): Promise<RefreshOutcome> {
+    if (!tokens.refreshToken) return { ok: false, reason: 'invalid_grant' };
+    const config = this.configuration;
+    if (!config) return { ok: false, reason: 'unavailable' };
+    let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
+    try {
+      response = await client.refreshTokenGrant(config, tokens.refreshToken);
+    } catch (err) {
+      const invalid = err instanceof client.ResponseBodyError && err.error === 'invalid_grant';
+      this.log.warn({ err, sub: identity.sub }, invalid ? 'refresh token refused by the provider' : 'token refresh failed');
+      return { ok: false, reason: invalid ? 'invalid_grant' : 'unavailable' };
+    }
+    const claims = response.claims();
+    if (claims && (claims.sub !== identity.sub || claims.iss !== config.serverMetadata().issuer)) {
+      this.log.warn({ sub: identity.sub }, 'refreshed ID token names another subject or issuer; ending the session');
+      return { ok: false, reason: 'identity_mismatch' };
+    }
+    return {
+      ok: true,
+      tokens: {
+        accessToken: response.access_token,
+        refreshToken: response.refresh_token ?? tokens.refreshToken,
+        idToken: response.id_token ?? tokens.idToken,
+        expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
+      },
+      identity: claims ? this.refreshedIdentity(identity, claims) : identity,
+    };
+  }
+
   /** The provider's end-session URL for RP-initiated logout, or null when it offers none. */
   endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): URL | null {
     const config = this.configuration;
@@ -180,6 +218,17 @@ export class OidcProvider {
       post_logout_redirect_uri: postLogoutRedirectUri,
       ...(idToken ? { id_token_hint: idToken } : {}),
     });
+  }
+
+  /** A refreshed ID token may leave out what the login had from userinfo (email, groups): keep those. */
+  private refreshedIdentity(identity: Identity, claims: Record<string, unknown>): Identity {
+    const fresh = this.identityFrom({ ...identity.claims, ...claims });
+    return {
+      ...fresh,
+      email: claims.email === undefined ? identity.email : fresh.email,
+      preferredUsername: claims.preferred_username === undefined ? identity.preferredUsername : fresh.preferredUsername,
+      groups: claims[this.oidc.groupsClaim] === undefined ? identity.groups : fresh.groups,
+    };
   }
 
   private needsUserinfo(claims: Record<string, unknown>): boolean {
@@ -200,6 +249,11 @@ export class OidcProvider {
     };
   }
 }
+
+/** What a refresh grant produced. */
+export type RefreshOutcome =
+  | { ok: true; tokens: TokenSet; identity: Identity }
+  | { ok: false; reason: 'invalid_grant' | 'identity_mismatch' | 'unavailable' };
 
 /**
  * Maps openid-client's errors to what the user sees: the provider refusing (invalid_grant, a reused

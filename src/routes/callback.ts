@@ -55,10 +55,11 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
       identity: login.identity,
       tokens: login.tokens,
       providerSid: login.providerSid,
+      gen: 0,
       createdAt: now,
       lastSeenAt: now,
     };
-    await ctx.store.save(request, reply, session);
+    await ctx.store.create(request, reply, session);
     request.authgate.session = { session, needsRewrite: false };
     ctx.metrics.logins.inc({ outcome: 'success' });
     request.log.info({ sub: login.identity.sub }, 'login succeeded');

@@ -3,9 +3,11 @@
  * under 4 KB when it is larger (`name`, `name_1`, `name_2`, …) and joined back on the next request.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { CookieNames } from './cookie-names.js';
 import type { SealBox } from './seal.js';
 import { parseSessionData } from './parse.js';
+import type { Revocations } from './revocations.js';
 import type { LoadedSession, SessionData, SessionStore } from './types.js';
 
 /** Characters of sealed text per cookie; with name and attributes each Set-Cookie stays under 4096 bytes. */
@@ -14,9 +16,10 @@ export const CHUNK_SIZE = 3800;
 const MAX_CHUNKS = 16;
 
 /** Creates the cookie store. */
-export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number }): SessionStore {
-  const { names, box, maxAgeSeconds } = options;
+export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number; revocations: Revocations }): SessionStore {
+  const { names, box, maxAgeSeconds, revocations } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
+  const claimed = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false });
   const chunkName = (i: number) => (i === 0 ? names.session : `${names.session}_${i}`);
 
   function readSealed(cookies: Map<string, string>): string | undefined {
@@ -43,18 +46,12 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
       if (sealed === undefined) return Promise.resolve(null);
       const opened = box.open(sealed);
       const session = opened ? parseSessionData(opened.data) : null;
-      return Promise.resolve(session ? { session, needsRewrite: opened?.staleKey === true } : null);
+      if (!session || revocations.isRevoked(session)) return Promise.resolve(null);
+      return Promise.resolve({ session, needsRewrite: opened?.staleKey === true });
     },
 
-    save(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void> {
-      const sealed = box.seal(session);
-      const count = Math.ceil(sealed.length / CHUNK_SIZE);
-      for (let i = 0; i < count; i++) {
-        reply.setCookie(chunkName(i), sealed.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), { ...attributes, maxAge: maxAgeSeconds });
-      }
-      clearFrom(request, reply, count);
-      return Promise.resolve();
-    },
+    create: write,
+    save: write,
 
     destroy(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       reply.clearCookie(names.session, attributes);
@@ -62,6 +59,31 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
       return Promise.resolve();
     },
 
+    // Nothing is shared between replicas, so the lock is the caller's in-process single flight.
+    withRefreshLock: (session, refresh) => refresh(session),
+
+    endProviderSessions(logout) {
+      revocations.add(logout);
+      return Promise.resolve(0);
+    },
+
+    claimOnce(key, ttlMs) {
+      if (claimed.has(key)) return Promise.resolve(false);
+      claimed.set(key, true, { ttl: ttlMs });
+      return Promise.resolve(true);
+    },
+
     ping: () => Promise.resolve(true),
+    close: () => Promise.resolve(),
   };
+
+  function write(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void> {
+    const sealed = box.seal(session);
+    const count = Math.ceil(sealed.length / CHUNK_SIZE);
+    for (let i = 0; i < count; i++) {
+      reply.setCookie(chunkName(i), sealed.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), { ...attributes, maxAge: maxAgeSeconds });
+    }
+    clearFrom(request, reply, count);
+    return Promise.resolve();
+  }
 }

@@ -11,6 +11,6 @@ export function parseSessionData(data: Record<string, unknown>): SessionData | n
   const tokens = data.tokens as SessionData['tokens'] | undefined;
   if (!identity || typeof identity.sub !== 'string' || !Array.isArray(identity.groups)) return null;
   if (!tokens || typeof tokens.accessToken !== 'string') return null;
-  if (typeof data.createdAt !== 'number' || typeof data.lastSeenAt !== 'number') return null;
+  if (typeof data.createdAt !== 'number' || typeof data.lastSeenAt !== 'number' || typeof data.gen !== 'number') return null;
   return data as unknown as SessionData;
 }

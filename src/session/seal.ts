@@ -18,6 +18,8 @@ export interface SealBox {
 interface Boxes {
   session: SealBox;
   transaction: SealBox;
+  /** Session records kept outside the cookie (Redis). */
+  record: SealBox;
 }
 
 type Decode = (cookie: string, log: unknown, name: string) => { data(): Record<string, unknown>; changed: boolean } | null;
@@ -27,7 +29,7 @@ type Create = (data: object) => unknown;
 /** Registers secure-session in a route-less scope and returns one box per purpose. */
 export async function createSealBoxes(
   app: FastifyInstance,
-  keys: { session: Buffer[]; transaction: Buffer[] },
+  keys: { session: Buffer[]; transaction: Buffer[]; record: Buffer[] },
   maxAgeSeconds: { session: number; transaction: number },
 ): Promise<Boxes> {
   let encode!: Encode;
@@ -37,6 +39,7 @@ export async function createSealBoxes(
     await scope.register(fastifySecureSession, [
       { sessionName: 'authgateSession', cookieName: 'authgate-unused-s', key: keys.session, expiry: maxAgeSeconds.session },
       { sessionName: 'authgateTx', cookieName: 'authgate-unused-t', key: keys.transaction, expiry: maxAgeSeconds.transaction },
+      { sessionName: 'authgateRecord', cookieName: 'authgate-unused-r', key: keys.record, expiry: maxAgeSeconds.session },
     ]);
     const decorated = scope as unknown as { encodeSecureSession: Encode; decodeSecureSession: Decode; createSecureSession: Create };
     encode = decorated.encodeSecureSession;
@@ -58,7 +61,7 @@ export async function createSealBoxes(
       return opened ? { data: opened.data(), staleKey: opened.changed } : null;
     },
   });
-  return { session: box('authgateSession'), transaction: box('authgateTx') };
+  return { session: box('authgateSession'), transaction: box('authgateTx'), record: box('authgateRecord') };
 }
 
 /** secure-session writes "base64;base64"; cookies carry "base64url.base64url" (no percent-encoding needed). */

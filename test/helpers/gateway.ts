@@ -81,7 +81,7 @@ export async function startGateway(tree: ConfigTree, options: { port: number; wa
       callback();
     },
   });
-  const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 } });
+  const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 }, refreshRetryMs: 200 });
   await gateway.app.listen({ host: '127.0.0.1', port: options.port });
   if (options.waitForProvider !== false) await gateway.context.provider.whenReady;
   return {

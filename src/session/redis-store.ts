@@ -1,0 +1,220 @@
+/**
+ * The Redis session store, for several replicas: the cookie holds only the session's random id (192 bits,
+ * inside the encrypted cookie); the record in Redis is sealed with the session keys, so a Redis dump holds
+ * no readable token. Records expire with the idle and absolute timeouts; sign-out and back-channel logout
+ * delete them, so a copied cookie is dead everywhere. Sessions are indexed by the provider's `sid` and by
+ * `sub` for back-channel logout. Refreshes take a per-session lock and re-read the record once they hold it.
+ *
+ * Keys (hash tags keep a session's keys in one Cluster slot):
+ *   authgate:{<id>}:s     hash { gen, data }   the sealed session; gen = token generation
+ *   authgate:{<id>}:lock  string              the refresh lock
+ *   authgate:sid:<sid>    set of ids          sessions of one provider session
+ *   authgate:sub:<sub>    set of ids          sessions of one user
+ * When Redis does not answer, every operation throws a 503 GatewayError and the cookie is left alone, so
+ * the same cookie works again once Redis is back.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { CookieNames } from './cookie-names.js';
+import type { Lifetime } from './lifetime.js';
+import { parseSessionData } from './parse.js';
+import type { RedisClient } from './redis-client.js';
+import type { SealBox } from './seal.js';
+import type { LoadedSession, RefreshResult, SessionData, SessionStore } from './types.js';
+
+/** How long a refresh may hold the lock before another replica may take it. */
+const LOCK_TTL_MS = 15_000;
+/** How long a request waits for another replica's refresh before giving up (the session is kept). */
+const LOCK_WAIT_MS = 20_000;
+const LOCK_POLL_MS = 25;
+/** Size of a user's session index beyond which expired ids are pruned at login. */
+const INDEX_PRUNE_AT = 20;
+
+/** Writes the record only if it still exists and holds no newer token generation. */
+const SAVE_SCRIPT = `
+local gen = redis.call('HGET', KEYS[1], 'gen')
+if not gen then return 0 end
+if tonumber(gen) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'gen', ARGV[1], 'data', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+/** Releases the lock only if this holder still owns it. */
+const UNLOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+const recordKey = (id: string) => `authgate:{${id}}:s`;
+const lockKey = (id: string) => `authgate:{${id}}:lock`;
+const sidKey = (sid: string) => `authgate:sid:${sid}`;
+const subKey = (sub: string) => `authgate:sub:${sub}`;
+
+/** Creates the Redis store. */
+export function createRedisStore(options: {
+  redis: RedisClient;
+  names: CookieNames;
+  /** Seals the cookie (the id). */
+  cookieBox: SealBox;
+  /** Seals the record in Redis. */
+  recordBox: SealBox;
+  lifetime: Lifetime;
+  metrics: Metrics;
+  log: Logger;
+}): SessionStore {
+  const { redis, names, cookieBox, recordBox, lifetime, metrics, log } = options;
+  const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
+  const cookieMaxAge = Math.ceil(lifetime.absoluteTimeout / 1000);
+  /** Requests whose cookie was sealed under an older key (re-set it on save). */
+  const staleCookies = new WeakSet<FastifyRequest>();
+
+  async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      metrics.sessionStoreErrors.inc({ operation });
+      log.warn({ err, operation }, 'session store operation failed');
+      throw new GatewayError(ErrorCode.sessionStoreUnavailable, 503, 'Sessions are unavailable right now. Please try again in a moment.', {
+        cause: err,
+      });
+    }
+  }
+
+  function idFromCookie(request: FastifyRequest): { id: string; stale: boolean } | null {
+    const cookie = request.authgate.cookies.get(names.session);
+    const opened = cookie === undefined ? null : cookieBox.open(cookie);
+    const id = opened?.data.rid;
+    return typeof id === 'string' && /^[A-Za-z0-9_-]{32,}$/.test(id) ? { id, stale: opened?.staleKey === true } : null;
+  }
+
+  async function readRecord(id: string): Promise<{ session: SessionData; staleKey: boolean } | null> {
+    const [, data] = await call('load', () => redis.hmget(recordKey(id), 'gen', 'data'));
+    if (!data) return null;
+    const opened = recordBox.open(data);
+    const session = opened ? parseSessionData(opened.data) : null;
+    return session && session.id === id ? { session, staleKey: opened?.staleKey === true } : null;
+  }
+
+  function ttlOf(session: SessionData, now = Date.now()): number {
+    return Math.max(1, Math.min(lifetime.idleTimeout - (now - session.lastSeenAt), lifetime.absoluteTimeout - (now - session.createdAt)));
+  }
+
+  async function persist(session: SessionData): Promise<void> {
+    const key = recordKey(session.id);
+    await call('save', async () => {
+      await redis.hset(key, 'gen', String(session.gen), 'data', recordBox.seal(session));
+      await redis.pexpire(key, ttlOf(session));
+    });
+  }
+
+  function setIdCookie(reply: FastifyReply, id: string): void {
+    reply.setCookie(names.session, cookieBox.seal({ v: 1, rid: id }), { ...attributes, maxAge: cookieMaxAge });
+  }
+
+  async function deleteSessions(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    let deleted = 0;
+    for (const id of ids) deleted += await call('destroy', () => redis.del(recordKey(id)));
+    return deleted;
+  }
+
+  return {
+    async load(request): Promise<LoadedSession | null> {
+      const cookie = idFromCookie(request);
+      if (!cookie) return null;
+      const record = await readRecord(cookie.id);
+      if (!record) return null;
+      if (cookie.stale) staleCookies.add(request);
+      return { session: record.session, needsRewrite: record.staleKey || cookie.stale };
+    },
+
+    async create(_request, reply, session) {
+      await persist(session);
+      const indexTtl = lifetime.absoluteTimeout;
+      await call('index', async () => {
+        if (session.providerSid) {
+          await redis.sadd(sidKey(session.providerSid), session.id);
+          await redis.pexpire(sidKey(session.providerSid), indexTtl);
+        }
+        await redis.sadd(subKey(session.identity.sub), session.id);
+        await redis.pexpire(subKey(session.identity.sub), indexTtl);
+        // A user who signs in every day keeps the index alive: drop ids whose records have expired.
+        const members = await redis.smembers(subKey(session.identity.sub));
+        if (members.length > INDEX_PRUNE_AT) {
+          const gone = [];
+          for (const id of members) if ((await redis.exists(recordKey(id))) === 0) gone.push(id);
+          if (gone.length > 0) await redis.srem(subKey(session.identity.sub), ...gone);
+        }
+      });
+      setIdCookie(reply, session.id);
+    },
+
+    async save(request, reply, session) {
+      const written = await call('save', () =>
+        redis.eval(SAVE_SCRIPT, 1, recordKey(session.id), String(session.gen), recordBox.seal(session), String(ttlOf(session))),
+      );
+      if (written === 1 && staleCookies.has(request)) setIdCookie(reply, session.id);
+    },
+
+    async destroy(request, reply) {
+      const cookie = idFromCookie(request);
+      if (cookie) await deleteSessions([cookie.id]);
+      reply.clearCookie(names.session, attributes);
+    },
+
+    async withRefreshLock(session, refresh): Promise<RefreshResult> {
+      const lock = lockKey(session.id);
+      const token = randomBytes(16).toString('base64url');
+      const deadline = Date.now() + LOCK_WAIT_MS;
+      for (;;) {
+        const acquired = await call('lock', () => redis.set(lock, token, 'PX', LOCK_TTL_MS, 'NX'));
+        if (acquired === 'OK') {
+          try {
+            const current = await readRecord(session.id);
+            if (!current) return { kind: 'ended', reason: 'invalid_grant' }; // signed out meanwhile
+            const result = await refresh(current.session);
+            if (result.kind === 'refreshed' && result.session.gen > current.session.gen) await persist(result.session);
+            return result;
+          } finally {
+            await redis.eval(UNLOCK_SCRIPT, 1, lock, token).catch(() => undefined); // it expires anyway
+          }
+        }
+        // Another replica is refreshing: wait for it and use its tokens.
+        await sleep(LOCK_POLL_MS);
+        const current = await readRecord(session.id);
+        if (!current) return { kind: 'ended', reason: 'invalid_grant' };
+        if (current.session.gen > session.gen) return { kind: 'refreshed', session: current.session };
+        if (Date.now() > deadline) return { kind: 'failed' };
+      }
+    },
+
+    async endProviderSessions(logout) {
+      const index = logout.sid !== undefined ? sidKey(logout.sid) : logout.sub !== undefined ? subKey(logout.sub) : undefined;
+      if (!index) return 0;
+      const ids = await call('logout', () => redis.smembers(index));
+      const ended = await deleteSessions(ids);
+      await call('logout', () => redis.srem(index, ...(ids.length > 0 ? ids : ['-'])));
+      return ended;
+    },
+
+    async claimOnce(key, ttlMs) {
+      const set = await call('claim', () => redis.set(`authgate:once:${key}`, '1', 'PX', ttlMs, 'NX'));
+      return set === 'OK';
+    },
+
+    async ping() {
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

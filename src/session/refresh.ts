@@ -1,0 +1,97 @@
+/**
+ * Token refresh before the access token expires, without ever sending the provider the same refresh token
+ * twice (providers that rotate refresh tokens revoke the whole grant on reuse):
+ * - one refresh per session in flight in this process; concurrent requests wait for it;
+ * - the store's lock (a Redis lock across replicas) with a re-read once it is taken;
+ * - a short memory of rotations done here, for requests that still carry the old cookie after the new one
+ *   was sent (the cookie store's answer to the race oauth2-proxy users hit, its issues #1006 and #1992).
+ * A refused refresh (invalid_grant) ends the session; an unreachable provider keeps it and is retried after
+ * a short backoff.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+import type { OidcProvider } from '../oidc/provider.js';
+import type { RefreshResult, SessionData, SessionStore } from './types.js';
+
+/** How long a failed refresh is not retried for the same session, by default. */
+const RETRY_AFTER_MS = 5_000;
+/** How long a rotation is remembered for requests still carrying the previous refresh token. */
+const ROTATION_MEMORY_MS = 10 * 60_000;
+
+/** Refreshes sessions' tokens. */
+export interface Refresher {
+  /** True when the session's access token expires within the skew and a refresh token exists. */
+  isDue(session: SessionData, now: number): boolean;
+  /** Refreshes the session (single flight per session). */
+  refresh(session: SessionData): Promise<RefreshResult>;
+}
+
+/** Creates the refresher for one gateway. */
+export function createRefresher(deps: {
+  provider: OidcProvider;
+  store: SessionStore;
+  metrics: Metrics;
+  log: Logger;
+  skewMs: number;
+  retryAfterMs?: number;
+}): Refresher {
+  const { provider, store, metrics, log, skewMs } = deps;
+  const inFlight = new Map<string, Promise<RefreshResult>>();
+  const rotations = new LRUCache<string, SessionData>({ max: 10_000, ttl: ROTATION_MEMORY_MS });
+  const failedAt = new LRUCache<string, number>({ max: 10_000, ttl: deps.retryAfterMs ?? RETRY_AFTER_MS });
+
+  const count = (outcome: string) => metrics.tokenRefreshes.inc({ outcome });
+
+  async function refreshUnderLock(session: SessionData): Promise<RefreshResult> {
+    const result = await store.withRefreshLock(session, async (current) => {
+      // Another request or replica refreshed while we waited for the lock: use its tokens.
+      if (current.gen > session.gen || current.tokens.refreshToken !== session.tokens.refreshToken) {
+        count('reused');
+        return { kind: 'refreshed', session: current };
+      }
+      const outcome = await provider.refresh(current.tokens, current.identity);
+      if (!outcome.ok) {
+        count(outcome.reason === 'unavailable' ? 'error' : outcome.reason);
+        return outcome.reason === 'unavailable' ? { kind: 'failed' } : { kind: 'ended', reason: outcome.reason };
+      }
+      count('success');
+      return { kind: 'refreshed', session: { ...current, tokens: outcome.tokens, identity: outcome.identity, gen: current.gen + 1 } };
+    });
+    if (result.kind === 'refreshed' && session.tokens.refreshToken) {
+      rotations.set(fingerprint(session.tokens.refreshToken), result.session);
+    }
+    if (result.kind === 'failed') {
+      failedAt.set(session.id, Date.now());
+      log.warn({ sub: session.identity.sub }, 'token refresh failed; keeping the session and retrying later');
+    }
+    return result;
+  }
+
+  return {
+    isDue(session, now) {
+      const { expiresAt, refreshToken } = session.tokens;
+      return refreshToken !== undefined && expiresAt !== undefined && expiresAt - skewMs <= now;
+    },
+
+    refresh(session) {
+      const remembered = session.tokens.refreshToken ? rotations.get(fingerprint(session.tokens.refreshToken)) : undefined;
+      if (remembered) {
+        count('reused');
+        return Promise.resolve({ kind: 'refreshed', session: remembered });
+      }
+      const running = inFlight.get(session.id);
+      if (running) return running;
+      if (failedAt.has(session.id)) return Promise.resolve({ kind: 'failed' });
+      const started = refreshUnderLock(session).finally(() => inFlight.delete(session.id));
+      inFlight.set(session.id, started);
+      return started;
+    },
+  };
+}
+
+/** Refresh tokens are remembered by digest, not by value. */
+function fingerprint(refreshToken: string): string {
+  return createHash('sha256').update(refreshToken).digest('base64url');
+}

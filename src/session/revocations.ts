@@ -1,0 +1,32 @@
+/**
+ * The cookie store's memory of back-channel logouts: a bounded, per-process list of ended provider
+ * sessions (`sid`) and subjects (`sub`, with the time of the logout). Stateless cookies cannot be deleted,
+ * so each request's session is checked against it. Limits, said in docs/sessions.md: each replica knows
+ * only the logouts it received, and the list forgets its oldest entries past `max`.
+ */
+import { LRUCache } from 'lru-cache';
+import type { ProviderLogout, SessionData } from './types.js';
+
+/** The revocation list. */
+export interface Revocations {
+  add(logout: ProviderLogout): void;
+  isRevoked(session: SessionData): boolean;
+}
+
+/** Creates a revocation list; entries live as long as a session may (the absolute timeout). */
+export function createRevocations(options: { max: number; ttlMs: number }): Revocations {
+  const bySid = new LRUCache<string, number>({ max: options.max, ttl: options.ttlMs });
+  const bySub = new LRUCache<string, number>({ max: options.max, ttl: options.ttlMs });
+  return {
+    add(logout) {
+      if (logout.sid !== undefined) bySid.set(logout.sid, logout.at);
+      else if (logout.sub !== undefined) bySub.set(logout.sub, Math.max(logout.at, bySub.get(logout.sub) ?? 0));
+    },
+    isRevoked(session) {
+      if (bySid.size === 0 && bySub.size === 0) return false;
+      if (session.providerSid !== undefined && bySid.has(session.providerSid)) return true;
+      const subLogout = bySub.get(session.identity.sub);
+      return subLogout !== undefined && session.createdAt <= subLogout;
+    },
+  };
+}
