@@ -1,7 +1,10 @@
 // A real OpenID Connect identity provider (panva's oidc-provider 9) for tests and the demo.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import type { JWTHeaderParameters } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Account, ClientMetadata, Configuration, JWK, KoaContextWithOIDC } from 'oidc-provider';
 
@@ -57,24 +60,50 @@ export interface TokenRequestRecord {
   status: number;
 }
 
+/** How `signJwt` signs: by default exactly like the provider signs its ID and logout tokens. */
+export interface SignJwtOptions {
+  /** Default "RS256". RS and PS algorithms use the RSA key chosen by `key`; HS algorithms use `secret`; "none" leaves the token unsigned. */
+  alg?: string;
+  /** Default: the provider's signing kid. A string sets another kid; null leaves the kid out of the header. */
+  kid?: string | null;
+  /** The `typ` header, absent unless given (the provider's logout tokens say "logout+jwt"). */
+  typ?: string;
+  /** "provider" (default): the key published in the JWKS. "other": an RSA key that is in no JWKS (one per provider). */
+  key?: 'provider' | 'other';
+  /** For HS algorithms; default the first client's secret, the key the provider itself would use for HS. */
+  secret?: string;
+}
+
 /** A running provider and the handles tests need to inspect and control it. */
 export interface StartedIdp {
   /** "http://127.0.0.1:PORT", no trailing slash. */
   issuer: string;
   port: number;
+  /** Where the provider publishes its signing keys (as its discovery document says). */
+  jwksUri: string;
   /** Every token endpoint request, in order. */
   tokenRequests: TokenRequestRecord[];
   /** The query of every GET to the authorization endpoint, as the relying party sent it, in order. */
   authorizationRequests: URLSearchParams[];
+  /** How many token endpoint requests had grant_type=refresh_token (successful or not). */
+  refreshGrants(): number;
+  /** Signs `payload` as given (no claims are added) to forge tokens the provider could have issued; see SignJwtOptions. */
+  signJwt(payload: Record<string, unknown>, options?: SignJwtOptions): Promise<string>;
   addUser(user: IdpUser): void;
   /** Ends all of the user's provider sessions like an RP-initiated "log out everywhere" and sends logout tokens to back-channel clients; rejects (after ending the sessions) if a delivery failed. */
   backchannelLogout(sub: string): Promise<void>;
+  /**
+   * Makes the token endpoint fail until called with null: 'http-503' answers 503 with an OAuth error body,
+   * 'drop' closes the connection without an answer (a network error). Failed requests are recorded too.
+   */
+  failTokenEndpoint(mode: 'http-503' | 'drop' | null): void;
   /** Stops the server and closes every connection. */
   close(): Promise<void>;
 }
 
 const AUTHORIZATION_PATH = '/auth';
 const TOKEN_PATH = '/token';
+const JWKS_PATH = '/jwks';
 
 // oidc-provider reports itself through console.warn/console.info: on import (Node 20 is "unsupported")
 // and on construction (dev-only interactions, in-memory adapter). Drop only those lines, only meanwhile.
@@ -94,9 +123,10 @@ async function withoutProviderNotices<T>(work: () => Promise<T> | T): Promise<T>
   }
 }
 
-function signingKey(): JWK {
+/** An RSA signing key both as the provider's JWK (with kid) and as a KeyObject for signing in tests. */
+function signingKey(): { jwk: JWK & { kid: string }; privateKey: KeyObject } {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' };
+  return { jwk: { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toString('hex'), alg: 'RS256', use: 'sig' }, privateKey };
 }
 
 function clientMetadata(client: IdpClient): ClientMetadata {
@@ -156,10 +186,14 @@ function basicClientId(header: string | undefined): string | undefined {
 export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const users = new Map((options.users ?? demoUsers).map((u) => [u.sub, u]));
   const tokenRequests: TokenRequestRecord[] = [];
+  let tokenFailure: 'http-503' | 'drop' | null = null;
   const authorizationRequests: URLSearchParams[] = [];
   // PKCE challenges of authorization requests that asked for offline_access (see issueRefreshToken).
   const offlineChallenges = new Set<string>();
   const sessionIds = new Set<string>();
+  const providerKey = signingKey();
+  // Made on first use: generating an RSA key takes a moment most tests do not need to spend.
+  let otherKey: KeyObject | undefined;
 
   // The issuer must name the real port, so the server listens first and the provider is plugged in after.
   const server = createServer();
@@ -176,7 +210,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
 
   const configuration: Configuration = {
     clients: options.clients.map(clientMetadata),
-    jwks: { keys: [signingKey()] },
+    jwks: { keys: [providerKey.jwk] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     clockTolerance: options.clockTolerance ?? 0,
     conformIdTokenClaims: false,
@@ -192,7 +226,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
       return user ? account(user) : undefined;
     },
     pkce: { required: () => true },
-    routes: { authorization: AUTHORIZATION_PATH, token: TOKEN_PATH },
+    routes: { authorization: AUTHORIZATION_PATH, token: TOKEN_PATH, jwks: JWKS_PATH },
     features: {
       devInteractions: { enabled: true },
       rpInitiatedLogout: {
@@ -261,6 +295,17 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
       if (typeof ctx.body === 'string') ctx.body = ctx.body.replace(/@import url\(https:[^)]*\);?/g, '');
       return;
     }
+    if (tokenFailure !== null) {
+      tokenRequests.push({ grantType: 'unknown (failing)', authMethod: 'none', clientId: '', status: tokenFailure === 'drop' ? 0 : 503 });
+      if (tokenFailure === 'drop') {
+        ctx.req.socket.destroy();
+        return;
+      }
+      ctx.status = 503;
+      ctx.type = 'application/json';
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'the test made the token endpoint fail' };
+      return;
+    }
     try {
       await next();
     } finally {
@@ -290,11 +335,41 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     ]);
   }
 
+  async function signJwt(payload: Record<string, unknown>, sign: SignJwtOptions = {}): Promise<string> {
+    const alg = sign.alg ?? 'RS256';
+    const kid = sign.kid === undefined ? providerKey.jwk.kid : sign.kid;
+    const header: JWTHeaderParameters = { alg };
+    if (kid !== null) header.kid = kid;
+    if (sign.typ !== undefined) header.typ = sign.typ;
+    if (alg === 'none') {
+      // jose's SignJWT refuses to produce unsecured JWTs, so build one by hand.
+      const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      return `${encode(header)}.${encode(payload)}.`;
+    }
+    let key: KeyObject | Uint8Array;
+    if (/^HS\d+$/.test(alg)) {
+      const secret = sign.secret ?? options.clients[0]?.clientSecret;
+      if (secret === undefined) throw new TypeError('signJwt: an HS algorithm needs a secret');
+      key = new TextEncoder().encode(secret);
+    } else if (/^(RS|PS)\d+$/.test(alg)) {
+      key = sign.key === 'other' ? (otherKey ??= signingKey().privateKey) : providerKey.privateKey;
+    } else {
+      throw new TypeError(`signJwt: unsupported alg ${alg} (use RS*, PS*, HS* or none)`);
+    }
+    return new SignJWT(payload).setProtectedHeader(header).sign(key);
+  }
+
   return {
     issuer,
     port,
+    jwksUri: `${issuer}${JWKS_PATH}`,
     tokenRequests,
     authorizationRequests,
+    refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
+    failTokenEndpoint: (mode) => {
+      tokenFailure = mode;
+    },
+    signJwt,
     addUser: (user) => {
       users.set(user.sub, user);
     },
