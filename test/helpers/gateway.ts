@@ -113,6 +113,8 @@ export interface StackOptions {
   configure?: (tree: ConfigTree) => void;
   idp?: Partial<IdpOptions>;
   clientAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  /** Registers the gateway's /oauth2/backchannel_logout at the provider (it then sends logout tokens there). */
+  backchannelLogout?: boolean;
 }
 
 /** Starts a provider, an upstream and a gateway in front of it. */
@@ -129,6 +131,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         redirectUris: [`${publicUrl}/oauth2/callback`, `${publicUrl.replace('http:', 'https:')}/oauth2/callback`],
         postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/bye`],
         authMethod: options.clientAuthMethod ?? 'client_secret_basic',
+        ...(options.backchannelLogout ? { backchannelLogoutUri: `${publicUrl}/oauth2/backchannel_logout` } : {}),
       },
     ],
     ...options.idp,
