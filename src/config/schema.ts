@@ -4,6 +4,17 @@
  * references have already been resolved.
  */
 import { z } from 'zod';
+import { parseRedisUrl } from '../session/redis-url.js';
+
+/** True when session.redis.url can be parsed (checked here so --check reports it). */
+function isRedisUrl(url: string): boolean {
+  try {
+    parseRedisUrl(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -122,9 +133,12 @@ const upstreamSchema = z.strictObject({
 
 const redisSchema = z
   .strictObject({
-    url: z.string().regex(/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//, {
-      message: 'expected a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL',
-    }).default('redis://127.0.0.1:6379'),
+    url: z
+      .string()
+      .refine((url) => isRedisUrl(url), {
+        message: 'expected redis://host:port[/db], rediss://…, redis+sentinel://host:26379,…/masterName or redis+cluster://host:6379,…',
+      })
+      .default('redis://127.0.0.1:6379'),
     timeout: duration.prefault('2s'),
   })
   .prefault({});

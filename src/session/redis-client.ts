@@ -3,12 +3,11 @@
  * TLS, automatic reconnection). Commands fail fast while Redis is unreachable (no offline queue) and give
  * up after `timeout`, so a request gets a 503 instead of waiting; the client keeps reconnecting by itself.
  *
- * URLs: `redis://[user:password@]host:port[/db]`, `rediss://…` (TLS),
- * `redis+sentinel://[:password@]host:26379,host2:26379/masterName[/db][?tls=true]`,
- * `redis+cluster://[:password@]host:6379,host2:6379[?tls=true]`.
+ * URL forms: see redis-url.ts.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 
 /** The part of ioredis the store uses (a Redis or a Cluster). */
 export type RedisClient = Redis | Cluster;
@@ -22,67 +21,51 @@ export function createRedisClient(url: string, timeoutMs: number, log: Logger): 
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
   };
-  const parsed = new URL(url);
-  const password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
-  const username = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-  const tls = parsed.protocol === 'rediss:' || parsed.searchParams.get('tls') === 'true' ? {} : undefined;
-  const hosts = parsed.host
-    .split(',')
-    .filter((h) => h !== '')
-    .map((h) => {
-      const at = h.lastIndexOf(':');
-      return at === -1 ? { host: h, port: 6379 } : { host: h.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(h.slice(at + 1)) };
-    });
-  const pathParts = parsed.pathname.split('/').filter((p) => p !== '');
-
+  const target = parseRedisUrl(url);
+  const tls = target.tls ? {} : undefined;
   let client: RedisClient;
-  if (parsed.protocol === 'redis+sentinel:') {
-    const [name = 'mymaster', db] = pathParts;
+  if (target.mode === 'sentinel') {
     client = new Redis({
       ...common,
-      sentinels: hosts.map((h) => ({ host: h.host, port: h.port || 26379 })),
-      name,
-      db: db ? Number(db) : 0,
-      password,
-      username,
-      sentinelPassword: password,
+      sentinels: target.sentinels,
+      name: target.name,
+      db: target.db,
+      username: target.username,
+      password: target.password,
+      sentinelPassword: target.password,
       tls,
-      enableTLSForSentinelMode: tls !== undefined,
+      enableTLSForSentinelMode: target.tls,
     });
-  } else if (parsed.protocol === 'redis+cluster:') {
+  } else if (target.mode === 'cluster') {
     const options: ClusterOptions = {
       enableOfflineQueue: false,
       clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
-      redisOptions: { ...common, password, username, tls },
+      redisOptions: { ...common, username: target.username, password: target.password, tls },
     };
-    client = new Cluster(hosts, options);
+    client = new Cluster(target.nodes, options);
   } else {
-    const [db] = pathParts;
-    client = new Redis({
-      ...common,
-      host: hosts[0]?.host ?? '127.0.0.1',
-      port: hosts[0]?.port ?? 6379,
-      db: db ? Number(db) : 0,
-      password,
-      username,
-      tls,
-    });
+    client = new Redis({ ...common, host: target.host, port: target.port, db: target.db, username: target.username, password: target.password, tls });
   }
+  const where = describeTarget(target);
 
   // Reconnect attempts repeat the same error: log each change of state, not every retry.
   let state: 'starting' | 'up' | 'down' = 'starting';
   client.on('ready', () => {
     state = 'up';
-    log.info({ redis: redactedUrl(parsed) }, 'session store connected');
+    log.info({ redis: where }, 'session store connected');
   });
   client.on('error', (err: Error) => {
     if (state === 'down') return;
     state = 'down';
-    log.warn({ err, redis: redactedUrl(parsed) }, 'session store unreachable; reconnecting');
+    log.warn({ err, redis: where }, 'session store unreachable; reconnecting');
   });
   return client;
 }
 
-function redactedUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+/** Where the client connects, for logs: hosts and mode, never credentials. */
+function describeTarget(target: RedisTarget): string {
+  const list = (hosts: Array<{ host: string; port: number }>) => hosts.map((h) => `${h.host}:${h.port}`).join(',');
+  if (target.mode === 'sentinel') return `sentinel ${list(target.sentinels)} master ${target.name}`;
+  if (target.mode === 'cluster') return `cluster ${list(target.nodes)}`;
+  return `${target.tls ? 'rediss' : 'redis'}://${target.host}:${target.port}/${target.db}`;
 }
