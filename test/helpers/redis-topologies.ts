@@ -110,6 +110,6 @@ export async function startCluster(): Promise<StartedCluster> {
     await stopAll(children, dir);
     throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   }
-  await until(async () => (await ask(ports[0] as number, 'CLUSTER INFO')).includes('cluster_state:ok'), 'cluster_state:ok');
+  await until(async () => (await ask(ports[0], 'CLUSTER INFO')).includes('cluster_state:ok'), 'cluster_state:ok');
   return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, close: () => stopAll(children, dir) };
 }
