@@ -185,6 +185,23 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     return undefined;
   });
 
+  // Before any route scope is registered: a scope keeps the error handler that existed when it was created.
+  app.setNotFoundHandler((request, reply) =>
+    sendGatewayError(request, reply, new GatewayError(ErrorCode.notFound, 404, 'No application is configured for this address.')),
+  );
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof GatewayError) {
+      if (error.status >= 500) request.log.warn({ err: error }, error.safeMessage);
+      return sendGatewayError(request, reply, error);
+    }
+    const status = error.statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return sendGatewayError(request, reply, new GatewayError(ErrorCode.badRequest, status, 'The request could not be processed.'));
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendGatewayError(request, reply, new GatewayError(ErrorCode.internal, 500, 'Something went wrong in the gateway.'));
+  });
+
   // ── handle: the gateway's own routes (their scope parses no bodies but accepts any).
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -240,22 +257,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       },
     } as never);
   }
-
-  app.setNotFoundHandler((request, reply) =>
-    sendGatewayError(request, reply, new GatewayError(ErrorCode.notFound, 404, 'No application is configured for this address.')),
-  );
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof GatewayError) {
-      if (error.status >= 500) request.log.warn({ err: error }, error.safeMessage);
-      return sendGatewayError(request, reply, error);
-    }
-    const status = error.statusCode;
-    if (status !== undefined && status >= 400 && status < 500) {
-      return sendGatewayError(request, reply, new GatewayError(ErrorCode.badRequest, status, 'The request could not be processed.'));
-    }
-    request.log.error({ err: error }, 'unexpected error');
-    return sendGatewayError(request, reply, new GatewayError(ErrorCode.internal, 500, 'Something went wrong in the gateway.'));
-  });
 
   // ── onResponse: the one log line per request, and the request metrics.
   app.addHook('onRequestAbort', async (request) => {

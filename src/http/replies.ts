@@ -22,6 +22,7 @@ const TITLES: Record<number, string> = {
   401: 'Sign-in required',
   403: 'Access denied',
   404: 'Not found',
+  413: 'Request too large',
   431: 'Request headers too large',
   502: 'Bad gateway',
   503: 'Service unavailable',

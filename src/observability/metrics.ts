@@ -61,7 +61,7 @@ export function createMetrics(): Metrics {
     }),
     backchannelLogouts: new Counter({
       name: 'authgate_backchannel_logouts_total',
-      help: 'Back-channel logout requests by outcome (accepted, invalid, replayed)',
+      help: 'Back-channel logout requests by outcome (accepted, invalid, replayed, unavailable)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

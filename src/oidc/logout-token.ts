@@ -1,7 +1,7 @@
 /**
  * Validation of OpenID Connect Back-Channel Logout 1.0 logout tokens (§2.6): a JWT signed with a key from
  * the provider's JWKS (asymmetric algorithms only), this provider as `iss`, this client in `aud`, a recent
- * `iat`, the back-channel logout event, `sid` or `sub`, no `nonce`, and a `jti` never seen before within
+ * `iat`, an `exp`, the back-channel logout event, `sid` or `sub`, no `nonce`, and a `jti` never seen before within
  * the token's lifetime.
  */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
@@ -47,7 +47,7 @@ export function createLogoutTokenVerifier(options: {
         algorithms: algorithms.length > 0 ? algorithms : ['RS256'],
         maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
         clockTolerance: 30,
-        requiredClaims: ['iat', 'jti'],
+        requiredClaims: ['iat', 'exp', 'jti'], // exp: required since errata set 1 (§2.4)
       }));
     } catch (err) {
       if (err instanceof errors.JOSEError) throw new InvalidLogoutToken(`logout token rejected: ${err.code}`, { cause: err });

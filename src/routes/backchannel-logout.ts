@@ -35,7 +35,10 @@ export function registerBackchannelLogout(app: FastifyInstance, ctx: GatewayCont
       return refuse(reply, 'invalid_request', 'expected an application/x-www-form-urlencoded body with logout_token');
     }
     const verify = getVerifier();
-    if (!verify) return refuse(reply, 'temporarily_unavailable', 'the provider metadata is not loaded yet');
+    if (!verify) {
+      ctx.metrics.backchannelLogouts.inc({ outcome: 'unavailable' });
+      return refuse(reply, 'temporarily_unavailable', 'the provider metadata is not loaded yet');
+    }
     try {
       const logout = await verify(token);
       const ended = await ctx.store.endProviderSessions({ sid: logout.sid, sub: logout.sid === undefined ? logout.sub : undefined, at: Date.now() });
@@ -48,6 +51,7 @@ export function registerBackchannelLogout(app: FastifyInstance, ctx: GatewayCont
         request.log.warn({ err }, 'back-channel logout refused');
         return refuse(reply, 'invalid_request', err.message);
       }
+      ctx.metrics.backchannelLogouts.inc({ outcome: 'unavailable' });
       request.log.warn({ err }, 'back-channel logout failed');
       return refuse(reply, 'temporarily_unavailable', 'the logout could not be processed; try again');
     }
