@@ -157,6 +157,7 @@ export class OidcProvider {
       refreshToken: response.refresh_token,
       idToken: response.id_token,
       expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
+      obtainedAt: Date.now(),
     };
     let merged: Record<string, unknown> = { ...claims };
     if (this.needsUserinfo(merged) && config.serverMetadata().userinfo_endpoint) {
@@ -204,6 +205,7 @@ export class OidcProvider {
         refreshToken: response.refresh_token ?? tokens.refreshToken,
         idToken: response.id_token ?? tokens.idToken,
         expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
+        obtainedAt: Date.now(),
       },
       identity: claims ? this.refreshedIdentity(identity, claims) : identity,
     };

@@ -10,7 +10,7 @@ export function parseSessionData(data: Record<string, unknown>): SessionData | n
   const identity = data.identity as SessionData['identity'] | undefined;
   const tokens = data.tokens as SessionData['tokens'] | undefined;
   if (!identity || typeof identity.sub !== 'string' || !Array.isArray(identity.groups)) return null;
-  if (!tokens || typeof tokens.accessToken !== 'string') return null;
+  if (!tokens || typeof tokens.accessToken !== 'string' || typeof tokens.obtainedAt !== 'number') return null;
   if (typeof data.createdAt !== 'number' || typeof data.lastSeenAt !== 'number' || typeof data.gen !== 'number') return null;
   return data as unknown as SessionData;
 }

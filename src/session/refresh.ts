@@ -22,7 +22,11 @@ const ROTATION_MEMORY_MS = 10 * 60_000;
 
 /** Refreshes sessions' tokens. */
 export interface Refresher {
-  /** True when the session's access token expires within the skew and a refresh token exists. */
+  /**
+   * True when a refresh token exists and the access token expires within the skew. The skew is capped at
+   * half the token's lifetime, so a provider issuing tokens shorter than the skew is not asked for a new
+   * one on every request.
+   */
   isDue(session: SessionData, now: number): boolean;
   /** Refreshes the session (single flight per session). */
   refresh(session: SessionData): Promise<RefreshResult>;
@@ -71,8 +75,9 @@ export function createRefresher(deps: {
 
   return {
     isDue(session, now) {
-      const { expiresAt, refreshToken } = session.tokens;
-      return refreshToken !== undefined && expiresAt !== undefined && expiresAt - skewMs <= now;
+      const { expiresAt, refreshToken, obtainedAt } = session.tokens;
+      if (refreshToken === undefined || expiresAt === undefined) return false;
+      return expiresAt - Math.min(skewMs, (expiresAt - obtainedAt) / 2) <= now;
     },
 
     refresh(session) {

@@ -5,6 +5,7 @@
  * cookies to read and write (chunked sessions, one cookie per login transaction) and only borrows the box.
  */
 import fastifySecureSession from '@fastify/secure-session';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 
 /** Seals and opens JSON documents under one key list. */
@@ -48,20 +49,40 @@ export async function createSealBoxes(
   });
   const silent = { trace() {}, debug() {} };
   const box = (name: string): SealBox => ({
-    seal: (data) => toCookieSafe(encode(create({ ...data }), name)),
+    seal: (data) => toCookieSafe(encode(create(compress(data)), name)),
     open: (text) => {
       const sealed = fromCookieSafe(text);
       if (sealed === null) return null;
-      let opened: ReturnType<Decode>;
       try {
-        opened = decode(sealed, silent, name);
+        const opened = decode(sealed, silent, name);
+        return opened ? { data: decompress(opened.data()), staleKey: opened.changed } : null;
       } catch {
-        return null; // authentic but not JSON cannot happen with our own writer; treat as signed out anyway
+        return null; // authentic but unreadable cannot come from our own writer; treat as signed out anyway
       }
-      return opened ? { data: opened.data(), staleKey: opened.changed } : null;
     },
   });
   return { session: box('authgateSession'), transaction: box('authgateTx'), record: box('authgateRecord') };
+}
+
+/** Documents larger than this are deflated before sealing. */
+const COMPRESS_ABOVE = 1024;
+/** The most a sealed document may inflate to. */
+const MAX_INFLATED = 1024 * 1024;
+
+/**
+ * Deflates large documents (a session with many groups and a JWT ID token shrinks about six times), so
+ * cookie sessions stay within request header limits. Safe from compression-oracle attacks: a document
+ * holds one user's own data only, never an attacker's input next to someone else's secret.
+ */
+function compress(data: object): object {
+  const json = JSON.stringify(data);
+  if (json.length <= COMPRESS_ABOVE) return { ...data };
+  return { z: deflateRawSync(json).toString('base64') };
+}
+
+function decompress(data: Record<string, unknown>): Record<string, unknown> {
+  if (typeof data.z !== 'string' || Object.keys(data).length !== 1) return data;
+  return JSON.parse(inflateRawSync(Buffer.from(data.z, 'base64'), { maxOutputLength: MAX_INFLATED }).toString('utf8')) as Record<string, unknown>;
 }
 
 /** secure-session writes "base64;base64"; cookies carry "base64url.base64url" (no percent-encoding needed). */

@@ -21,6 +21,8 @@ export interface TokenSet {
   idToken?: string;
   /** When the access token expires (ms since the epoch); absent when the provider did not say. */
   expiresAt?: number;
+  /** When these tokens were obtained (ms since the epoch): a refresh is due no earlier than half their life. */
+  obtainedAt: number;
 }
 
 /** One signed-in user's session. */
