@@ -147,6 +147,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
           lifetime,
           metrics,
           log,
+          startWaitMs: Math.max(config.session.redis.timeout, 5_000),
         })
       : createCookieStore({
           names: cookieNames,
@@ -272,7 +273,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     request.log.info({ method: request.method, path: request.authgate?.path ?? '?', status, responseTime, upstream }, 'request');
   });
 
-  app.addHook('onReady', async () => provider.start());
+  app.addHook('onReady', async () => {
+    provider.start();
+    await store.start();
+  });
   app.addHook('onClose', async () => {
     provider.stop();
     await store.close();

@@ -73,6 +73,7 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
       return Promise.resolve(true);
     },
 
+    start: () => Promise.resolve(),
     ping: () => Promise.resolve(true),
     close: () => Promise.resolve(),
   };

@@ -14,6 +14,7 @@
  * the same cookie works again once Redis is back.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -64,8 +65,10 @@ export function createRedisStore(options: {
   lifetime: Lifetime;
   metrics: Metrics;
   log: Logger;
+  /** How long start() waits for the first connection. */
+  startWaitMs: number;
 }): SessionStore {
-  const { redis, names, cookieBox, recordBox, lifetime, metrics, log } = options;
+  const { redis, names, cookieBox, recordBox, lifetime, metrics, log, startWaitMs } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const cookieMaxAge = Math.ceil(lifetime.absoluteTimeout / 1000);
   /** Requests whose cookie was sealed under an older key (re-set it on save). */
@@ -203,6 +206,14 @@ export function createRedisStore(options: {
     async claimOnce(key, ttlMs) {
       const set = await call('claim', () => redis.set(`authgate:once:${key}`, '1', 'PX', ttlMs, 'NX'));
       return set === 'OK';
+    },
+
+    async start() {
+      // Commands fail fast while disconnected (no offline queue), so do not take traffic before the first
+      // connection: wait for it, but not forever; /ready tells the rest.
+      if (redis.status === 'ready') return;
+      const connected = await Promise.race([once(redis, 'ready').then(() => true), sleep(startWaitMs).then(() => false)]);
+      if (!connected) log.warn({ waitedMs: startWaitMs }, 'session store not reachable at start; serving 503 until it is');
     },
 
     async ping() {

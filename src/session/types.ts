@@ -83,6 +83,8 @@ export interface SessionStore {
    * process for cookies, across replicas for Redis). Used to refuse a replayed logout token's jti.
    */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** Resolves once the store can serve (connected), or after a bounded wait; called before listening. */
+  start(): Promise<void>;
   /** True when the store can answer (always, for cookies). */
   ping(): Promise<boolean>;
   /** Releases connections. */
