@@ -55,7 +55,7 @@ export function createMetrics(): Metrics {
     }),
     tokenRefreshes: new Counter({
       name: 'authgate_token_refreshes_total',
-      help: 'Token refreshes by outcome (success, reused, invalid_grant, identity_mismatch, error)',
+      help: 'Token refreshes by outcome (success, reused, invalid_grant, invalid_response, error)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

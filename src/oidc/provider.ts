@@ -189,14 +189,19 @@ export class OidcProvider {
     try {
       response = await client.refreshTokenGrant(config, tokens.refreshToken);
     } catch (err) {
-      const invalid = err instanceof client.ResponseBodyError && err.error === 'invalid_grant';
-      this.log.warn({ err, sub: identity.sub }, invalid ? 'refresh token refused by the provider' : 'token refresh failed');
-      return { ok: false, reason: invalid ? 'invalid_grant' : 'unavailable' };
+      const reason = classifyRefreshError(err);
+      const message = {
+        invalid_grant: 'refresh token refused by the provider',
+        invalid_response: 'refresh response failed validation; ending the session',
+        unavailable: 'token refresh failed',
+      }[reason];
+      this.log.warn({ err, sub: identity.sub }, message);
+      return { ok: false, reason };
     }
     const claims = response.claims();
     if (claims && (claims.sub !== identity.sub || claims.iss !== config.serverMetadata().issuer)) {
       this.log.warn({ sub: identity.sub }, 'refreshed ID token names another subject or issuer; ending the session');
-      return { ok: false, reason: 'identity_mismatch' };
+      return { ok: false, reason: 'invalid_response' };
     }
     return {
       ok: true,
@@ -255,7 +260,24 @@ export class OidcProvider {
 /** What a refresh grant produced. */
 export type RefreshOutcome =
   | { ok: true; tokens: TokenSet; identity: Identity }
-  | { ok: false; reason: 'invalid_grant' | 'identity_mismatch' | 'unavailable' };
+  /** invalid_grant: refused; invalid_response: tokens that fail validation (another iss or sub, a bad
+   * signature); unavailable: the provider could not be reached or failed (5xx, network, timeout). */
+  | { ok: false; reason: 'invalid_grant' | 'invalid_response' | 'unavailable' };
+
+/**
+ * Sorts a failed refresh: a refusal or a response that fails validation ends the session; a provider that
+ * cannot answer (network, timeout, 5xx, or a 4xx that is about our client rather than the grant) keeps it.
+ */
+function classifyRefreshError(err: unknown): 'invalid_grant' | 'invalid_response' | 'unavailable' {
+  if (err instanceof client.ResponseBodyError) return err.error === 'invalid_grant' ? 'invalid_grant' : 'unavailable';
+  const name = (err as { name?: string }).name;
+  if (err instanceof TypeError || name === 'TimeoutError' || name === 'AbortError') return 'unavailable';
+  // A 5xx that is not an OAuth error body (a proxy's HTML error page in front of the provider).
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof Response && cause.status >= 500) return 'unavailable';
+  if (err instanceof client.ClientError || (err as { code?: unknown }).code !== undefined) return 'invalid_response';
+  return 'unavailable';
+}
 
 /**
  * Maps openid-client's errors to what the user sees: the provider refusing (invalid_grant, a reused

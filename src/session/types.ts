@@ -45,7 +45,7 @@ export type RefreshResult =
   /** New tokens (or another replica's, found on re-read): continue with this session. */
   | { kind: 'refreshed'; session: SessionData }
   /** The provider refused (invalid_grant) or the identity changed: the session is over. */
-  | { kind: 'ended'; reason: 'invalid_grant' | 'identity_mismatch' }
+  | { kind: 'ended'; reason: 'invalid_grant' | 'invalid_response' }
   /** The provider could not be reached: keep the session, try again later. */
   | { kind: 'failed' };
 

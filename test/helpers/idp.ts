@@ -97,6 +97,12 @@ export interface StartedIdp {
    * 'drop' closes the connection without an answer (a network error). Failed requests are recorded too.
    */
   failTokenEndpoint(mode: 'http-503' | 'drop' | null): void;
+  /**
+   * Changes the next successful refresh_token answer, as a misbehaving provider or a proxy in front of it
+   * would: the ID token re-signed with the provider's key but other claims ({sub} or {iss}), or a 502 HTML
+   * page instead of the JSON (the refresh token is used up at the provider either way).
+   */
+  tamperNextRefresh(change: { sub?: string; iss?: string } | 'html-502'): void;
   /** Stops the server and closes every connection. */
   close(): Promise<void>;
 }
@@ -187,6 +193,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const users = new Map((options.users ?? demoUsers).map((u) => [u.sub, u]));
   const tokenRequests: TokenRequestRecord[] = [];
   let tokenFailure: 'http-503' | 'drop' | null = null;
+  let refreshTamper: { sub?: string; iss?: string } | 'html-502' | null = null;
   const authorizationRequests: URLSearchParams[] = [];
   // PKCE challenges of authorization requests that asked for offline_access (see issueRefreshToken).
   const offlineChallenges = new Set<string>();
@@ -308,6 +315,21 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     }
     try {
       await next();
+      const grant = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.body?.grant_type;
+      if (grant === 'refresh_token' && refreshTamper !== null && ctx.status === 200) {
+        const tamper = refreshTamper;
+        refreshTamper = null;
+        if (tamper === 'html-502') {
+          ctx.status = 502;
+          ctx.type = 'text/html';
+          ctx.body = '<html><body><h1>502 Bad Gateway</h1></body></html>';
+        } else {
+          const body = ctx.body as { id_token?: string };
+          const [, payload = ''] = (body.id_token ?? '').split('.');
+          const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+          ctx.body = { ...body, id_token: await signJwt({ ...claims, ...tamper }) };
+        }
+      }
     } finally {
       const body = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.body ?? {};
       const authorization = ctx.get('authorization');
@@ -368,6 +390,9 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
     failTokenEndpoint: (mode) => {
       tokenFailure = mode;
+    },
+    tamperNextRefresh: (change) => {
+      refreshTamper = change;
     },
     signJwt,
     addUser: (user) => {
