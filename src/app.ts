@@ -26,6 +26,7 @@ import { createMetrics } from './observability/metrics.js';
 import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
 import { createTransactions, TRANSACTION_TTL_SECONDS } from './oidc/transaction.js';
 import { createGuard } from './proxy/guard.js';
+import { createPrincipalResolver } from './proxy/principal.js';
 import { buildHeaderInjector, stripIdentityHeaders } from './proxy/headers.js';
 import { normaliseTarget } from './proxy/normalise-path.js';
 import { compileUpstreams, matchUpstream, upstreamPath, type CompiledUpstream } from './proxy/upstreams.js';
@@ -116,8 +117,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       }
       const upstream = matchUpstream(upstreams, req.headers.host, path);
       const forwarded = upstream?.config.url ? upstreamBasePath(upstream.config.url) + upstreamPath(upstream, path) : path;
-      req[kRoute] = { upstream, path, query, target: forwarded + (query ? `?${query}` : '') };
-      return upstream?.config.url ? `${UPSTREAM_ROUTE}${upstream.index}` : `${UPSTREAM_ROUTE}none`;
+      const upstreamTarget = forwarded + (query ? `?${query}` : '');
+      req[kRoute] = { upstream, path, query, target: upstreamTarget };
+      // The internal route carries the target too: @fastify/http-proxy derives a WebSocket's upstream URL from it.
+      return upstream?.config.url ? `${UPSTREAM_ROUTE}${upstream.index}${upstreamTarget}` : `${UPSTREAM_ROUTE}none`;
     },
   });
 
@@ -157,7 +160,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
         });
   const refresher = createRefresher({ provider, store, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs });
   const transactions = createTransactions(cookieNames, boxes.transaction);
-  const context: GatewayContext = { config, log, metrics, provider, store, refresher, transactions, cookieNames, lifetime, upstreams };
+  const services = { config, log, metrics, provider, store, refresher, transactions, cookieNames, lifetime, upstreams };
+  const context: GatewayContext = { ...services, resolvePrincipal: createPrincipalResolver(services) };
 
   // ── onRequest: state, bad paths, spoofed headers, the gateway's cookies kept away from upstreams.
   app.decorateRequest('authgate', null as unknown as FastifyRequest['authgate']);
@@ -178,6 +182,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       upstreamTarget: route?.target ?? '/',
       session: undefined,
       sessionDirty: false,
+      principal: undefined,
     };
     stripIdentityHeaders(request.headers);
     if (request.url === BAD_PATH_ROUTE) {
@@ -226,8 +231,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   // ── handle: every upstream behind the guard, its headers injected, proxied by @fastify/http-proxy.
   const guard = createGuard(context);
   const identityOf = (request: FastifyRequest) => {
-    const session = request.authgate.session?.session;
-    return session ? { ...session.identity, accessToken: session.tokens.accessToken } : undefined;
+    const principal = request.authgate.principal;
+    return principal ? { ...principal.identity, accessToken: principal.accessToken } : undefined;
   };
   for (const upstream of upstreams) {
     if (!upstream.config.url) continue; // forward-auth only
@@ -237,6 +242,11 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       upstream: new URL(upstream.config.url).origin,
       preHandler: guard,
       config: { upstream: upstream.name },
+      websocket: upstream.config.websocket,
+      wsClientOptions: {
+        // The upgrade to the upstream carries what a proxied request would: identity, token, other cookies.
+        rewriteRequestHeaders: (_headers: object, request: FastifyRequest) => webSocketHeaders(request, rewriteRequestHeaders),
+      },
       disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
 
       undici: { connections: 128, headersTimeout: upstream.config.timeout, bodyTimeout: upstream.config.timeout },
@@ -291,6 +301,27 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     inFlight: () => inFlight.size,
   };
 }
+
+/** Headers for a proxied WebSocket upgrade: the request's own, minus hop-by-hop and handshake ones, injected. */
+function webSocketHeaders(
+  request: FastifyRequest,
+  inject: ReturnType<typeof buildHeaderInjector>,
+): Record<string, string | string[] | undefined> {
+  const headers: Record<string, string | string[] | undefined> = { ...request.headers };
+  for (const name of WS_HANDSHAKE_HEADERS) delete headers[name];
+  return inject(request, headers);
+}
+const WS_HANDSHAKE_HEADERS = [
+  'host',
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'content-length',
+  'transfer-encoding',
+];
 
 /** The path of an upstream URL without a trailing slash ("" for the root). */
 function upstreamBasePath(url: string): string {

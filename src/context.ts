@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import type { Metrics } from './observability/metrics.js';
 import type { OidcProvider } from './oidc/provider.js';
 import type { Transactions } from './oidc/transaction.js';
+import type { ResolvePrincipal } from './proxy/principal.js';
 import type { CompiledUpstream } from './proxy/upstreams.js';
 import type { CookieNames } from './session/cookie-names.js';
 import type { Lifetime } from './session/lifetime.js';
@@ -25,4 +26,6 @@ export interface GatewayContext {
   cookieNames: CookieNames;
   lifetime: Lifetime;
   upstreams: CompiledUpstream[];
+  /** Finds who a request acts as (session, else bearer token). */
+  resolvePrincipal: ResolvePrincipal;
 }

@@ -126,7 +126,7 @@ const upstreamSchema = z.strictObject({
   stripPrefix: flag.default(false),
   preserveHost: flag.default(false),
   timeout: duration.prefault('30s'),
-  websocket: flag.default(false),
+  websocket: flag.default(true),
   allowedOrigins: z.array(origin).default([]),
   allow: allowSchema,
 });

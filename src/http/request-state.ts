@@ -1,8 +1,9 @@
 /**
  * What the gateway learns about one request as it travels the pipeline, kept on `request.authgate`.
  */
-import type { LoadedSession } from '../session/types.js';
+import type { Principal } from '../proxy/principal.js';
 import type { CompiledUpstream } from '../proxy/upstreams.js';
+import type { LoadedSession } from '../session/types.js';
 
 /** Per-request state; set in onRequest, filled in by the guard. */
 export interface RequestState {
@@ -20,6 +21,8 @@ export interface RequestState {
   session: LoadedSession | null | undefined;
   /** Set by the guard when the session must be written back after the response. */
   sessionDirty: boolean;
+  /** Who the request acts as, once the guard allowed it (undefined on public routes and for anonymous optional ones). */
+  principal: Principal | undefined;
 }
 
 declare module 'fastify' {

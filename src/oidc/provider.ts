@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Identity, TokenSet } from '../session/types.js';
+import { identityFromClaims } from './identity.js';
 
 /** Backoff between discovery attempts; tests shorten it. */
 export interface RetryPolicy {
@@ -243,18 +244,9 @@ export class OidcProvider {
   }
 
   private identityFrom(claims: Record<string, unknown>): Identity {
-    const raw = claims[this.oidc.groupsClaim];
-    const groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
-    const kept: Record<string, unknown> = {};
-    for (const name of this.claimNames) if (claims[name] !== undefined) kept[name] = claims[name];
-    return {
-      sub: String(claims.sub),
-      email: typeof claims.email === 'string' ? claims.email : undefined,
-      preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : undefined,
-      groups,
-      claims: kept,
-    };
+    return identityFromClaims(claims, this.oidc.groupsClaim, this.claimNames);
   }
+
 }
 
 /** What a refresh grant produced. */

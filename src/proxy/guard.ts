@@ -1,6 +1,7 @@
 /**
- * The guard in front of every upstream: session → policy → 302 / 401 / 403 / continue. It runs as the
- * preHandler of the upstream's proxy route, after the route step chose the upstream.
+ * The guard in front of every upstream: (WebSocket checks) → principal (session or bearer) → policy →
+ * 302 / 401 / 403 / continue. It runs as the preHandler of the upstream's proxy route, after the route step
+ * chose the upstream, for plain requests and WebSocket upgrades alike.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
@@ -9,20 +10,41 @@ import { isBrowserNavigation, sendGatewayError } from '../http/replies.js';
 import { beginLogin } from '../oidc/begin-login.js';
 import { safeRedirectTarget } from '../oidc/transaction.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
-import { loadActiveSession } from '../session/access.js';
+import type { CompiledUpstream } from './upstreams.js';
 
 /** Creates the preHandler shared by every upstream route. */
 export function createGuard(ctx: GatewayContext) {
+  const publicOrigin = new URL(ctx.config.server.publicUrl).origin;
+
   return async function guard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const upstream = request.authgate.upstream;
     if (!upstream) return sendGatewayError(request, reply, new GatewayError(ErrorCode.notFound, 404, 'No application is configured for this address.'));
-    const { auth, allow } = upstream.config;
-    const session = auth === 'public' ? null : await loadActiveSession(ctx, request, reply);
-    const decision = evaluatePolicy(auth, allow, session?.identity);
-    ctx.metrics.policyDecisions.inc({ upstream: upstream.name, reason: decision.reason });
-    if (decision.allow) return undefined;
+    if (isWebSocketUpgrade(request)) {
+      const refusal = checkUpgrade(request, upstream, publicOrigin);
+      if (refusal) {
+        request.log.info({ upstream: upstream.name, reason: refusal }, 'websocket upgrade refused');
+        return reply.code(403).send({ error: refusal });
+      }
+    }
 
-    request.log.info({ upstream: upstream.name, reason: decision.reason, sub: session?.identity.sub }, 'access denied');
+    const { auth, allow } = upstream.config;
+    const resolved = auth === 'public' ? { principal: undefined, invalidBearer: false } : await ctx.resolvePrincipal(request, reply);
+    if (!resolved.principal && resolved.invalidBearer) {
+      ctx.metrics.policyDecisions.inc({ upstream: upstream.name, reason: 'invalid-token' });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="authgate", error="invalid_token"')
+        .header('cache-control', 'no-store')
+        .send({ error: 'invalid_token' });
+    }
+    const decision = evaluatePolicy(auth, allow, resolved.principal?.identity);
+    ctx.metrics.policyDecisions.inc({ upstream: upstream.name, reason: decision.reason });
+    if (decision.allow) {
+      request.authgate.principal = resolved.principal;
+      return undefined;
+    }
+
+    request.log.info({ upstream: upstream.name, reason: decision.reason, sub: resolved.principal?.identity.sub }, 'access denied');
     if (decision.reason === 'unauthenticated') {
       if (isBrowserNavigation(request)) {
         const { path, query } = request.authgate;
@@ -41,4 +63,29 @@ export function createGuard(ctx: GatewayContext) {
       { href: '/oauth2/sign_out', text: 'Sign in as someone else' },
     );
   };
+}
+
+/** True for an HTTP/1.1 WebSocket upgrade request. */
+export function isWebSocketUpgrade(request: FastifyRequest): boolean {
+  const upgrade = request.headers.upgrade;
+  return typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket';
+}
+
+/**
+ * Why an upgrade is refused before any authentication: WebSockets off for this upstream, or a browser's
+ * Origin that is neither publicUrl's nor in `allowedOrigins` (cross-site WebSocket hijacking: a browser sends
+ * the session cookie with cross-site upgrades). An upgrade without Origin is not from a browser and is
+ * judged by its session or bearer alone.
+ */
+function checkUpgrade(request: FastifyRequest, upstream: CompiledUpstream, publicOrigin: string): string | undefined {
+  if (!upstream.config.websocket) return 'websocket-disabled';
+  const origin = request.headers.origin;
+  if (origin === undefined) return undefined;
+  let normalised: string;
+  try {
+    normalised = new URL(origin).origin;
+  } catch {
+    return 'origin-not-allowed';
+  }
+  return normalised === publicOrigin || upstream.config.allowedOrigins.includes(normalised) ? undefined : 'origin-not-allowed';
 }

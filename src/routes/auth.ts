@@ -9,7 +9,6 @@ import { compileTrustedProxies } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { normaliseTarget } from '../proxy/normalise-path.js';
 import { matchUpstream } from '../proxy/upstreams.js';
-import { loadActiveSession } from '../session/access.js';
 
 /** Registers /oauth2/auth. */
 export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): void {
@@ -24,8 +23,12 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
     if (!upstream) return reply.code(403).send({ error: 'no-route' });
 
     const { auth, allow, forwardAccessToken } = upstream.config;
-    const session = auth === 'public' ? null : await loadActiveSession(ctx, request, reply);
-    const decision = evaluatePolicy(auth, allow, session?.identity);
+    const resolved = auth === 'public' ? { principal: undefined, invalidBearer: false } : await ctx.resolvePrincipal(request, reply);
+    if (!resolved.principal && resolved.invalidBearer) {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="authgate", error="invalid_token"').send({ error: 'invalid_token' });
+    }
+    const principal = resolved.principal;
+    const decision = evaluatePolicy(auth, allow, principal?.identity);
     ctx.metrics.policyDecisions.inc({ upstream: upstream.name, reason: decision.reason });
     if (!decision.allow) {
       if (decision.reason === 'unauthenticated') {
@@ -33,13 +36,13 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
       }
       return reply.code(403).send({ error: 'forbidden', reason: decision.reason });
     }
-    if (session && auth !== 'public') {
-      const { sub, email, preferredUsername, groups } = session.identity;
+    if (principal && auth !== 'public') {
+      const { sub, email, preferredUsername, groups } = principal.identity;
       reply.header('x-auth-request-user', sub);
       if (email !== undefined) reply.header('x-auth-request-email', email);
       if (preferredUsername !== undefined) reply.header('x-auth-request-preferred-username', preferredUsername);
       if (groups.length > 0) reply.header('x-auth-request-groups', groups.join(','));
-      if (forwardAccessToken) reply.header('x-auth-request-access-token', session.tokens.accessToken);
+      if (forwardAccessToken) reply.header('x-auth-request-access-token', principal.accessToken);
     }
     return reply.code(202).send();
   };

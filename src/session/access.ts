@@ -6,6 +6,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+
+/** The services reading a session needs. */
+export type SessionContext = Pick<GatewayContext, 'store' | 'refresher' | 'lifetime'>;
 import { isSessionExpired, needsTouch } from './lifetime.js';
 import type { SessionData } from './types.js';
 
@@ -14,7 +17,7 @@ import type { SessionData } from './types.js';
  * timeouts, or whose refresh the provider refused; refreshes tokens that are due. Throws a 503 GatewayError
  * when the access token has expired and the provider cannot be reached (the session is kept for later).
  */
-export async function loadActiveSession(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply): Promise<SessionData | null> {
+export async function loadActiveSession(ctx: SessionContext, request: FastifyRequest, reply: FastifyReply): Promise<SessionData | null> {
   const state = request.authgate;
   if (state.session === undefined) state.session = await ctx.store.load(request);
   const loaded = state.session;
@@ -52,7 +55,7 @@ export async function loadActiveSession(ctx: GatewayContext, request: FastifyReq
 }
 
 /** Writes the session back when the request changed it (onSend); a request that did not re-sends nothing. */
-export async function saveSessionIfChanged(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function saveSessionIfChanged(ctx: SessionContext, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const state = request.authgate;
   if (!state.sessionDirty || !state.session) return;
   state.sessionDirty = false;
