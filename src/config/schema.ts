@@ -156,6 +156,8 @@ const configShape = z.strictObject({
     trustedProxies: z.array(cidr).default([]),
     metricsListen: z.union([z.literal(''), listen], { error: 'expected "host:port", e.g. "0.0.0.0:9090", or "" (serve /metrics on listen)' }).default(''),
     shutdownGrace: duration.prefault('30s'),
+    headersTimeout: duration.prefault('10s'),
+    requestTimeout: duration.prefault('5m'),
     workers: workers.default(1),
   }),
   oidc: z.strictObject({
@@ -230,6 +232,13 @@ function checkAcrossFields(config: Shape, ctx: z.core.$RefinementCtx<Shape>): vo
         message: 'browsers only accept __Host- and __Secure- cookies over https; publicUrl is http',
       });
     }
+  }
+  if (
+    clean(['server', 'headersTimeout'], ['server', 'requestTimeout']) &&
+    config.server.requestTimeout > 0 &&
+    config.server.headersTimeout > config.server.requestTimeout
+  ) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeout'], message: 'must not be longer than server.requestTimeout' });
   }
   if (clean(['session', 'idleTimeout'], ['session', 'absoluteTimeout']) && config.session.absoluteTimeout < config.session.idleTimeout) {
     ctx.addIssue({ code: 'custom', path: ['session', 'absoluteTimeout'], message: 'must not be shorter than session.idleTimeout' });

@@ -20,6 +20,8 @@ describe('configuration defaults', () => {
         trustedProxies: [],
         metricsListen: '',
         shutdownGrace: 30_000,
+        headersTimeout: 10_000,
+        requestTimeout: 300_000,
         workers: 1,
       },
       oidc: {
