@@ -184,6 +184,7 @@ const configShape = z.strictObject({
   api: z
     .strictObject({
       acceptBearerTokens: flag.default(false),
+      introspectOpaqueTokens: flag.default(false),
       audiences: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),

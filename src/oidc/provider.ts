@@ -217,6 +217,25 @@ export class OidcProvider {
     };
   }
 
+  /**
+   * Asks the provider about an opaque access token (RFC 7662 introspection, authenticated as this client).
+   * Resolves to the response (check `active`); rejects when the provider cannot be asked.
+   */
+  async introspect(token: string): Promise<Record<string, unknown>> {
+    const config = this.config();
+    if (!config.serverMetadata().introspection_endpoint) {
+      throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The provider offers no token introspection.');
+    }
+    try {
+      const response = await client.tokenIntrospection(config, token);
+      this.metrics.providerRequests.inc({ operation: 'introspection', outcome: 'success' });
+      return response as Record<string, unknown>;
+    } catch (err) {
+      this.metrics.providerRequests.inc({ operation: 'introspection', outcome: 'error' });
+      throw err;
+    }
+  }
+
   /** The provider's end-session URL for RP-initiated logout, or null when it offers none. */
   endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): URL | null {
     const config = this.configuration;

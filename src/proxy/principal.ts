@@ -3,7 +3,9 @@
  * of a valid JWT access token it carries (`Authorization: Bearer`). A session wins when both are present.
  * Used by the guard and by forward-auth alike, so both judge the same principal.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { createAccessTokenVerifier, InvalidAccessToken, type AccessTokenVerifier } from '../oidc/access-token.js';
@@ -51,13 +53,41 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
     return verifier;
   }
 
+  const introspected = new LRUCache<string, Record<string, unknown> | false>({ max: 10_000 });
+
+  /**
+   * An opaque token, judged by the provider (RFC 7662) when `api.introspectOpaqueTokens` is on: active, not
+   * expired, and for one of `api.audiences` when the answer names an audience. Answers are cached until the
+   * token expires (at most 5 minutes); refusals for 30 seconds.
+   */
+  async function introspect(token: string): Promise<Record<string, unknown>> {
+    if (!api.introspectOpaqueTokens) throw new InvalidAccessToken('not a JWT and introspection is off');
+    const key = createHash('sha256').update(token).digest('base64url');
+    let answer = introspected.get(key);
+    if (answer === undefined) {
+      const response = await ctx.provider.introspect(token);
+      const exp = typeof response.exp === 'number' ? response.exp * 1000 : undefined;
+      const aud = response.aud === undefined ? undefined : ([] as unknown[]).concat(response.aud);
+      const valid =
+        response.active === true &&
+        typeof response.sub === 'string' &&
+        (exp === undefined || exp > Date.now()) &&
+        (aud === undefined || aud.some((a) => typeof a === 'string' && api.audiences.includes(a)));
+      answer = valid ? response : false;
+      const ttl = valid ? Math.min(5 * 60_000, (exp ?? Date.now() + 5 * 60_000) - Date.now()) : 30_000;
+      if (ttl > 0) introspected.set(key, answer, { ttl });
+    }
+    if (answer === false) throw new InvalidAccessToken('introspection: not active');
+    return answer;
+  }
+
   return async function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): Promise<PrincipalResult> {
     const session = await loadActiveSession(ctx, request, reply);
     if (session) return { principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session' } };
     const token = api.acceptBearerTokens ? bearerToken(request.headers.authorization) : undefined;
     if (token === undefined) return { principal: undefined, invalidBearer: false };
     try {
-      const claims = await getVerifier()(token);
+      const claims = isJwt(token) ? await getVerifier()(token) : await introspect(token);
       return { principal: { identity: identityFromClaims(claims, oidc.groupsClaim, claimNames), accessToken: token, source: 'bearer' } };
     } catch (err) {
       if (err instanceof InvalidAccessToken) {
@@ -74,6 +104,11 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
 
 /** The resolver's type. */
 export type ResolvePrincipal = ReturnType<typeof createPrincipalResolver>;
+
+/** A compact JWS has three base64url parts; anything else is an opaque token. */
+function isJwt(token: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token);
+}
 
 /** The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive), if any. */
 function bearerToken(header: string | undefined): string | undefined {

@@ -41,7 +41,7 @@ describe('configuration defaults', () => {
         absoluteTimeout: 43_200_000,
         refreshSkew: 60_000,
       },
-      api: { acceptBearerTokens: false, audiences: ['gateway'] },
+      api: { acceptBearerTokens: false, audiences: ['gateway'], introspectOpaqueTokens: false },
       upstreams: [
         {
           name: 'app',
