@@ -229,7 +229,7 @@ export class OidcProvider {
     try {
       const response = await client.tokenIntrospection(config, token);
       this.metrics.providerRequests.inc({ operation: 'introspection', outcome: 'success' });
-      return response as Record<string, unknown>;
+      return response;
     } catch (err) {
       this.metrics.providerRequests.inc({ operation: 'introspection', outcome: 'error' });
       throw err;
