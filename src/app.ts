@@ -10,7 +10,7 @@
  *   onResponse one log line and the request metrics
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHttpProxy from '@fastify/http-proxy';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -18,6 +18,7 @@ import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode, GatewayError } from './errors.js';
+import { createClientErrorHandler } from './http/client-errors.js';
 import { sendGatewayError } from './http/replies.js';
 import './http/request-state.js';
 import { registerHealth } from './observability/health.js';
@@ -27,9 +28,9 @@ import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
 import { createTransactions, TRANSACTION_TTL_SECONDS } from './oidc/transaction.js';
 import { createGuard } from './proxy/guard.js';
 import { createPrincipalResolver } from './proxy/principal.js';
-import { buildHeaderInjector, stripIdentityHeaders } from './proxy/headers.js';
+import { stripIdentityHeaders, type HeaderInjector } from './proxy/headers.js';
 import { normaliseTarget } from './proxy/normalise-path.js';
-import { compileUpstreams, matchUpstream, upstreamPath, type CompiledUpstream } from './proxy/upstreams.js';
+import { matchUpstream, RouteTable, upstreamPath, type CompiledUpstream } from './proxy/upstreams.js';
 import { registerForwardAuth } from './routes/auth.js';
 import { registerBackchannelLogout } from './routes/backchannel-logout.js';
 import { registerCallback } from './routes/callback.js';
@@ -69,7 +70,10 @@ export interface Gateway {
 }
 
 /** Internal route prefix the route step rewrites proxied requests to; unreachable from outside. */
-const UPSTREAM_ROUTE = '/__authgate/upstream/';
+const UPSTREAM_ROUTE = '/__authgate/upstream';
+/** How long an upstream may take to answer a WebSocket upgrade. */
+const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
+const NO_UPSTREAM_ROUTE = '/__authgate/no-upstream';
 const BAD_PATH_ROUTE = '/__authgate/bad-path';
 const GATEWAY_PATHS = new Set(['/ping', '/ready', '/metrics']);
 
@@ -87,11 +91,10 @@ type RoutedMessage = IncomingMessage & { [kRoute]?: RouteDecision };
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<Gateway> {
   const log = deps.logger ?? createLogger(deps.logStream);
   const metrics = createMetrics();
-  const upstreams = compileUpstreams(config.upstreams);
+  const routes = new RouteTable(config.upstreams, config.server.publicUrl);
   const cookieNames = buildCookieNames(config.server.publicUrl, config.session.cookieName);
   const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
-  const claimNames = [...new Set(config.upstreams.flatMap((u) => Object.keys(u.allow.claims)))];
-  const provider = new OidcProvider(config.oidc, config.server.publicUrl, claimNames, log, metrics, deps.discoveryRetry);
+  const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry);
   let shuttingDown = false;
   const inFlight = new Set<FastifyRequest>();
 
@@ -108,6 +111,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     // requestTimeout (408 after either); Node checks every second instead of its default 30.
     http: { maxHeaderSize: 16 * 1024, headersTimeout: config.server.headersTimeout, connectionsCheckingInterval: 1000 },
     requestTimeout: config.server.requestTimeout,
+    clientErrorHandler: createClientErrorHandler(log),
     // ── route: one normalisation, one match, for routing, policy and the upstream request alike.
     rewriteUrl(req: RoutedMessage): string {
       const target = normaliseTarget(req.url ?? '/');
@@ -117,12 +121,11 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
         req[kRoute] = { upstream: undefined, path, query, target: '' };
         return path + (query ? `?${query}` : '');
       }
-      const upstream = matchUpstream(upstreams, req.headers.host, path);
-      const forwarded = upstream?.config.url ? upstreamBasePath(upstream.config.url) + upstreamPath(upstream, path) : path;
-      const upstreamTarget = forwarded + (query ? `?${query}` : '');
+      const upstream = matchUpstream(routes.current.upstreams, req.headers.host, path);
+      const upstreamTarget = upstream ? upstream.basePath + upstreamPath(upstream, path) + (query ? `?${query}` : '') : '';
       req[kRoute] = { upstream, path, query, target: upstreamTarget };
-      // The internal route carries the target too: @fastify/http-proxy derives a WebSocket's upstream URL from it.
-      return upstream?.config.url ? `${UPSTREAM_ROUTE}${upstream.index}${upstreamTarget}` : `${UPSTREAM_ROUTE}none`;
+      // The internal route carries the target: @fastify/http-proxy derives a WebSocket's upstream URL from it.
+      return upstream?.origin ? UPSTREAM_ROUTE + upstreamTarget : NO_UPSTREAM_ROUTE;
     },
   });
 
@@ -162,7 +165,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
         });
   const refresher = createRefresher({ provider, store, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs });
   const transactions = createTransactions(cookieNames, boxes.transaction);
-  const services = { config, log, metrics, provider, store, refresher, transactions, cookieNames, lifetime, upstreams };
+  const services = { config, log, metrics, provider, store, refresher, transactions, cookieNames, lifetime, routes };
   const context: GatewayContext = { ...services, resolvePrincipal: createPrincipalResolver(services) };
 
   // ── onRequest: state, bad paths, spoofed headers, the gateway's cookies kept away from upstreams.
@@ -230,46 +233,51 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     registerBackchannelLogout(scope, context);
   });
 
-  // ── handle: every upstream behind the guard, its headers injected, proxied by @fastify/http-proxy.
-  const guard = createGuard(context);
-  const identityOf = (request: FastifyRequest) => {
-    const principal = request.authgate.principal;
-    return principal ? { ...principal.identity, accessToken: principal.accessToken } : undefined;
-  };
-  for (const upstream of upstreams) {
-    if (!upstream.config.url) continue; // forward-auth only
-    const rewriteRequestHeaders = buildHeaderInjector(upstream.config, config.server.publicUrl, identityOf);
-    await app.register(fastifyHttpProxy, {
-      prefix: `${UPSTREAM_ROUTE}${upstream.index}`,
-      upstream: new URL(upstream.config.url).origin,
-      preHandler: guard,
-      config: { upstream: upstream.name },
-      websocket: upstream.config.websocket,
-      wsClientOptions: {
-        // The upgrade to the upstream carries what a proxied request would: identity, token, other cookies.
-        rewriteRequestHeaders: (_headers: object, request: FastifyRequest) => webSocketHeaders(request, rewriteRequestHeaders),
+  // ── handle: every upstream behind the guard, its headers injected, proxied by @fastify/http-proxy. One
+  // registration serves all upstreams (the routed one is on the request), so a reload can replace them.
+  const upstreamOf = (request: FastifyRequest) => request.authgate.upstream as CompiledUpstream;
+  await app.register(fastifyHttpProxy, {
+    prefix: UPSTREAM_ROUTE,
+    upstream: '',
+    preHandler: createGuard(context),
+    websocket: true, // the guard refuses upgrades to upstreams with websocket: false
+    wsClientOptions: {
+      // The upgrade to the upstream carries what a proxied request would: identity, token, other cookies.
+      rewriteRequestHeaders: (_headers: object, request: FastifyRequest) => webSocketHeaders(request, upstreamOf(request).injectHeaders),
+      // An upstream that accepts TCP but never answers the upgrade must not hold the client forever.
+      handshakeTimeout: WS_HANDSHAKE_TIMEOUT_MS,
+      // The proxy closes the client's socket with the upstream error's message as the reason: keep
+      // internal addresses out of it (the log has the details).
+      finishRequest: (upstreamRequest: ClientRequest) => {
+        upstreamRequest.prependListener('error', (err: Error) => {
+          log.warn({ err }, 'websocket upstream unavailable');
+          err.message = 'upstream unavailable';
+        });
+        upstreamRequest.end();
       },
-      disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
-
-      undici: { connections: 128, headersTimeout: upstream.config.timeout, bodyTimeout: upstream.config.timeout },
-      handler: (request: FastifyRequest, reply: FastifyReply, _dest: string, options: object) =>
-        reply.from(request.authgate.upstreamTarget, options),
-      replyOptions: {
-        rewriteRequestHeaders,
-        onError: (reply: FastifyReply, { error }: { error: Error & { statusCode?: number } }) => {
-          const timedOut = error.statusCode === 504;
-          reply.request.log.warn({ err: error, upstream: upstream.name }, timedOut ? 'upstream timed out' : 'upstream unavailable');
-          void sendGatewayError(
-            reply.request,
-            reply,
-            timedOut
-              ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
-              : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
-          );
-        },
+    },
+    disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
+    undici: { connections: 128 },
+    handler: (request: FastifyRequest, reply: FastifyReply, _dest: string, options: object) =>
+      reply.from(request.authgate.upstreamTarget, { ...options, timeout: upstreamOf(request).config.timeout }),
+    replyOptions: {
+      getUpstream: (request: FastifyRequest) => upstreamOf(request).origin,
+      rewriteRequestHeaders: (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) =>
+        upstreamOf(request).injectHeaders(request, headers),
+      onError: (reply: FastifyReply, { error }: { error: Error & { statusCode?: number } }) => {
+        const timedOut = error.statusCode === 504;
+        const upstream = upstreamOf(reply.request).name;
+        reply.request.log.warn({ err: error, upstream }, timedOut ? 'upstream timed out' : 'upstream unavailable');
+        void sendGatewayError(
+          reply.request,
+          reply,
+          timedOut
+            ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
+            : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
+        );
       },
-    } as never);
-  }
+    },
+  } as never);
 
   // ── onResponse: the one log line per request, and the request metrics.
   app.addHook('onRequestAbort', async (request) => {
@@ -307,7 +315,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
 /** Headers for a proxied WebSocket upgrade: the request's own, minus hop-by-hop and handshake ones, injected. */
 function webSocketHeaders(
   request: FastifyRequest,
-  inject: ReturnType<typeof buildHeaderInjector>,
+  inject: HeaderInjector,
 ): Record<string, string | string[] | undefined> {
   const headers: Record<string, string | string[] | undefined> = { ...request.headers };
   for (const name of WS_HANDSHAKE_HEADERS) delete headers[name];
@@ -325,8 +333,3 @@ const WS_HANDSHAKE_HEADERS = [
   'transfer-encoding',
 ];
 
-/** The path of an upstream URL without a trailing slash ("" for the root). */
-function upstreamBasePath(url: string): string {
-  const path = new URL(url).pathname;
-  return path.endsWith('/') ? path.slice(0, -1) : path;
-}

@@ -8,7 +8,7 @@ import type { Metrics } from './observability/metrics.js';
 import type { OidcProvider } from './oidc/provider.js';
 import type { Transactions } from './oidc/transaction.js';
 import type { ResolvePrincipal } from './proxy/principal.js';
-import type { CompiledUpstream } from './proxy/upstreams.js';
+import type { RouteTable } from './proxy/upstreams.js';
 import type { CookieNames } from './session/cookie-names.js';
 import type { Lifetime } from './session/lifetime.js';
 import type { Refresher } from './session/refresh.js';
@@ -25,7 +25,8 @@ export interface GatewayContext {
   transactions: Transactions;
   cookieNames: CookieNames;
   lifetime: Lifetime;
-  upstreams: CompiledUpstream[];
+  /** The current routes (replaced whole on a config reload). */
+  routes: RouteTable;
   /** Finds who a request acts as (session, else bearer token). */
   resolvePrincipal: ResolvePrincipal;
 }

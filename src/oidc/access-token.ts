@@ -4,9 +4,11 @@
  * never HMAC, so a token "signed" with the public key as an HMAC secret fails), `iss`, `exp`/`nbf` with a
  * small leeway, and `aud` from `api.audiences`. ID tokens are refused even when their audience matches.
  *
- * Keys are kept in an LRU cache by `kid`; a token naming an unknown `kid` refetches the JWKS at most once per
- * cooldown (a flood of made-up kids costs one fetch per cooldown, not one per request). Verified tokens are
- * remembered until they expire, so a busy API client costs one signature check per token.
+ * Keys are kept in an LRU cache by `kid`; each fetch replaces the whole set (a key the provider withdraws
+ * stops verifying), and the set is fetched again when it is older than KEYS_MAX_AGE_MS. A token naming an
+ * unknown `kid` refetches at most once per cooldown (a flood of made-up kids costs one fetch per cooldown, not
+ * one per request). Verified tokens are remembered until they expire (and forgotten when the keys change),
+ * so a busy API client costs one signature check per token.
  */
 import { createHash } from 'node:crypto';
 import { errors, importJWK, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
@@ -18,10 +20,17 @@ export const ACCESS_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS3
 const CLOCK_TOLERANCE_SECONDS = 30;
 /** Verified tokens are remembered at most this long (and never past their exp). */
 const VERIFIED_TTL_MS = 5 * 60_000;
+/** The JWKS is fetched again when older than this, so withdrawn keys are noticed without unknown kids. */
+const KEYS_MAX_AGE_MS = 10 * 60_000;
 
 /** A token that must be answered with 401 invalid_token; `reason` is for logs only. */
 export class InvalidAccessToken extends Error {
   override readonly name = 'InvalidAccessToken';
+}
+
+/** The provider's JWKS could not be fetched: an outage (503), not the client's fault. */
+export class JwksUnavailable extends Error {
+  override readonly name = 'JwksUnavailable';
 }
 
 /** Verifies bearer tokens; resolves to the token's claims or rejects with InvalidAccessToken. */
@@ -35,47 +44,61 @@ export function createAccessTokenVerifier(options: {
   issuer: string;
   jwksUri: string;
   audiences: readonly string[];
-  /** Algorithms the provider says it signs with; intersected with ACCESS_TOKEN_ALGORITHMS. */
-  providerAlgorithms?: readonly string[];
   /** Minimum time between two JWKS fetches caused by unknown kids. */
   cooldownMs: number;
   fetchJwks: JwksFetcher;
 }): AccessTokenVerifier {
   const keys = new LRUCache<string, Awaited<ReturnType<typeof importJWK>>>({ max: 100 });
   const verified = new LRUCache<string, JWTPayload>({ max: 10_000 });
-  let lastFetch = 0;
+  let lastFetch = -Infinity;
   let fetching: Promise<void> | undefined;
-  const allowed = options.providerAlgorithms?.filter((a) => ACCESS_TOKEN_ALGORITHMS.includes(a));
-  const algorithms = allowed && allowed.length > 0 ? allowed : ACCESS_TOKEN_ALGORITHMS;
+  // Keys are imported for their JWK's own alg, so a key published for RS256 cannot verify a PS256 token.
+  const algorithms = ACCESS_TOKEN_ALGORITHMS;
 
   async function refetch(): Promise<void> {
     lastFetch = Date.now();
-    const { keys: jwks } = await options.fetchJwks(options.jwksUri);
+    let jwks: JWK[];
+    try {
+      ({ keys: jwks } = await options.fetchJwks(options.jwksUri));
+    } catch (err) {
+      throw new JwksUnavailable('the provider JWKS could not be fetched', { cause: err });
+    }
+    const fresh = new Map<string, Awaited<ReturnType<typeof importJWK>>>();
     for (const jwk of jwks) {
       if (jwk.use !== undefined && jwk.use !== 'sig') continue;
       if (!jwk.kid || typeof jwk.kty !== 'string' || jwk.kty === 'oct') continue; // no symmetric keys, ever
       try {
-        keys.set(jwk.kid, await importJWK(jwk, jwk.alg ?? defaultAlgorithm(jwk)));
+        fresh.set(jwk.kid, await importJWK(jwk, jwk.alg ?? defaultAlgorithm(jwk)));
       } catch {
         // a key this runtime cannot import cannot have signed a token we accept
       }
     }
+    const changed = fresh.size !== keys.size || [...keys.keys()].some((kid) => !fresh.has(kid));
+    keys.clear();
+    for (const [kid, key] of fresh) keys.set(kid, key);
+    if (changed) verified.clear(); // a token verified with a withdrawn key is not valid any more
+  }
+
+  /** Fetches the JWKS once at a time; waits for a fetch already running. */
+  function refetchOnce(): Promise<void> {
+    return (fetching ??= refetch().finally(() => (fetching = undefined)));
   }
 
   /** The key for a kid: cached, or after at most one refetch per cooldown. */
   const getKey: JWTVerifyGetKey = async (header) => {
+    const sinceFetch = Date.now() - lastFetch;
+    if (sinceFetch >= KEYS_MAX_AGE_MS) await refetchOnce();
+    else if (fetching) await fetching;
     const kid = header.kid;
     if (kid === undefined) {
       // A token without kid is accepted only when the JWKS has exactly one key.
-      if (keys.size === 0 && Date.now() - lastFetch >= options.cooldownMs) await (fetching ??= refetch().finally(() => (fetching = undefined)));
       const only = keys.size === 1 ? [...keys.values()][0] : undefined;
       if (!only) throw new InvalidAccessToken('token has no kid and the JWKS has several keys');
       return only;
     }
     const cached = keys.get(kid);
     if (cached) return cached;
-    if (fetching) await fetching;
-    else if (Date.now() - lastFetch >= options.cooldownMs) await (fetching = refetch().finally(() => (fetching = undefined)));
+    if (Date.now() - lastFetch >= options.cooldownMs) await refetchOnce();
     const key = keys.get(kid);
     if (!key) throw new InvalidAccessToken('unknown kid');
     return key;
@@ -98,9 +121,10 @@ export function createAccessTokenVerifier(options: {
       payload = result.payload;
       typ = result.protectedHeader.typ?.toLowerCase();
     } catch (err) {
-      if (err instanceof InvalidAccessToken) throw err;
-      if (err instanceof errors.JOSEError) throw new InvalidAccessToken(err.code, { cause: err });
-      throw err; // the JWKS could not be fetched: an outage, not the client's fault
+      if (err instanceof InvalidAccessToken || err instanceof JwksUnavailable) throw err;
+      // Anything else is the token's fault: a bad signature, claims, or a key used for another algorithm
+      // (WebCrypto throws a TypeError for a PS256 token against a key published for RS256).
+      throw new InvalidAccessToken(err instanceof errors.JOSEError ? err.code : 'unverifiable token', { cause: err });
     }
     if (looksLikeIdToken(payload, typ)) throw new InvalidAccessToken('an ID token is not an access token');
     const ttl = Math.min(VERIFIED_TTL_MS, (payload.exp ?? 0) * 1000 - Date.now());
@@ -110,13 +134,23 @@ export function createAccessTokenVerifier(options: {
 }
 
 /**
- * RFC 9068 access tokens say `typ: at+jwt`; providers that do not (Keycloak, Azure AD) still leave out what
- * only ID tokens carry. An ID token has a nonce or at_hash, or says so (Keycloak `typ: ID`, Cognito
- * `token_use: id`).
+ * RFC 9068 access tokens say `typ: at+jwt`. A token that does not must show what only access tokens carry
+ * (a scope, a client id, roles, Keycloak's `typ: Bearer`, Cognito's `token_use: access`: Keycloak, Azure AD,
+ * Okta and Auth0 access tokens all do) and nothing only ID tokens carry (nonce, at_hash, `typ: ID`,
+ * `token_use: id`). An ID token issued to this client otherwise passes every other check.
  */
 function looksLikeIdToken(payload: JWTPayload, typ: string | undefined): boolean {
   if (typ === 'at+jwt' || typ === 'application/at+jwt') return false;
-  return payload.nonce !== undefined || payload.at_hash !== undefined || payload.typ === 'ID' || payload.token_use === 'id';
+  if (payload.nonce !== undefined || payload.at_hash !== undefined || payload.typ === 'ID' || payload.token_use === 'id') return true;
+  const accessMarker =
+    payload.scope !== undefined ||
+    payload.scp !== undefined ||
+    payload.client_id !== undefined ||
+    payload.cid !== undefined ||
+    payload.roles !== undefined ||
+    payload.typ === 'Bearer' ||
+    payload.token_use === 'access';
+  return !accessMarker;
 }
 
 function defaultAlgorithm(jwk: JWK): string {

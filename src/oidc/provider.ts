@@ -48,7 +48,8 @@ export class OidcProvider {
   constructor(
     private readonly oidc: Config['oidc'],
     publicUrl: string,
-    private readonly claimNames: readonly string[],
+    /** The claims some upstream's `allow.claims` names (read at each login: routes can be reloaded). */
+    private readonly claimNames: () => readonly string[],
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly retry: RetryPolicy = { initialMs: 500, maxMs: 30_000 },
@@ -263,7 +264,7 @@ export class OidcProvider {
   }
 
   private identityFrom(claims: Record<string, unknown>): Identity {
-    return identityFromClaims(claims, this.oidc.groupsClaim, this.claimNames);
+    return identityFromClaims(claims, this.oidc.groupsClaim, this.claimNames());
   }
 
 }

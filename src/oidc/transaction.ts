@@ -29,7 +29,9 @@ export interface CookieWrite {
 
 /** Creates the transaction cookies' reader and writer. */
 export function createTransactions(names: CookieNames, box: SealBox) {
-  const base = { path: '/oauth2/callback', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
+  // Path=/ (not /oauth2/callback) so every login start sees the browser's open transactions and can cap
+  // them; the gateway strips its own cookies before anything goes upstream.
+  const base = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const cookieName = (state: string) =>
     names.transactionPrefix + createHash('sha256').update(state).digest('base64url').slice(0, 16);
 

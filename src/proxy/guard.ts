@@ -46,7 +46,8 @@ export function createGuard(ctx: GatewayContext) {
 
     request.log.info({ upstream: upstream.name, reason: decision.reason, sub: resolved.principal?.identity.sub }, 'access denied');
     if (decision.reason === 'unauthenticated') {
-      if (isBrowserNavigation(request)) {
+      // A WebSocket client cannot follow a redirect; a login transaction per reconnect would pile up.
+      if (isBrowserNavigation(request) && !isWebSocketUpgrade(request)) {
         const { path, query } = request.authgate;
         return beginLogin(ctx, request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, ctx.config.server.publicUrl));
       }

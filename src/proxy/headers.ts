@@ -3,8 +3,10 @@
  * upstream. The injector for each upstream is built once at start-up from its configuration.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamConfig } from '../config/schema.js';
+import '../http/request-state.js';
 
 /** Identity headers only the gateway may set; inbound copies are removed whatever their case or underscores. */
 const SPOOFABLE = new Set([
@@ -29,15 +31,6 @@ export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
   }
 }
 
-/** What the guard found out about the user, for the injector. */
-export interface ForwardedIdentity {
-  sub: string;
-  email?: string;
-  preferredUsername?: string;
-  groups: readonly string[];
-  accessToken: string;
-}
-
 /** Rewrites the headers reply-from is about to send upstream. */
 export type HeaderInjector = (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) => Record<string, string | string[] | undefined>;
 
@@ -46,11 +39,7 @@ export type HeaderInjector = (request: FastifyRequest, headers: Record<string, s
  * from what the gateway itself knows, identity headers (not for public routes), the bearer token unless
  * `forwardAccessToken: false`, and the client's Host only with `preserveHost`.
  */
-export function buildHeaderInjector(
-  upstream: UpstreamConfig,
-  publicUrl: string,
-  identityOf: (request: FastifyRequest) => ForwardedIdentity | undefined,
-): HeaderInjector {
+export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string): HeaderInjector {
   const publicOrigin = new URL(publicUrl);
   const proto = publicOrigin.protocol.slice(0, -1);
   const sendsIdentity = upstream.auth !== 'public';
@@ -58,17 +47,19 @@ export function buildHeaderInjector(
 
   return (request, headers) => {
     if (upstream.preserveHost && request.headers.host) headers.host = request.headers.host;
-    headers['x-forwarded-for'] = request.ips && request.ips.length > 1 ? request.ips.slice().reverse().join(', ') : request.ip;
+    // From the rightmost untrusted address on (fastify's request.ips); a trusted proxy's junk entries dropped.
+    headers['x-forwarded-for'] = request.ips && request.ips.length > 1 ? request.ips.filter((ip) => isIP(ip) !== 0).reverse().join(', ') : request.ip;
     headers['x-forwarded-proto'] = proto;
     headers['x-forwarded-host'] = publicOrigin.host;
 
-    const identity = sendsIdentity ? identityOf(request) : undefined;
-    if (identity) {
-      headers['x-forwarded-user'] = identity.sub;
-      if (identity.email !== undefined) headers['x-forwarded-email'] = identity.email;
-      if (identity.preferredUsername !== undefined) headers['x-forwarded-preferred-username'] = identity.preferredUsername;
-      if (identity.groups.length > 0) headers['x-forwarded-groups'] = identity.groups.join(',');
-      if (sendsToken) headers.authorization = `Bearer ${identity.accessToken}`;
+    const principal = sendsIdentity ? request.authgate.principal : undefined;
+    if (principal) {
+      const { sub, email, preferredUsername, groups } = principal.identity;
+      headers['x-forwarded-user'] = sub;
+      if (email !== undefined) headers['x-forwarded-email'] = email;
+      if (preferredUsername !== undefined) headers['x-forwarded-preferred-username'] = preferredUsername;
+      if (groups.length > 0) headers['x-forwarded-groups'] = groups.join(',');
+      if (sendsToken) headers.authorization = `Bearer ${principal.accessToken}`;
     }
     return headers;
   };

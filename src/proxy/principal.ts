@@ -30,7 +30,6 @@ const JWKS_TIMEOUT_MS = 5_000;
 /** Creates the resolver for one gateway. */
 export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrincipal'>) {
   const { api, oidc } = ctx.config;
-  const claimNames = [...new Set(ctx.config.upstreams.flatMap((u) => Object.keys(u.allow.claims)))];
   let verifier: AccessTokenVerifier | undefined;
 
   function getVerifier(): AccessTokenVerifier {
@@ -42,7 +41,6 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
       issuer: metadata.issuer,
       jwksUri: metadata.jwks_uri,
       audiences: api.audiences,
-      providerAlgorithms: metadata.id_token_signing_alg_values_supported,
       cooldownMs: JWKS_COOLDOWN_MS,
       fetchJwks: async (url) => {
         const response = await fetch(url, { signal: AbortSignal.timeout(JWKS_TIMEOUT_MS), headers: { accept: 'application/json' } });
@@ -57,8 +55,8 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
 
   /**
    * An opaque token, judged by the provider (RFC 7662) when `api.introspectOpaqueTokens` is on: active, not
-   * expired, and for one of `api.audiences` when the answer names an audience. Answers are cached until the
-   * token expires (at most 5 minutes); refusals for 30 seconds.
+   * expired, and for one of `api.audiences` (or, when the answer names no audience, issued to this client).
+   * Answers are cached until the token expires (at most 5 minutes); refusals for 30 seconds.
    */
   async function introspect(token: string): Promise<Record<string, unknown>> {
     if (!api.introspectOpaqueTokens) throw new InvalidAccessToken('not a JWT and introspection is off');
@@ -68,11 +66,11 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
       const response = await ctx.provider.introspect(token);
       const exp = typeof response.exp === 'number' ? response.exp * 1000 : undefined;
       const aud = response.aud === undefined ? undefined : ([] as unknown[]).concat(response.aud);
-      const valid =
-        response.active === true &&
-        typeof response.sub === 'string' &&
-        (exp === undefined || exp > Date.now()) &&
-        (aud === undefined || aud.some((a) => typeof a === 'string' && api.audiences.includes(a)));
+      // Without an audience in the answer, only a token issued to this very client is accepted: some
+      // providers let any client introspect any token, and another client's token is not ours to honour.
+      const forUs =
+        aud !== undefined ? aud.some((a) => typeof a === 'string' && api.audiences.includes(a)) : response.client_id === oidc.clientId;
+      const valid = response.active === true && typeof response.sub === 'string' && (exp === undefined || exp > Date.now()) && forUs;
       answer = valid ? response : false;
       const ttl = valid ? Math.min(5 * 60_000, (exp ?? Date.now() + 5 * 60_000) - Date.now()) : 30_000;
       if (ttl > 0) introspected.set(key, answer, { ttl });
@@ -88,7 +86,8 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
     if (token === undefined) return { principal: undefined, invalidBearer: false };
     try {
       const claims = isJwt(token) ? await getVerifier()(token) : await introspect(token);
-      return { principal: { identity: identityFromClaims(claims, oidc.groupsClaim, claimNames), accessToken: token, source: 'bearer' } };
+      const identity = identityFromClaims(claims, oidc.groupsClaim, ctx.routes.current.claimNames);
+      return { principal: { identity, accessToken: token, source: 'bearer' } };
     } catch (err) {
       if (err instanceof InvalidAccessToken) {
         request.log.info({ reason: err.message }, 'bearer token refused');

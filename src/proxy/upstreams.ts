@@ -2,14 +2,16 @@
  * The route table: upstreams ordered longest path prefix first and, for equal prefixes, host-specific
  * before any-host. Matching is on segment boundaries (`/public` matches `/public/x`, not `/publicity`),
  * ignores case and `;params` in segments, so a case-insensitive or Tomcat-like upstream cannot be reached
- * under a shorter, weaker route by spelling the path differently.
+ * under a shorter, weaker route by spelling the path differently. The table is replaced whole on a config
+ * reload; a request keeps the upstream it was routed to.
  */
 import { normalisePrefix, type UpstreamConfig } from '../config/schema.js';
+import { buildHeaderInjector, type HeaderInjector } from './headers.js';
 import { normaliseTarget } from './normalise-path.js';
 
-/** One upstream, ready for matching. */
+/** One upstream, ready for matching and proxying. */
 export interface CompiledUpstream {
-  /** Position in the configuration (stable id for the internal route). */
+  /** Position in the configuration. */
   index: number;
   name: string;
   config: UpstreamConfig;
@@ -17,20 +19,56 @@ export interface CompiledUpstream {
   matchPrefix: string;
   /** Number of path segments in the prefix (what stripPrefix removes). */
   prefixSegments: number;
+  /** The upstream URL's origin, or undefined for a forward-auth-only upstream. */
+  origin: string | undefined;
+  /** The upstream URL's path without a trailing slash ("" for the root). */
+  basePath: string;
+  /** Adds identity, token and forwarding headers for this upstream (built once). */
+  injectHeaders: HeaderInjector;
+}
+
+/** The current routes: the ordered table and the claims policies need kept in sessions. */
+export interface Routes {
+  upstreams: CompiledUpstream[];
+  claimNames: string[];
+}
+
+/** Holds the routes; `replace` swaps them in one assignment (config reload). */
+export class RouteTable {
+  current: Routes;
+  constructor(upstreams: readonly UpstreamConfig[], private readonly publicUrl: string) {
+    this.current = this.compile(upstreams);
+  }
+
+  /** Replaces every route at once. */
+  replace(upstreams: readonly UpstreamConfig[]): void {
+    this.current = this.compile(upstreams);
+  }
+
+  private compile(upstreams: readonly UpstreamConfig[]): Routes {
+    return {
+      upstreams: compileUpstreams(upstreams, this.publicUrl),
+      claimNames: [...new Set(upstreams.flatMap((u) => Object.keys(u.allow.claims)))],
+    };
+  }
 }
 
 /** Orders and compiles the configured upstreams. */
-export function compileUpstreams(upstreams: readonly UpstreamConfig[]): CompiledUpstream[] {
+export function compileUpstreams(upstreams: readonly UpstreamConfig[], publicUrl = 'http://localhost'): CompiledUpstream[] {
   return upstreams
     .map((config, index) => {
       // Normalised like request paths, so "/%7Euser" or "/a//b" can match what requests turn into.
       const matchPrefix = normalisePrefix(normaliseTarget(config.path)?.path ?? config.path).toLowerCase();
+      const url = config.url ? new URL(config.url) : undefined;
       return {
         index,
         name: config.name,
         config,
         matchPrefix,
         prefixSegments: matchPrefix === '/' ? 0 : matchPrefix.split('/').length - 1,
+        origin: url?.origin,
+        basePath: url ? url.pathname.replace(/\/$/, '') : '',
+        injectHeaders: buildHeaderInjector(config, publicUrl),
       };
     })
     .sort((a, b) => b.matchPrefix.length - a.matchPrefix.length || Number(b.config.host !== undefined) - Number(a.config.host !== undefined) || a.index - b.index);

@@ -20,7 +20,7 @@ export function buildCookieNames(publicUrl: string, configured?: string): Cookie
   const secure = new URL(publicUrl).protocol === 'https:';
   const session = configured ?? (secure ? '__Host-authgate' : 'authgate');
   const base = session.replace(/^__(Host|Secure)-/, '');
-  const transactionPrefix = `${secure ? '__Secure-' : ''}${base}_tx_`;
+  const transactionPrefix = `${secure ? '__Host-' : ''}${base}_tx_`;
   const chunkPrefix = `${session}_`;
   return {
     session,

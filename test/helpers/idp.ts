@@ -1,12 +1,13 @@
 // A real OpenID Connect identity provider (panva's oidc-provider 9) for tests and the demo.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import type { JWTHeaderParameters } from 'jose';
 import type Provider from 'oidc-provider';
-import type { Account, ClientMetadata, Configuration, JWK, KoaContextWithOIDC } from 'oidc-provider';
+import type { Account, ClientMetadata, Configuration, JWK, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
+import { BrowserClient } from './browser-client.js';
 
 /** A person who can sign in at the test identity provider (any password is accepted). */
 export interface IdpUser {
@@ -74,6 +75,20 @@ export interface SignJwtOptions {
   secret?: string;
 }
 
+/** What `issueJwtAccessToken` asks the provider for. */
+export interface JwtAccessTokenRequest {
+  /**
+   * A user (a login the provider knows): the token comes from a real authorization code grant of the built-in
+   * API client, signed in as that user through the provider's login and consent pages. Left out: a
+   * client_credentials grant, whose token's `sub` is the API client's id (a machine client).
+   */
+  sub?: string;
+  /** The resource indicator (RFC 8707), an absolute http(s) URL; it becomes the token's `aud`. */
+  resource: string;
+  /** Default "api", the one scope every resource server has here. */
+  scope?: string;
+}
+
 /** A running provider and the handles tests need to inspect and control it. */
 export interface StartedIdp {
   /** "http://127.0.0.1:PORT", no trailing slash. */
@@ -87,6 +102,25 @@ export interface StartedIdp {
   authorizationRequests: URLSearchParams[];
   /** How many token endpoint requests had grant_type=refresh_token (successful or not). */
   refreshGrants(): number;
+  /** How many GET requests the JWKS endpoint has answered so far (from anyone). */
+  jwksRequests(): number;
+  /**
+   * A real JWT access token (RFC 9068) issued by the provider itself through resource indicators (RFC 8707):
+   * header typ "at+jwt" and the provider's kid; claims iss, sub, aud (the resource), exp, iat, jti, client_id,
+   * scope, and for a user also email, preferred_username and groups (added like Keycloak and Okta add them).
+   * The client is the built-in `apiClient`, not one of `clients`; its requests appear in `tokenRequests` and
+   * `authorizationRequests` like any other.
+   */
+  issueJwtAccessToken(request: JwtAccessTokenRequest): Promise<string>;
+  /** The built-in confidential client that `issueJwtAccessToken` uses (code and client_credentials grants). */
+  apiClient: { clientId: string; clientSecret: string };
+  /** The public JWK of a signing key (see SignJwtOptions.key) with its own kid, as a JWKS publishes it. */
+  publicJwk(key?: 'provider' | 'other'): JWK & { kid: string };
+  /**
+   * Makes the JWKS endpoint publish `document` instead of the provider's own keys (null: its own again), as
+   * during a key rotation or after a compromised key is withdrawn. What the provider signs with does not change.
+   */
+  publishJwks(document: { keys: JWK[] } | null): void;
   /** Signs `payload` as given (no claims are added) to forge tokens the provider could have issued; see SignJwtOptions. */
   signJwt(payload: Record<string, unknown>, options?: SignJwtOptions): Promise<string>;
   addUser(user: IdpUser): void;
@@ -110,6 +144,10 @@ export interface StartedIdp {
 const AUTHORIZATION_PATH = '/auth';
 const TOKEN_PATH = '/token';
 const JWKS_PATH = '/jwks';
+/** The built-in API client's redirect URI: never fetched, the code is read off the provider's redirect. */
+const API_CLIENT_REDIRECT_URI = 'http://api-client.invalid/callback';
+/** The scope every resource server accepts. */
+const API_SCOPE = 'api';
 
 // oidc-provider reports itself through console.warn/console.info: on import (Node 20 is "unsupported")
 // and on construction (dev-only interactions, in-memory adapter). Drop only those lines, only meanwhile.
@@ -200,7 +238,10 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const sessionIds = new Set<string>();
   const providerKey = signingKey();
   // Made on first use: generating an RSA key takes a moment most tests do not need to spend.
-  let otherKey: KeyObject | undefined;
+  let otherKey: ReturnType<typeof signingKey> | undefined;
+  let publishedJwks: { keys: JWK[] } | null = null;
+  let jwksCount = 0;
+  const apiClient = { clientId: 'authgate-test-api-client', clientSecret: randomBytes(24).toString('base64url') };
 
   // The issuer must name the real port, so the server listens first and the provider is plugged in after.
   const server = createServer();
@@ -216,7 +257,17 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     && (code.scopes.has('offline_access') || (code.codeChallenge !== undefined && offlineChallenges.has(code.codeChallenge)));
 
   const configuration: Configuration = {
-    clients: options.clients.map(clientMetadata),
+    clients: [
+      ...options.clients.map(clientMetadata),
+      {
+        client_id: apiClient.clientId,
+        client_secret: apiClient.clientSecret,
+        redirect_uris: [API_CLIENT_REDIRECT_URI],
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code', 'client_credentials'],
+        response_types: ['code'],
+      },
+    ],
     jwks: { keys: [providerKey.jwk] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     clockTolerance: options.clockTolerance ?? 0,
@@ -248,6 +299,14 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
       backchannelLogout: { enabled: true },
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
+      clientCredentials: { enabled: true },
+      // Set up below, once the provider's module (and its InvalidTarget error) is loaded.
+      resourceIndicators: { enabled: false },
+    },
+    // Identity claims in JWT access tokens for users, as Keycloak and Okta put them there; nothing else changes.
+    extraTokenClaims: (_ctx, token) => {
+      const user = 'accountId' in token && token.resourceServer?.accessTokenFormat === 'jwt' ? users.get(token.accountId) : undefined;
+      return user ? { email: user.email, preferred_username: user.preferredUsername, groups: user.groups } : undefined;
     },
     // offline_access only survives an authorization request that also says prompt=consent (OIDC Core 11);
     // most real providers do not insist, so a refresh token is issued when the request asked for offline_access.
@@ -256,6 +315,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     rotateRefreshToken: options.rotateRefreshTokens ?? true,
     ttl: {
       AccessToken: options.accessTokenTtl ?? 3600,
+      ClientCredentials: options.accessTokenTtl ?? 3600,
       IdToken: options.idTokenTtl ?? 3600,
       AuthorizationCode: 60,
       RefreshToken: 14 * 24 * 3600,
@@ -276,7 +336,19 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   };
 
   const provider: Provider = await withoutProviderNotices(async () => {
-    const { default: ProviderClass, interactionPolicy } = await import('oidc-provider');
+    const { default: ProviderClass, interactionPolicy, errors } = await import('oidc-provider');
+    // Any absolute http(s) URL is a resource server whose tokens are JWTs with that audience. Requests without
+    // `resource` (the gateway's own logins) keep getting opaque access tokens for userinfo, as before.
+    configuration.features = {
+      ...configuration.features,
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: (_ctx, resource): ResourceServer => {
+          if (!/^https?:\/\/[^/?#]+/.test(resource)) throw new errors.InvalidTarget();
+          return { scope: API_SCOPE, audience: resource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+        },
+      },
+    };
     // devInteractions accepts any login name; one we do not know shows the login form again instead of a 500.
     const policy = interactionPolicy.base();
     policy.get('login')?.checks.add(
@@ -290,6 +362,14 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   });
 
   provider.use(async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === JWKS_PATH) {
+      jwksCount += 1;
+      if (publishedJwks !== null) {
+        ctx.type = 'application/jwk-set+json';
+        ctx.body = publishedJwks;
+        return;
+      }
+    }
     if (ctx.method === 'GET' && ctx.path === AUTHORIZATION_PATH) {
       const query = new URLSearchParams(ctx.querystring);
       authorizationRequests.push(query);
@@ -374,11 +454,49 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
       if (secret === undefined) throw new TypeError('signJwt: an HS algorithm needs a secret');
       key = new TextEncoder().encode(secret);
     } else if (/^(RS|PS)\d+$/.test(alg)) {
-      key = sign.key === 'other' ? (otherKey ??= signingKey().privateKey) : providerKey.privateKey;
+      key = sign.key === 'other' ? (otherKey ??= signingKey()).privateKey : providerKey.privateKey;
     } else {
       throw new TypeError(`signJwt: unsupported alg ${alg} (use RS*, PS*, HS* or none)`);
     }
     return new SignJWT(payload).setProtectedHeader(header).sign(key);
+  }
+
+  async function tokenRequest(form: Record<string, string>): Promise<string> {
+    const response = await fetch(`${issuer}${TOKEN_PATH}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(apiClient.clientId)}:${encodeURIComponent(apiClient.clientSecret)}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+    const body = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
+    if (!response.ok || typeof body.access_token !== 'string') {
+      throw new Error(`token endpoint (${form.grant_type}) answered ${response.status}: ${body.error ?? ''} ${body.error_description ?? ''}`);
+    }
+    return body.access_token;
+  }
+
+  async function issueJwtAccessToken({ sub, resource, scope = API_SCOPE }: JwtAccessTokenRequest): Promise<string> {
+    if (sub === undefined) return tokenRequest({ grant_type: 'client_credentials', resource, scope });
+    const verifier = randomBytes(32).toString('base64url');
+    const authorization = new URL(`${issuer}${AUTHORIZATION_PATH}`);
+    authorization.search = new URLSearchParams({
+      client_id: apiClient.clientId,
+      response_type: 'code',
+      redirect_uri: API_CLIENT_REDIRECT_URI,
+      scope: `openid ${scope}`,
+      resource,
+      state: randomBytes(8).toString('hex'),
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const { callbackUrl } = await new BrowserClient().login(authorization, sub, { stopAtCallback: true });
+    const answer = new URL(callbackUrl).searchParams;
+    const code = answer.get('code');
+    if (!code) throw new Error(`authorization for ${sub} failed: ${answer.get('error') ?? ''} ${answer.get('error_description') ?? ''}`);
+    return tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: API_CLIENT_REDIRECT_URI, code_verifier: verifier, resource });
   }
 
   return {
@@ -388,6 +506,16 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     tokenRequests,
     authorizationRequests,
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
+    jwksRequests: () => jwksCount,
+    publicJwk: (key = 'provider') => {
+      const { jwk, privateKey } = key === 'other' ? (otherKey ??= signingKey()) : providerKey;
+      return { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid: jwk.kid, alg: 'RS256', use: 'sig' };
+    },
+    publishJwks: (document) => {
+      publishedJwks = document;
+    },
+    issueJwtAccessToken,
+    apiClient,
     failTokenEndpoint: (mode) => {
       tokenFailure = mode;
     },

@@ -31,7 +31,7 @@ describe('login through a real provider', () => {
     const tx = browser.jar.all().find((c) => c.name.startsWith('authgate_tx_'));
     assert.ok(tx, 'a login transaction cookie is set');
     assert.equal(tx.httpOnly, true);
-    assert.equal(tx.path, '/oauth2/callback');
+    assert.equal(tx.path, '/', 'Path=/ so the next login start sees it (the cap on open logins)');
     assert.equal(tx.sameSite?.toLowerCase(), 'lax');
   });
 
