@@ -67,6 +67,13 @@ export interface Gateway {
   beginShutdown(): void;
   /** Requests received and not yet answered. */
   inFlight(): number;
+  /** The requests in flight, for the log line when the shutdown grace period cuts them. */
+  inFlightRequests(): Array<{ reqId: string; method: string; path: string; upstream: string }>;
+  /**
+   * Applies a newly loaded configuration: upstreams and policy are replaced at once (requests in flight keep
+   * the route they had; sessions are untouched). Sections that need a restart are named, not applied.
+   */
+  reload(next: Config): { restartNeeded: string[] };
 }
 
 /** Internal route prefix the route step rewrites proxied requests to; unreachable from outside. */
@@ -309,6 +316,22 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       shuttingDown = true;
     },
     inFlight: () => inFlight.size,
+    inFlightRequests: () =>
+      [...inFlight].map((request) => ({
+        reqId: String(request.id),
+        method: request.method,
+        path: request.authgate?.path ?? '?',
+        upstream: request.authgate?.upstream?.name ?? 'gateway',
+      })),
+    reload(next: Config) {
+      const restartNeeded = (['server', 'oidc', 'session', 'api'] as const).filter(
+        (section) => JSON.stringify(next[section]) !== JSON.stringify(config[section]),
+      );
+      routes.replace(next.upstreams);
+      log.info({ upstreams: next.upstreams.length }, 'configuration reloaded: upstreams and policy replaced');
+      if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'configuration changes that need a restart were not applied');
+      return { restartNeeded };
+    },
   };
 }
 

@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 /**
- * The authgate command: argv → load config → buildApp → listen; signals; --check.
+ * The authgate command: argv → load config → (workers) → buildApp → listen; signals; reload; --check.
  * User errors (bad config, a port in use) are one clear message on stderr and exit 1, never a stack trace.
  */
-import { createServer, type Server } from 'node:http';
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { buildApp, type Gateway } from './app.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { runPrimary, workerCount } from './process/workers.js';
+import { serve } from './process/serve.js';
 
 const USAGE = `Usage: authgate --config FILE [--check]
 
   --config FILE   the YAML configuration (or set AUTHGATE_CONFIG)
   --check         validate the configuration and exit (0: valid, 1: problems); no network
   --help          this text
+
+Signals: SIGTERM drains and exits 0 (1 if shutdownGrace cut requests); SIGINT stops at once, draining;
+SIGHUP (or a change of the file) reloads upstreams and policy.
 `;
 
 /** Runs the command line; resolves to the exit code for --check and usage errors. */
@@ -53,71 +57,12 @@ async function main(argv: string[]): Promise<number | undefined> {
     process.stdout.write(`${file}: configuration is valid (${config.upstreams.length} upstream${config.upstreams.length === 1 ? '' : 's'})\n`);
     return 0;
   }
-  await serve(config);
-  return undefined;
-}
-
-/** Starts the gateway and keeps it running until a signal stops it. */
-async function serve(config: Config): Promise<void> {
-  const gateway = await buildApp(config);
-  const { app } = gateway;
-  if (config.server.workers !== 1) app.log.warn({ workers: config.server.workers }, 'server.workers is not supported yet; running one process');
-  let metricsServer: Server | undefined;
-  try {
-    await app.listen({ host: config.server.listen.host, port: config.server.listen.port });
-    if (config.server.metricsListen !== '') metricsServer = await listenMetrics(gateway, config.server.metricsListen);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`authgate: cannot listen: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}\n`);
-    await app.close().catch(() => undefined);
-    process.exit(1);
+  if (cluster.isPrimary && workerCount(config) > 1) {
+    await runPrimary(config, file);
+    return undefined;
   }
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    gateway.beginShutdown();
-    app.log.info({ signal, graceMs: config.server.shutdownGrace }, 'shutting down');
-    const timer = setTimeout(() => {
-      app.log.error({ inFlight: gateway.inFlight() }, 'shutdown grace period over; cutting the requests still in flight');
-      process.exit(1);
-    }, config.server.shutdownGrace);
-    timer.unref();
-    metricsServer?.close();
-    app.close().then(
-      () => {
-        app.log.info('stopped');
-        process.exitCode = 0;
-      },
-      (err: unknown) => {
-        app.log.error({ err }, 'error while stopping');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-/** Serves /metrics on its own address (server.metricsListen). */
-async function listenMetrics(gateway: Gateway, listen: { host: string; port: number }): Promise<Server> {
-  const { registry } = gateway.context.metrics;
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      () => res.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, resolve);
-  });
-  return server;
+  await serve(config, file);
+  return undefined;
 }
 
 main(process.argv.slice(2)).then(

@@ -156,6 +156,8 @@ const configShape = z.strictObject({
     trustedProxies: z.array(cidr).default([]),
     metricsListen: z.union([z.literal(''), listen], { error: 'expected "host:port", e.g. "0.0.0.0:9090", or "" (serve /metrics on listen)' }).default(''),
     shutdownGrace: duration.prefault('30s'),
+    /** Default: 5 s, or half of shutdownGrace when that is shorter (set in configSchema). */
+    shutdownDelay: duration.optional(),
     headersTimeout: duration.prefault('10s'),
     requestTimeout: duration.prefault('5m'),
     workers: workers.default(1),
@@ -235,6 +237,13 @@ function checkAcrossFields(config: Shape, ctx: z.core.$RefinementCtx<Shape>): vo
     }
   }
   if (
+    clean(['server', 'shutdownDelay'], ['server', 'shutdownGrace']) &&
+    config.server.shutdownDelay !== undefined &&
+    config.server.shutdownDelay >= config.server.shutdownGrace
+  ) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'shutdownDelay'], message: 'must be shorter than server.shutdownGrace' });
+  }
+  if (
     clean(['server', 'headersTimeout'], ['server', 'requestTimeout']) &&
     config.server.requestTimeout > 0 &&
     config.server.headersTimeout > config.server.requestTimeout
@@ -296,7 +305,12 @@ function sameSocket(a: { host: string; port: number }, b: { host: string; port: 
 export const configSchema = configShape
   .superRefine(checkAcrossFields, { when: () => true })
   // api.audiences defaults to the client id, which lives in another section.
-  .transform((config) => (config.api.audiences.length > 0 ? config : { ...config, api: { ...config.api, audiences: [config.oidc.clientId] } }));
+  .transform((config) => (config.api.audiences.length > 0 ? config : { ...config, api: { ...config.api, audiences: [config.oidc.clientId] } }))
+  // server.shutdownDelay defaults to 5 s, but never to as much as the grace period it must fit in.
+  .transform((config) => ({
+    ...config,
+    server: { ...config.server, shutdownDelay: config.server.shutdownDelay ?? Math.min(5_000, Math.floor(config.server.shutdownGrace / 2)) },
+  }));
 
 /** Removes one trailing slash so "/api/" and "/api" name the same prefix. */
 export function normalisePrefix(path: string): string {

@@ -24,11 +24,12 @@ export const REDACT_PATHS = [
 ];
 
 /** Creates the root logger; tests pass their own destination to capture every line. */
-export function createLogger(destination?: DestinationStream, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(destination?: DestinationStream, level = process.env.LOG_LEVEL ?? 'info', withPid = false): Logger {
   return pino(
     {
       level,
-      base: undefined,
+      // With worker processes every line says which process wrote it.
+      base: process.env.AUTHGATE_WORKER || withPid ? { pid: process.pid } : undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: serializeError },

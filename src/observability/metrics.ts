@@ -14,6 +14,8 @@ export interface Metrics {
   tokenRefreshes: Counter<'outcome'>;
   backchannelLogouts: Counter<'outcome'>;
   sessionStoreErrors: Counter<'operation'>;
+  providerDuration: Histogram<'operation'>;
+  sessionStoreDuration: Histogram<'operation'>;
 }
 
 /** Creates the registry with process metrics and the gateway's own series. */
@@ -63,6 +65,20 @@ export function createMetrics(): Metrics {
       name: 'authgate_backchannel_logouts_total',
       help: 'Back-channel logout requests by outcome (accepted, invalid, replayed, unavailable)',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    providerDuration: new Histogram({
+      name: 'authgate_provider_request_duration_seconds',
+      help: 'Time of requests to the identity provider, by operation (discovery, code_grant, refresh, userinfo, introspection)',
+      labelNames: ['operation'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    sessionStoreDuration: new Histogram({
+      name: 'authgate_session_store_duration_seconds',
+      help: 'Time of session store operations (Redis), by operation',
+      labelNames: ['operation'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
       registers: [registry],
     }),
     sessionStoreErrors: new Counter({

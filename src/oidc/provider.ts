@@ -82,6 +82,7 @@ export class OidcProvider {
 
   private async discover(): Promise<void> {
     this.timer = undefined;
+    const done = this.metrics.providerDuration.startTimer({ operation: 'discovery' });
     try {
       this.configuration = await client.discovery(
         new URL(this.oidc.issuer),
@@ -102,6 +103,8 @@ export class OidcProvider {
         this.timer = setTimeout(() => void this.discover(), delay);
         this.timer.unref();
       }
+    } finally {
+      done();
     }
   }
 
@@ -140,6 +143,7 @@ export class OidcProvider {
     const currentUrl = new URL(this.redirectUri);
     currentUrl.search = query.toString();
     let response: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    const grantDone = this.metrics.providerDuration.startTimer({ operation: 'code_grant' });
     try {
       response = await client.authorizationCodeGrant(config, currentUrl, {
         pkceCodeVerifier: checks.codeVerifier,
@@ -151,6 +155,8 @@ export class OidcProvider {
     } catch (err) {
       this.metrics.providerRequests.inc({ operation: 'code_grant', outcome: 'error' });
       throw toGatewayError(err);
+    } finally {
+      grantDone();
     }
     const claims = response.claims();
     if (!claims) throw new GatewayError(ErrorCode.loginFailed, 400, 'The provider did not return an ID token.');
@@ -163,11 +169,14 @@ export class OidcProvider {
     };
     let merged: Record<string, unknown> = { ...claims };
     if (this.needsUserinfo(merged) && config.serverMetadata().userinfo_endpoint) {
+      const done = this.metrics.providerDuration.startTimer({ operation: 'userinfo' });
       try {
         const userinfo = await client.fetchUserInfo(config, response.access_token, claims.sub);
+        done();
         merged = { ...userinfo, ...claims };
         this.metrics.providerRequests.inc({ operation: 'userinfo', outcome: 'success' });
       } catch (err) {
+        done();
         this.metrics.providerRequests.inc({ operation: 'userinfo', outcome: 'error' });
         this.log.warn({ err }, 'userinfo request failed; using the ID token claims only');
       }
@@ -188,9 +197,12 @@ export class OidcProvider {
     const config = this.configuration;
     if (!config) return { ok: false, reason: 'unavailable' };
     let response: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
+    const done = this.metrics.providerDuration.startTimer({ operation: 'refresh' });
     try {
       response = await client.refreshTokenGrant(config, tokens.refreshToken);
+      done();
     } catch (err) {
+      done();
       const reason = classifyRefreshError(err);
       const message = {
         invalid_grant: 'refresh token refused by the provider',
@@ -227,11 +239,14 @@ export class OidcProvider {
     if (!config.serverMetadata().introspection_endpoint) {
       throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The provider offers no token introspection.');
     }
+    const done = this.metrics.providerDuration.startTimer({ operation: 'introspection' });
     try {
       const response = await client.tokenIntrospection(config, token);
+      done();
       this.metrics.providerRequests.inc({ operation: 'introspection', outcome: 'success' });
       return response;
     } catch (err) {
+      done();
       this.metrics.providerRequests.inc({ operation: 'introspection', outcome: 'error' });
       throw err;
     }

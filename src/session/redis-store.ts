@@ -75,6 +75,7 @@ export function createRedisStore(options: {
   const staleCookies = new WeakSet<FastifyRequest>();
 
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const done = metrics.sessionStoreDuration.startTimer({ operation });
     try {
       return await run();
     } catch (err) {
@@ -83,6 +84,8 @@ export function createRedisStore(options: {
       throw new GatewayError(ErrorCode.sessionStoreUnavailable, 503, 'Sessions are unavailable right now. Please try again in a moment.', {
         cause: err,
       });
+    } finally {
+      done();
     }
   }
 

@@ -20,6 +20,7 @@ describe('configuration defaults', () => {
         trustedProxies: [],
         metricsListen: '',
         shutdownGrace: 30_000,
+        shutdownDelay: 5_000,
         headersTimeout: 10_000,
         requestTimeout: 300_000,
         workers: 1,

@@ -4,6 +4,9 @@
  * upstream and gateway.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +49,7 @@ export type ConfigTree = z.input<typeof configSchema>;
 /** A configuration tree for one upstream at `/`, open to any signed-in user. */
 export function baseConfig(options: { publicUrl: string; issuer: string; upstreamUrl: string; listenPort: number }): ConfigTree {
   return {
-    server: { listen: `127.0.0.1:${options.listenPort}`, publicUrl: options.publicUrl },
+    server: { listen: `127.0.0.1:${options.listenPort}`, publicUrl: options.publicUrl, shutdownDelay: '100ms' },
     oidc: {
       issuer: options.issuer,
       clientId: TEST_CLIENT_ID,
@@ -214,4 +217,65 @@ export function waitForOutput(proc: GatewayProcess, predicate: (stdout: string) 
     proc.child.once('exit', onExit);
     check();
   });
+}
+
+/** Writes a configuration tree as a YAML file in a new temporary directory; returns its path. */
+export function writeConfigFile(tree: ConfigTree): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'authgate-config-')), 'config.yaml');
+  writeFileSync(file, stringify(tree));
+  return file;
+}
+
+/** A provider, an upstream and the real command running against them (a child process). */
+export interface CliStack {
+  idp: StartedIdp;
+  upstream: StartedUpstream;
+  proc: GatewayProcess;
+  publicUrl: string;
+  file: string;
+  /** The configuration tree the file was written from (rewrite it with writeTo). */
+  tree: ConfigTree;
+  /** Rewrites the configuration file in place. */
+  writeTo(tree: ConfigTree): void;
+  /** Parsed stdout lines so far. */
+  logEntries(): Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** Starts provider and upstream, then `authgate --config FILE` as a child process; waits until it is ready. */
+export async function startCliStack(options: { configure?: (tree: ConfigTree) => void } = {}): Promise<CliStack> {
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const upstream = await startUpstream();
+  const idp = await startIdp({
+    clients: [{ clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, redirectUris: [`${publicUrl}/oauth2/callback`] }],
+  });
+  const tree = baseConfig({ publicUrl, issuer: idp.issuer, upstreamUrl: upstream.url, listenPort: port });
+  options.configure?.(tree);
+  const file = writeConfigFile(tree);
+  const proc = runCli(['--config', file]);
+  await waitForOutput(proc, (out) => out.includes('provider metadata loaded') && out.includes('Server listening'));
+  const entries = () =>
+    proc
+      .stdout()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return {
+    idp,
+    upstream,
+    proc,
+    publicUrl,
+    file,
+    tree,
+    writeTo: (next) => writeFileSync(file, stringify(next)),
+    logEntries: entries,
+    close: async () => {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) {
+        proc.child.kill('SIGKILL');
+        await proc.exited;
+      }
+      await Promise.all([idp.close(), upstream.close()]);
+    },
+  };
 }
