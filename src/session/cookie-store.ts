@@ -14,12 +14,20 @@ import type { LoadedSession, SessionData, SessionStore } from './types.js';
 export const CHUNK_SIZE = 3800;
 /** Chunks read at most; a larger cookie set is treated as signed out rather than parsed without bound. */
 const MAX_CHUNKS = 16;
+/** Opened sessions remembered (about 3 KB each) and for how long. */
+const OPENED_CACHE_SIZE = 5_000;
+const OPENED_CACHE_TTL_MS = 60_000;
 
 /** Creates the cookie store. */
 export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number; revocations: Revocations }): SessionStore {
   const { names, box, maxAgeSeconds, revocations } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const claimed = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false });
+  /**
+   * Sessions opened recently, by their sealed text: a browser sends the same cookie with every request,
+   * and decrypting, inflating and parsing it each time was the gateway's largest per-request cost.
+   */
+  const opened = new LRUCache<string, LoadedSession>({ max: OPENED_CACHE_SIZE, ttl: OPENED_CACHE_TTL_MS });
   const chunkName = (i: number) => (i === 0 ? names.session : `${names.session}_${i}`);
 
   function readSealed(cookies: Map<string, string>): string | undefined {
@@ -44,10 +52,17 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     load(request: FastifyRequest): Promise<LoadedSession | null> {
       const sealed = readSealed(request.authgate.cookies);
       if (sealed === undefined) return Promise.resolve(null);
-      const opened = box.open(sealed);
-      const session = opened ? parseSessionData(opened.data) : null;
-      if (!session || revocations.isRevoked(session)) return Promise.resolve(null);
-      return Promise.resolve({ session, needsRewrite: opened?.staleKey === true });
+      let entry: LoadedSession | null | undefined = opened.get(sealed);
+      if (entry === undefined) {
+        const unsealed = box.open(sealed);
+        const session = unsealed ? parseSessionData(unsealed.data) : null;
+        entry = session ? { session, needsRewrite: unsealed?.staleKey === true } : null;
+        // Only authentic sessions are remembered: a flood of garbage cookies cannot fill the cache.
+        if (entry) opened.set(sealed, entry);
+      }
+      // Revocation and (in the caller) the timeouts are judged on every request, cached or not.
+      if (!entry || revocations.isRevoked(entry.session)) return Promise.resolve(null);
+      return Promise.resolve(entry);
     },
 
     create: write,
