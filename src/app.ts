@@ -22,7 +22,7 @@ import { createClientErrorHandler } from './http/client-errors.js';
 import { sendGatewayError } from './http/replies.js';
 import './http/request-state.js';
 import { registerHealth } from './observability/health.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, LazyChildLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
 import { createTransactions, TRANSACTION_TTL_SECONDS } from './oidc/transaction.js';
@@ -111,6 +111,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings) => new LazyChildLogger(logger as unknown as Logger, bindings) as unknown as FastifyBaseLogger,
     trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
     requestIdHeader: false,
     genReqId: () => randomUUID(),
@@ -138,9 +139,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
 
   // ── onSend: write the session back only when this request changed it. Registered before @fastify/cookie:
   // its onSend writes Set-Cookie and ignores cookies set after it ran on a reply that had none before.
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.authgate) await saveSessionIfChanged(context, request, reply);
-    return payload;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (!request.authgate?.sessionDirty) return done(null, payload);
+    saveSessionIfChanged(context, request, reply).then(() => done(null, payload), done);
   });
   await app.register(fastifyCookie, { hook: false });
   const boxes = await createSealBoxes(
@@ -177,7 +178,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
 
   // ── onRequest: state, bad paths, spoofed headers, the gateway's cookies kept away from upstreams.
   app.decorateRequest('authgate', null as unknown as FastifyRequest['authgate']);
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     inFlight.add(request);
     const route = (request.raw as RoutedMessage)[kRoute];
     const header = request.headers.cookie;
@@ -198,9 +199,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     };
     stripIdentityHeaders(request.headers);
     if (request.url === BAD_PATH_ROUTE) {
-      return sendGatewayError(request, reply, new GatewayError(ErrorCode.badPath, 400, 'The request path is not allowed (encoded "/" or "\\", or malformed).'));
+      void sendGatewayError(request, reply, new GatewayError(ErrorCode.badPath, 400, 'The request path is not allowed (encoded "/" or "\\", or malformed).'));
+      return;
     }
-    return undefined;
+    done();
   });
 
   // Before any route scope is registered: a scope keeps the error handler that existed when it was created.
@@ -269,6 +271,11 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       reply.from(request.authgate.upstreamTarget, { ...options, timeout: upstreamOf(request).config.timeout }),
     replyOptions: {
       getUpstream: (request: FastifyRequest) => upstreamOf(request).origin,
+      // Hop-by-hop: the upstream's keep-alive terms are for the gateway's connection, not the client's.
+      rewriteHeaders: (headers: Record<string, unknown>) => {
+        delete headers['keep-alive'];
+        return headers;
+      },
       rewriteRequestHeaders: (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) =>
         upstreamOf(request).injectHeaders(request, headers),
       onError: (reply: FastifyReply, { error }: { error: Error & { statusCode?: number } }) => {
@@ -287,17 +294,20 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   } as never);
 
   // ── onResponse: the one log line per request, and the request metrics.
-  app.addHook('onRequestAbort', async (request) => {
+  app.addHook('onRequestAbort', (request, done) => {
     inFlight.delete(request);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     inFlight.delete(request);
     const upstream = request.authgate?.upstream?.name ?? 'gateway';
     const status = reply.statusCode;
-    const responseTime = Math.round(reply.elapsedTime * 100) / 100;
-    metrics.requests.inc({ upstream, status });
-    metrics.requestDuration.observe({ upstream }, reply.elapsedTime / 1000);
-    request.log.info({ method: request.method, path: request.authgate?.path ?? '?', status, responseTime, upstream }, 'request');
+    const elapsed = reply.elapsedTime;
+    metrics.recordRequest(upstream, status, elapsed / 1000);
+    // The root logger with reqId in the line: no per-request child logger on the hot path.
+    const path = request.authgate?.path ?? '?';
+    log.info({ reqId: request.id, method: request.method, path, status, responseTime: Math.round(elapsed * 100) / 100, upstream }, 'request');
+    done();
   });
 
   app.addHook('onReady', async () => {

@@ -14,25 +14,37 @@ export type DenyReason = 'unauthenticated' | 'email-not-listed' | 'email-domain'
 /** The outcome of evaluating a route's policy for one request. */
 export type Decision = { allow: true; reason: AllowReason } | { allow: false; reason: DenyReason };
 
+/** One frozen decision per reason: evaluating a policy allocates nothing. */
+const DECISION = {
+  public: Object.freeze({ allow: true, reason: 'public' }),
+  'anonymous-optional': Object.freeze({ allow: true, reason: 'anonymous-optional' }),
+  allowed: Object.freeze({ allow: true, reason: 'allowed' }),
+  unauthenticated: Object.freeze({ allow: false, reason: 'unauthenticated' }),
+  'email-not-listed': Object.freeze({ allow: false, reason: 'email-not-listed' }),
+  'email-domain': Object.freeze({ allow: false, reason: 'email-domain' }),
+  'not-in-group': Object.freeze({ allow: false, reason: 'not-in-group' }),
+  'claim-mismatch': Object.freeze({ allow: false, reason: 'claim-mismatch' }),
+} as const satisfies Record<AllowReason | DenyReason, Decision>;
+
 /** Evaluates an upstream's policy; every given list in `allow` must pass. */
 export function evaluatePolicy(auth: 'required' | 'optional' | 'public', allow: AllowRule, identity: Identity | undefined): Decision {
-  if (auth === 'public') return { allow: true, reason: 'public' };
-  if (!identity) return auth === 'optional' ? { allow: true, reason: 'anonymous-optional' } : { allow: false, reason: 'unauthenticated' };
+  if (auth === 'public') return DECISION['public'];
+  if (!identity) return auth === 'optional' ? DECISION['anonymous-optional'] : DECISION['unauthenticated'];
   if (allow.emails.length > 0) {
     const email = identity.email?.toLowerCase();
-    if (email === undefined || !allow.emails.some((e) => e.toLowerCase() === email)) return { allow: false, reason: 'email-not-listed' };
+    if (email === undefined || !allow.emails.some((e) => e.toLowerCase() === email)) return DECISION['email-not-listed'];
   }
   if (allow.emailDomains.length > 0) {
     const domain = emailDomain(identity.email);
-    if (domain === undefined || !allow.emailDomains.some((d) => d.toLowerCase() === domain)) return { allow: false, reason: 'email-domain' };
+    if (domain === undefined || !allow.emailDomains.some((d) => d.toLowerCase() === domain)) return DECISION['email-domain'];
   }
   if (allow.groups.length > 0 && !allow.groups.some((g) => identity.groups.includes(g))) {
-    return { allow: false, reason: 'not-in-group' };
+    return DECISION['not-in-group'];
   }
   for (const [claim, wanted] of Object.entries(allow.claims)) {
-    if (!claimMatches(identity.claims[claim], wanted)) return { allow: false, reason: 'claim-mismatch' };
+    if (!claimMatches(identity.claims[claim], wanted)) return DECISION['claim-mismatch'];
   }
-  return { allow: true, reason: 'allowed' };
+  return DECISION['allowed'];
 }
 
 /** The lower-cased part after the one and only "@"; undefined for zero or several "@". */

@@ -30,7 +30,7 @@ export function createGuard(ctx: GatewayContext) {
     const { auth, allow } = upstream.config;
     const resolved = auth === 'public' ? { principal: undefined, invalidBearer: false } : await ctx.resolvePrincipal(request, reply);
     if (!resolved.principal && resolved.invalidBearer) {
-      ctx.metrics.policyDecisions.inc({ upstream: upstream.name, reason: 'invalid-token' });
+      ctx.metrics.recordDecision(upstream.name, 'invalid-token');
       return reply
         .code(401)
         .header('www-authenticate', 'Bearer realm="authgate", error="invalid_token"')
@@ -38,7 +38,7 @@ export function createGuard(ctx: GatewayContext) {
         .send({ error: 'invalid_token' });
     }
     const decision = evaluatePolicy(auth, allow, resolved.principal?.identity);
-    ctx.metrics.policyDecisions.inc({ upstream: upstream.name, reason: decision.reason });
+    ctx.metrics.recordDecision(upstream.name, decision.reason);
     if (decision.allow) {
       request.authgate.principal = resolved.principal;
       return undefined;

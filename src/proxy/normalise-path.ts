@@ -12,6 +12,11 @@ export interface NormalisedTarget {
 }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+/**
+ * A path the slow loop would return unchanged: "/" then segments of safe characters (no "%", no "\\", no
+ * controls), no empty segment, and no segment starting with "." (so no "." or ".." however parametrised).
+ */
+const PLAIN_PATH = /^(?:\/|(?:\/[A-Za-z0-9\-_~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@]*)+\/?)$/;
 
 /**
  * Normalises a request target (origin-form). Returns null for what must be refused with 400: not
@@ -22,6 +27,8 @@ export function normaliseTarget(rawUrl: string): NormalisedTarget | null {
   const q = rawUrl.indexOf('?');
   const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q);
   const query = q === -1 ? '' : rawUrl.slice(q + 1);
+  // Most paths are already normal: nothing to decode, no dot segments, no empty segments.
+  if (PLAIN_PATH.test(rawPath)) return { path: rawPath, query };
   if (!rawPath.startsWith('/') || rawPath.includes('\\') || rawPath.includes('#')) return null;
 
   let decoded = '';

@@ -49,7 +49,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
     const principal = resolved.principal;
     const decisions = upstreams.map((upstream) => {
       const decision = evaluatePolicy(upstream.config.auth, upstream.config.allow, principal?.identity);
-      ctx.metrics.policyDecisions.inc({ upstream: upstream.name, reason: decision.reason });
+      ctx.metrics.recordDecision(upstream.name, decision.reason);
       return decision;
     });
     const denied = decisions.find((d) => !d.allow && d.reason === 'unauthenticated') ?? decisions.find((d) => !d.allow);
