@@ -1,0 +1,200 @@
+/**
+ * Turns a run's numbers into tables, ratios and the verdict on each target of the benchmark issue, for the
+ * terminal and (through markdown.ts) for BENCHMARKS.md. Nothing here is measured or typed in by hand: every
+ * figure comes from the run that calls it.
+ */
+import type { LoginCost } from './login-cost.js';
+import type { Machine } from './machine.js';
+import type { Measurement } from './rounds.js';
+import type { BenchSettings } from './settings.js';
+import type { SoakResult } from './soak.js';
+import type { SystemId } from './stack.js';
+
+/** Everything a run produced. */
+export interface RunReport {
+  machine: Machine;
+  settings: BenchSettings;
+  pinned: boolean;
+  full: Measurement[];
+  half: Measurement[];
+  logins: LoginCost[];
+  soak: SoakResult | undefined;
+  notes: string[];
+  /** Wall-clock seconds of the whole run. */
+  elapsed: number;
+}
+
+/** Number formatting shared with markdown.ts: "n/a" for anything not measured. */
+export const f = (n: number | undefined, digits = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+export const pct = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n/a');
+export const times = (n: number | undefined) => (n !== undefined && Number.isFinite(n) ? `${n.toFixed(2)}x` : 'n/a');
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+export const int = (n: number) => Math.round(n).toLocaleString('en');
+
+/** The figures the targets are judged on. */
+export interface Ratios {
+  cookieVsBare?: number;
+  redisVsBare?: number;
+  cookieVsExpress?: number;
+  redisVsExpress?: number;
+  p99AddedCookie?: number;
+  p99AddedRedis?: number;
+}
+
+function byId(list: Measurement[], id: SystemId): Measurement | undefined {
+  return list.find((m) => m.id === id);
+}
+
+/** True when a half-load run delivered (almost) the rate asked for. */
+function keptUp(m: Measurement): boolean {
+  return m.targetRate === undefined || m.rps >= m.targetRate * 0.95;
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+}
+
+/** authgate against the bare proxy and express-openid-connect (throughput), and its p99 added at half load. */
+export function ratios(report: RunReport): Ratios {
+  const rps = (id: SystemId) => byId(report.full, id)?.rps;
+  // Only meaningful when both kept the asked rate: a saturated system's p99 is its queue, not its overhead.
+  const added = (id: SystemId) => {
+    const own = byId(report.half, id);
+    const bare = byId(report.half, 'bare');
+    return own && bare && keptUp(own) && keptUp(bare) ? own.p99 - bare.p99 : undefined;
+  };
+  const out: Ratios = {};
+  const set = <K extends keyof Ratios>(key: K, value: number | undefined) => {
+    if (value !== undefined && Number.isFinite(value)) out[key] = value;
+  };
+  set('cookieVsBare', ratio(rps('authgate-cookie'), rps('bare')));
+  set('redisVsBare', ratio(rps('authgate-redis'), rps('bare')));
+  set('cookieVsExpress', ratio(rps('authgate-cookie'), rps('express-oidc')));
+  set('redisVsExpress', ratio(rps('authgate-redis'), rps('express-oidc')));
+  set('p99AddedCookie', added('authgate-cookie'));
+  set('p99AddedRedis', added('authgate-redis'));
+  return out;
+}
+
+/** One target: what it asks, what was measured, and whether it is met. */
+interface TargetRow {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+function targets(report: RunReport): TargetRow[] {
+  const r = ratios(report);
+  const rows: TargetRow[] = [];
+  const add = (target: string, value: number | undefined, show: (v: number) => string, ok: (v: number) => boolean) =>
+    rows.push({ target, measured: value === undefined ? 'not measured' : show(value), met: value === undefined ? undefined : ok(value) });
+  add('authgate (cookie) >= 85% of the bare proxy\'s req/s', r.cookieVsBare, pct, (v) => v >= 0.85);
+  add('authgate (Redis) >= 75% of the bare proxy\'s req/s', r.redisVsBare, pct, (v) => v >= 0.75);
+  add('authgate (cookie) >= 5x express-openid-connect', r.cookieVsExpress, (v) => `${f(v)}x`, (v) => v >= 5);
+  add('authgate (Redis) >= 5x express-openid-connect', r.redisVsExpress, (v) => `${f(v)}x`, (v) => v >= 5);
+  for (const [id, added] of [['authgate-cookie', r.p99AddedCookie], ['authgate-redis', r.p99AddedRedis]] as const) {
+    const target = `p99 added over the bare proxy at half load < 1 ms (${id === 'authgate-cookie' ? 'cookie' : 'Redis'})†`;
+    const own = byId(report.half, id);
+    const bare = byId(report.half, 'bare');
+    // A gateway that cannot sustain half the bare proxy's rate fails this target outright.
+    if (own && bare && keptUp(bare) && !keptUp(own)) rows.push({ target, measured: `cannot sustain ${int(own.targetRate ?? 0)} req/s`, met: false });
+    else add(target, added, (v) => `${f(v, 3)} ms`, (v) => v < 1);
+  }
+  for (const id of ['authgate-cookie', 'authgate-redis'] as const) {
+    const rss = Math.max(...[...report.full, ...report.half].filter((m) => m.id === id).map((m) => m.rssMb));
+    add(`RSS under load (either pass) < 130 MB (${id === 'authgate-cookie' ? 'cookie' : 'Redis'})`, Number.isFinite(rss) ? rss : undefined, (v) => `${f(v, 1)} MB`, (v) => v < 130);
+  }
+  for (const login of report.logins) {
+    add(`gateway CPU per login <= 2 ms (${login.id === 'authgate-cookie' ? 'cookie' : 'Redis'})`, login.cpuMsPerLogin, (v) => `${f(v)} ms`, (v) => v <= 2);
+  }
+  return rows;
+}
+
+const mark = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? 'met' : 'NOT met');
+const trouble = (m: Measurement) => (m.non2xx + m.errors > 0 ? `${m.non2xx} non-2xx, ${m.errors} errors` : 'none');
+
+function fullRows(report: RunReport): string[][] {
+  return report.full.map((m) => {
+    const rates = m.runs.map((run) => run.rps);
+    return [m.id, int(m.rps), `${int(Math.min(...rates))}–${int(Math.max(...rates))}`, f(m.p50), f(m.p99), f(m.cpuPercent, 0), f(m.rssMb, 1), f(m.foreignCpuPercent, 0), trouble(m)];
+  });
+}
+
+function halfRows(report: RunReport): string[][] {
+  const bare = byId(report.half, 'bare');
+  return report.half.map((m) => {
+    const saturated = keptUp(m) ? '' : ' (cannot keep up)';
+    const added = bare && m.id !== 'bare' ? (keptUp(m) && keptUp(bare) ? f(m.p99 - bare.p99, 3) : 'n/a') : '–';
+    return [m.id, int(m.targetRate ?? 0), `${int(m.rps)}${saturated}`, f(m.p50, 3), f(m.p99, 3), added, f(m.cpuPercent, 0), f(m.foreignCpuPercent, 0), trouble(m)];
+  });
+}
+
+const FULL_HEAD = ['system', 'req/s (median)', 'rounds min–max', 'p50 ms', 'p99 ms', 'CPU %', 'max RSS MB', 'others CPU %', 'errors'];
+const HALF_HEAD = ['system', 'rate asked', 'req/s', 'p50 ms', 'p99 ms', 'p99 added ms', 'CPU %', 'others CPU %', 'errors'];
+const LOGIN_HEAD = ['system', 'logins', 'logins/s', 'gateway CPU ms/login', 'provider CPU ms/login', 'failures'];
+
+function loginRows(report: RunReport): string[][] {
+  return report.logins.map((l) => [l.id, String(l.logins), f(l.loginsPerSecond, 1), f(l.cpuMsPerLogin), f(l.idpCpuMsPerLogin, 1), String(l.failures)]);
+}
+
+function textTable(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** A GitHub Markdown table, numbers right-aligned. */
+export function markdownTable(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
+}
+
+/** The largest share of a core other processes took during any run; above this the numbers are suspect. */
+const FOREIGN_CPU_LIMIT = 10;
+
+/** A warning when other processes competed for the CPU during the measured runs. */
+export function disturbance(report: RunReport): string | undefined {
+  const worst = Math.max(0, ...[...report.full, ...report.half].map((m) => m.foreignCpuPercent), report.soak?.foreignCpuPercent ?? 0);
+  if (worst <= FOREIGN_CPU_LIMIT) return undefined;
+  return `Other processes on the machine used up to ${worst.toFixed(0)}% of a core during the measured runs (load average ${report.machine.loadAverage} at the start): every figure here is disturbed by them. Rerun on an otherwise idle machine.`;
+}
+
+/** A table: its header and its rows of cells. */
+export interface Table {
+  head: string[];
+  rows: string[][];
+}
+
+/** The run's tables: full load, half load, logins and the targets. */
+export function tables(report: RunReport): { full: Table; half: Table; logins: Table; targets: Table } {
+  return {
+    full: { head: FULL_HEAD, rows: fullRows(report) },
+    half: { head: HALF_HEAD, rows: halfRows(report) },
+    logins: { head: LOGIN_HEAD, rows: loginRows(report) },
+    targets: { head: ['target', 'measured', ''], rows: targets(report).map((t) => [t.target, t.measured, mark(t.met)]) },
+  };
+}
+
+/** The tables, ratios and targets for the terminal. */
+export function consoleReport(report: RunReport): string {
+  const t = tables(report);
+  const { settings } = report;
+  const parts = [`Full load (${settings.connections} connections, median of ${plural(settings.rounds, 'round')} × ${settings.seconds} s):`, textTable(t.full.head, t.full.rows)];
+  if (report.half.length) parts.push('', `Half load (a fixed rate of half the bare proxy's full-load req/s):`, textTable(t.half.head, t.half.rows));
+  if (report.logins.length) parts.push('', 'Full logins:', textTable(t.logins.head, t.logins.rows));
+  if (report.soak) parts.push('', soakLine(report.soak));
+  parts.push('', 'Targets:', textTable(t.targets.head, t.targets.rows));
+  for (const note of allNotes(report)) parts.push(`note: ${note}`);
+  return parts.join('\n');
+}
+
+/** The run's notes, a disturbance warning first. */
+export function allNotes(report: RunReport): string[] {
+  const warning = disturbance(report);
+  return warning ? [warning, ...report.notes] : report.notes;
+}
+
+/** The soak in one sentence. */
+export function soakLine(soak: SoakResult): string {
+  return `Soak (authgate, cookie store): ${int(soak.requests)} requests in ${f(soak.seconds, 0)} s (${int(soak.rps)} req/s, ${soak.non2xx} non-2xx, ${soak.errors} errors, others used ${f(soak.foreignCpuPercent, 0)}% of a core meanwhile); RSS first ${f(soak.firstMb, 1)} MB, last ${f(soak.lastMb, 1)} MB, min ${f(soak.minMb, 1)} MB, max ${f(soak.maxMb, 1)} MB, trend ${soak.trendMbPerMillion >= 0 ? '+' : ''}${f(soak.trendMbPerMillion, 1)} MB per million requests (least squares, after the first tenth)`;
+}

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench`: authgate against a bare fastify proxy and express-openid-connect, in the same run, on the
+ * same machine. Builds the gateway, starts every server in its own process, signs in once per system, loads
+ * them in alternating rounds at full and at half load, measures gateway CPU per login (and, with
+ * BENCH_SOAK=1, RSS over a million requests), prints the tables and writes BENCHMARKS.md.
+ * Settings come from the environment: see bench/settings.ts.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildGateway } from './build.js';
+import { measureLoginCost, type LoginCost } from './login-cost.js';
+import { machineInfo } from './machine.js';
+import { markdownReport } from './markdown.js';
+import { ROOT } from './proc.js';
+import { consoleReport, type RunReport } from './report.js';
+import { measurePass, type Measurement } from './rounds.js';
+import { readSettings, type BenchSettings } from './settings.js';
+import { runSoak, type SoakResult } from './soak.js';
+import { SYSTEM_IDS, startStack, type Stack, type SystemId } from './stack.js';
+
+const log = (line: string) => console.log(line);
+
+function chosenSystems(settings: BenchSettings): SystemId[] {
+  if (settings.systems.length === 0) return [...SYSTEM_IDS];
+  const unknown = settings.systems.filter((s) => !(SYSTEM_IDS as readonly string[]).includes(s));
+  if (unknown.length) throw new Error(`BENCH_SYSTEMS: unknown ${unknown.join(', ')} (known: ${SYSTEM_IDS.join(', ')})`);
+  return SYSTEM_IDS.filter((id) => settings.systems.includes(id));
+}
+
+/** Every measurement of a run, on a started stack; the report without machine and elapsed time. */
+async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<RunReport, 'machine' | 'elapsed'>> {
+  const notes = [...stack.notes];
+  const pass = { rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections, upstreamPid: stack.upstream.pid, log };
+  log(`\nfull load: ${settings.connections} connections, ${settings.rounds} round(s) × (${settings.warmup} s warm-up + ${settings.seconds} s)`);
+  const full = await measurePass(stack.systems, pass);
+
+  let half: Measurement[] = [];
+  const bare = full.find((m) => m.id === 'bare');
+  if (settings.halfLoad && bare && bare.rps > 0) {
+    const rate = Math.round(bare.rps / 2);
+    log(`\nhalf load: ${rate} req/s (half the bare proxy's ${Math.round(bare.rps)})`);
+    half = await measurePass(stack.systems, { ...pass, rate });
+  } else if (settings.halfLoad) {
+    notes.push('The half-load pass needs the bare proxy (its rate sets the load) and was skipped.');
+  }
+
+  const logins: LoginCost[] = [];
+  for (const system of stack.systems.filter((s) => s.id.startsWith('authgate'))) {
+    if (settings.logins === 0) break;
+    log(`\nlogins: ${settings.logins} through ${system.id}`);
+    const cost = await measureLoginCost(system, stack.idp, settings.logins, settings.loginConcurrency);
+    log(`  ${cost.loginsPerSecond.toFixed(1)} logins/s, gateway CPU ${cost.cpuMsPerLogin.toFixed(2)} ms/login, provider ${cost.idpCpuMsPerLogin.toFixed(1)} ms/login`);
+    if (cost.failures) notes.push(`${cost.failures} of ${settings.logins} logins through ${system.id} failed; the first: ${cost.firstError}`);
+    logins.push(cost);
+  }
+
+  let soak: SoakResult | undefined;
+  const cookieGateway = stack.systems.find((s) => s.id === 'authgate-cookie');
+  if (settings.soak && cookieGateway) {
+    log(`\nsoak: ${settings.soakRequests.toLocaleString('en')} requests to authgate-cookie`);
+    soak = await runSoak(cookieGateway, { requests: settings.soakRequests, connections: settings.connections, log });
+  } else if (settings.soak) {
+    notes.push('The soak needs authgate-cookie in BENCH_SYSTEMS and was skipped.');
+  }
+
+  if (settings.workers !== 1) notes.push(`authgate ran with server.workers: ${settings.workers} (not pinned to one CPU).`);
+  return { settings, pinned: stack.pinned, full, half, logins, soak, notes };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const settings = readSettings();
+  const ids = chosenSystems(settings);
+  // Read first: the load average is meant to say how quiet the machine was before the benchmark started.
+  const machine = machineInfo();
+  if (settings.build) buildGateway();
+  const workDir = mkdtempSync(join(tmpdir(), 'authgate-bench-'));
+  let report: RunReport;
+  try {
+    const stack = await startStack({
+      systems: ids,
+      workDir,
+      pin: settings.pin,
+      logLevel: settings.logLevel,
+      keepLogs: settings.keepLogs,
+      authgateWorkers: settings.workers,
+      log,
+    });
+    try {
+      report = { machine, ...(await measureAll(stack, settings)), elapsed: (Date.now() - started) / 1000 };
+    } finally {
+      await stack.close();
+    }
+  } finally {
+    if (settings.keepLogs) log(`logs kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+  log(`\n${consoleReport(report)}`);
+  if (settings.out !== '' && settings.out !== '-') {
+    writeFileSync(resolve(ROOT, settings.out), markdownReport(report));
+    log(`\nwrote ${settings.out}`);
+  }
+}
+
+process.on('SIGINT', () => process.exit(130));
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

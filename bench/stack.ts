@@ -1,0 +1,172 @@
+/**
+ * Brings up everything a benchmark needs, each server in its own process: the fast upstream, the identity
+ * provider, Redis when asked for, and the systems under test; then signs in once through each system.
+ * With two or more cores the systems under test share CPU 1 (only one is loaded at a time) and everything
+ * else, the load generator included, stays on CPU 0, so a system's core is its own while it is measured.
+ */
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { IdpClient } from '../test/helpers/idp.js';
+import { compileEntry } from './compile.js';
+import { freePort, pinSelf, rssKb, spawnProcess, spawnTsx, waitForHttp, type BenchProcess } from './proc.js';
+import { checkSession, signIn } from './sign-in.js';
+import { spawnAuthgate } from './systems/authgate.js';
+import { redisAvailable, startRedis } from './systems/redis.js';
+
+/** The systems the benchmark knows, in the order they are reported. */
+export const SYSTEM_IDS = ['bare', 'express-oidc', 'authgate-cookie', 'authgate-redis'] as const;
+/** One system under test. */
+export type SystemId = (typeof SYSTEM_IDS)[number];
+
+/** What each system is, for tables. */
+export const SYSTEM_LABELS: Record<SystemId, string> = {
+  bare: 'bare proxy (fastify 5 + @fastify/http-proxy, no auth)',
+  'express-oidc': 'express 5 + express-openid-connect 3 + http-proxy-middleware 3',
+  'authgate-cookie': 'authgate, cookie session store',
+  'authgate-redis': 'authgate, Redis session store',
+};
+
+/** A running system with the session cookie of its one sign-in (none for the bare proxy). */
+export interface RunningSystem {
+  id: SystemId;
+  label: string;
+  url: string;
+  proc: BenchProcess;
+  cookie: string | undefined;
+}
+
+/** How to start the stack. */
+export interface StackOptions {
+  systems: readonly SystemId[];
+  /** Config files, Redis' directory and, with keepLogs, the logs go here. */
+  workDir: string;
+  /** Pin the systems to CPU 1 and the rest to CPU 0 (ignored on a single core). */
+  pin: boolean;
+  logLevel?: string;
+  keepLogs?: boolean;
+  /** Extra node flags for the authgate processes (e.g. --cpu-prof). */
+  authgateNodeArgs?: string[];
+  authgateWorkers?: number | 'auto';
+  /** Progress lines go here. */
+  log?: (line: string) => void;
+}
+
+/** The running stack. */
+export interface Stack {
+  systems: RunningSystem[];
+  idp: BenchProcess;
+  upstream: BenchProcess;
+  redis: BenchProcess | undefined;
+  /** Whether systems and helpers are pinned to separate CPUs. */
+  pinned: boolean;
+  /** Things the report should mention (a system skipped, and why). */
+  notes: string[];
+  close(): Promise<void>;
+}
+
+/** Starts a self-contained bench/systems entry on plain node (the provider, which imports the test helpers, runs under tsx). */
+function spawnCompiled(name: string, entry: string, env: Record<string, string>, cpus: string | undefined): BenchProcess {
+  return spawnProcess({ name, args: [compileEntry(entry)], env, cpus });
+}
+
+/** Starts upstream, provider, Redis (if an authgate-redis system is asked for) and the systems; signs in. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const log = options.log ?? (() => undefined);
+  const notes: string[] = [];
+  const pinned = options.pin && availableParallelism() >= 2 && pinSelf('0');
+  const helperCpus = pinned ? '0' : undefined;
+  // A gateway with several workers must not be squeezed onto one core.
+  const systemCpus = pinned && (options.authgateWorkers ?? 1) === 1 ? '1' : undefined;
+
+  let wanted = [...options.systems];
+  if (wanted.includes('authgate-redis') && !redisAvailable()) {
+    wanted = wanted.filter((id) => id !== 'authgate-redis');
+    notes.push('authgate with the Redis store was skipped: /usr/bin/redis-server is not installed (apt-get install redis-server).');
+  }
+
+  const started: BenchProcess[] = [];
+  const stopAll = async () => {
+    for (const proc of started.reverse()) await proc.stop();
+  };
+  try {
+    const upstreamPort = await freePort();
+    const upstream = spawnCompiled('upstream', 'bench/systems/upstream.ts', { BENCH_PORT: String(upstreamPort) }, helperCpus);
+    started.push(upstream);
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+
+    const ports = new Map<SystemId, number>();
+    for (const id of wanted) ports.set(id, await freePort());
+    const url = (id: SystemId) => `http://127.0.0.1:${ports.get(id)}`;
+    const secrets = new Map(wanted.map((id) => [id, randomBytes(24).toString('base64url')]));
+    const clients: IdpClient[] = wanted
+      .filter((id) => id !== 'bare')
+      .map((id) => ({
+        clientId: `bench-${id}`,
+        clientSecret: secrets.get(id) ?? '',
+        redirectUris: [id === 'express-oidc' ? `${url(id)}/callback` : `${url(id)}/oauth2/callback`],
+        postLogoutRedirectUris: [`${url(id)}/`],
+      }));
+
+    const idpPort = await freePort();
+    const issuer = `http://127.0.0.1:${idpPort}`;
+    const idp = spawnTsx('identity provider', 'bench/systems/idp.ts', { BENCH_PORT: String(idpPort), BENCH_CLIENTS: JSON.stringify(clients) }, helperCpus);
+    started.push(idp);
+
+    let redis: BenchProcess | undefined;
+    let redisUrl: string | undefined;
+    if (wanted.includes('authgate-redis')) {
+      const redisPort = await freePort();
+      redis = await startRedis(redisPort, options.workDir, helperCpus);
+      started.push(redis);
+      redisUrl = `redis://127.0.0.1:${redisPort}`;
+    }
+
+    await waitForHttp(upstream, `${upstreamUrl}/`, (status) => status === 200);
+    await waitForHttp(idp, `${issuer}/.well-known/openid-configuration`, (status) => status === 200);
+    log(`upstream ${upstreamUrl}, provider ${issuer}${redisUrl ? `, redis ${redisUrl}` : ''}${pinned ? ' (helpers on CPU 0, systems on CPU 1)' : ''}`);
+
+    const systems: RunningSystem[] = [];
+    for (const id of wanted) {
+      const port = String(ports.get(id));
+      const common = { port: Number(port), issuer, upstreamUrl, clientId: `bench-${id}`, clientSecret: secrets.get(id) ?? '' };
+      let proc: BenchProcess;
+      if (id === 'bare') {
+        proc = spawnCompiled(id, 'bench/systems/bare-proxy.ts', { BENCH_PORT: port, BENCH_UPSTREAM: upstreamUrl }, systemCpus);
+      } else if (id === 'express-oidc') {
+        proc = spawnCompiled(id, 'bench/systems/express-oidc.ts', {
+          BENCH_PORT: port,
+          BENCH_UPSTREAM: upstreamUrl,
+          BENCH_ISSUER: issuer,
+          BENCH_CLIENT_ID: common.clientId,
+          BENCH_CLIENT_SECRET: common.clientSecret,
+          BENCH_SECRET: randomBytes(32).toString('base64url'),
+        }, systemCpus);
+      } else {
+        proc = spawnAuthgate({
+          ...common,
+          name: id,
+          store: id === 'authgate-redis' ? 'redis' : 'cookie',
+          ...(redisUrl ? { redisUrl } : {}),
+          workDir: options.workDir,
+          cpus: systemCpus,
+          ...(options.authgateWorkers !== undefined ? { workers: options.authgateWorkers } : {}),
+          ...(options.authgateNodeArgs ? { nodeArgs: options.authgateNodeArgs } : {}),
+          ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+          ...(options.keepLogs ? { keepLogs: true } : {}),
+        });
+      }
+      started.push(proc);
+      // Ready: authgate once /ready says provider and store answer; the others once they answer at all.
+      if (id.startsWith('authgate')) await waitForHttp(proc, `${url(id)}/ready`, (status) => status === 200);
+      else await waitForHttp(proc, `${url(id)}/`, (status) => status < 500);
+      const cookie = id === 'bare' ? undefined : await signIn(`${url(id)}/`);
+      await checkSession(`${url(id)}/`, cookie);
+      log(`${id} at ${url(id)} (pid ${proc.pid}, RSS ${(rssKb(proc.pid) / 1024).toFixed(0)} MB idle)${cookie ? `: signed in, session cookie ${cookie.length} bytes` : ''}`);
+      systems.push({ id, label: SYSTEM_LABELS[id], url: url(id), proc, cookie });
+    }
+    return { systems, idp, upstream, redis, pinned, notes, close: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
