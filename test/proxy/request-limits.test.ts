@@ -56,6 +56,14 @@ describe('request limits and normalisation through the gateway', () => {
     assert.equal(stack.upstream.last()?.url, '/a/c/d?x=%20y&z');
   });
 
+  it("does not pass the upstream's hop-by-hop Keep-Alive terms to the client", async () => {
+    const direct = await fetch(`${stack.upstream.url}/ka`);
+    assert.equal(direct.headers.get('keep-alive'), 'timeout=5', 'the upstream states its own keep-alive terms');
+    const via = await alice.fetch(`${stack.publicUrl}/ka`, { headers: { accept: 'application/json' } });
+    assert.equal(via.status, 200);
+    assert.notEqual(via.headers.get('keep-alive'), 'timeout=5', "the client sees the gateway's terms, not the upstream's");
+  });
+
   it('answers 431 to oversized request headers', async () => {
     const { status } = await rawGet(stack.publicUrl, '/ping', { 'x-big': 'a'.repeat(20_000) });
     assert.equal(status, 431);
