@@ -65,8 +65,6 @@ export interface Gateway {
   context: GatewayContext;
   /** Marks the gateway as draining: /ready answers 503. */
   beginShutdown(): void;
-  /** Requests received and not yet answered. */
-  inFlight(): number;
   /** The requests in flight, for the log line when the shutdown grace period cuts them. */
   inFlightRequests(): Array<{ reqId: string; method: string; path: string; upstream: string }>;
   /**
@@ -325,7 +323,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     beginShutdown: () => {
       shuttingDown = true;
     },
-    inFlight: () => inFlight.size,
     inFlightRequests: () =>
       [...inFlight].map((request) => ({
         reqId: String(request.id),

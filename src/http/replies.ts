@@ -57,3 +57,15 @@ function wantsHtml(request: FastifyRequest): boolean {
   const accept = request.headers.accept;
   return typeof accept === 'string' && accept.includes('text/html');
 }
+
+/**
+ * The 401 for requests without a usable principal (RFC 6750): `unauthenticated` when nothing was presented,
+ * `invalid_token` when a bearer token was refused. One place, so the guard, forward-auth and userinfo agree.
+ */
+export function sendUnauthenticated(reply: FastifyReply, error: 'unauthenticated' | 'invalid_token' = 'unauthenticated'): FastifyReply {
+  return reply
+    .code(401)
+    .header('www-authenticate', error === 'invalid_token' ? 'Bearer realm="authgate", error="invalid_token"' : 'Bearer realm="authgate"')
+    .header('cache-control', 'no-store')
+    .send({ error });
+}

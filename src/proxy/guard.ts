@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
-import { isBrowserNavigation, sendGatewayError } from '../http/replies.js';
+import { isBrowserNavigation, sendGatewayError, sendUnauthenticated } from '../http/replies.js';
 import { beginLogin } from '../oidc/begin-login.js';
 import { safeRedirectTarget } from '../oidc/transaction.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
@@ -31,11 +31,7 @@ export function createGuard(ctx: GatewayContext) {
     const resolved = auth === 'public' ? { principal: undefined, invalidBearer: false } : await ctx.resolvePrincipal(request, reply);
     if (!resolved.principal && resolved.invalidBearer) {
       ctx.metrics.recordDecision(upstream.name, 'invalid-token');
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="authgate", error="invalid_token"')
-        .header('cache-control', 'no-store')
-        .send({ error: 'invalid_token' });
+      return sendUnauthenticated(reply, 'invalid_token');
     }
     const decision = evaluatePolicy(auth, allow, resolved.principal?.identity);
     ctx.metrics.recordDecision(upstream.name, decision.reason);
@@ -51,11 +47,7 @@ export function createGuard(ctx: GatewayContext) {
         const { path, query } = request.authgate;
         return beginLogin(ctx, request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, ctx.config.server.publicUrl));
       }
-      return reply
-        .code(401)
-        .header('www-authenticate', `Bearer realm="authgate"`)
-        .header('cache-control', 'no-store')
-        .send({ error: 'unauthenticated' });
+      return sendUnauthenticated(reply);
     }
     return sendGatewayError(
       request,

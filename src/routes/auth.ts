@@ -12,6 +12,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
+import { sendUnauthenticated } from '../http/replies.js';
 import { compileTrustedProxies } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { normaliseTarget } from '../proxy/normalise-path.js';
@@ -44,7 +45,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
     const needsPrincipal = upstreams.some((u) => u.config.auth !== 'public');
     const resolved = needsPrincipal ? await ctx.resolvePrincipal(request, reply) : { principal: undefined, invalidBearer: false };
     if (!resolved.principal && resolved.invalidBearer) {
-      return reply.code(401).header('www-authenticate', 'Bearer realm="authgate", error="invalid_token"').send({ error: 'invalid_token' });
+      return sendUnauthenticated(reply, 'invalid_token');
     }
     const principal = resolved.principal;
     const decisions = upstreams.map((upstream) => {
@@ -55,7 +56,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
     const denied = decisions.find((d) => !d.allow && d.reason === 'unauthenticated') ?? decisions.find((d) => !d.allow);
     if (denied && !denied.allow) {
       if (denied.reason === 'unauthenticated') {
-        return reply.code(401).header('www-authenticate', 'Bearer realm="authgate"').send({ error: 'unauthenticated' });
+        return sendUnauthenticated(reply);
       }
       return reply.code(403).send({ error: 'forbidden', reason: denied.reason });
     }

@@ -3,14 +3,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
+import { sendUnauthenticated } from '../http/replies.js';
 import { loadActiveSession } from '../session/access.js';
 
 /** Registers /oauth2/userinfo. */
 export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): void {
   app.get('/oauth2/userinfo', async (request, reply) => {
     const session = await loadActiveSession(ctx, request, reply);
+    if (!session) return sendUnauthenticated(reply);
     reply.header('cache-control', 'no-store');
-    if (!session) return reply.code(401).header('www-authenticate', 'Bearer realm="authgate"').send({ error: 'unauthenticated' });
     const { sub, email, preferredUsername, groups } = session.identity;
     return { user: sub, email: email ?? null, preferredUsername: preferredUsername ?? null, groups };
   });
