@@ -19,6 +19,7 @@ import type { Config } from './config/schema.js';
 import type { GatewayContext } from './context.js';
 import { ErrorCode, GatewayError } from './errors.js';
 import { createClientErrorHandler } from './http/client-errors.js';
+import { InFlightList } from './http/in-flight.js';
 import { sendGatewayError } from './http/replies.js';
 import './http/request-state.js';
 import { registerHealth } from './observability/health.js';
@@ -101,7 +102,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
   const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry);
   let shuttingDown = false;
-  const inFlight = new Set<FastifyRequest>();
+  const inFlight = new InFlightList<FastifyRequest>();
 
   const app = Fastify({
     // pino's Logger is wider than FastifyBaseLogger; without the cast fastify infers a Logger-typed instance
@@ -177,13 +178,12 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   // ── onRequest: state, bad paths, spoofed headers, the gateway's cookies kept away from upstreams.
   app.decorateRequest('authgate', null as unknown as FastifyRequest['authgate']);
   app.addHook('onRequest', (request, reply, done) => {
-    inFlight.add(request);
     const route = (request.raw as RoutedMessage)[kRoute];
     const header = request.headers.cookie;
     const cookies = header ? splitCookieHeader(header, cookieNames) : undefined;
     if (cookies) {
-      if (cookies.others === '') delete request.headers.cookie;
-      else request.headers.cookie = cookies.others;
+      // Assigned, not deleted: a delete turns the headers object into a slow dictionary for everything after.
+      request.headers.cookie = cookies.others === '' ? undefined : cookies.others;
     }
     request.authgate = {
       cookies: cookies?.gateway ?? new Map<string, string>(),
@@ -194,6 +194,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       session: undefined,
       sessionDirty: false,
       principal: undefined,
+      inFlight: inFlight.add(request),
     };
     stripIdentityHeaders(request.headers);
     if (request.url === BAD_PATH_ROUTE) {
@@ -293,11 +294,11 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
 
   // ── onResponse: the one log line per request, and the request metrics.
   app.addHook('onRequestAbort', (request, done) => {
-    inFlight.delete(request);
+    if (request.authgate) inFlight.remove(request.authgate.inFlight);
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
-    inFlight.delete(request);
+    if (request.authgate) inFlight.remove(request.authgate.inFlight);
     const upstream = request.authgate?.upstream?.name ?? 'gateway';
     const status = reply.statusCode;
     const elapsed = reply.elapsedTime;
@@ -324,7 +325,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       shuttingDown = true;
     },
     inFlightRequests: () =>
-      [...inFlight].map((request) => ({
+      inFlight.values().map((request) => ({
         reqId: String(request.id),
         method: request.method,
         path: request.authgate?.path ?? '?',
@@ -347,11 +348,13 @@ function webSocketHeaders(
   request: FastifyRequest,
   inject: HeaderInjector,
 ): Record<string, string | string[] | undefined> {
-  const headers: Record<string, string | string[] | undefined> = { ...request.headers };
-  for (const name of WS_HANDSHAKE_HEADERS) delete headers[name];
+  const headers: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined && !WS_HANDSHAKE_HEADERS.has(name)) headers[name] = value;
+  }
   return inject(request, headers);
 }
-const WS_HANDSHAKE_HEADERS = [
+const WS_HANDSHAKE_HEADERS = new Set([
   'host',
   'connection',
   'upgrade',
@@ -361,5 +364,5 @@ const WS_HANDSHAKE_HEADERS = [
   'sec-websocket-protocol',
   'content-length',
   'transfer-encoding',
-];
+]);
 

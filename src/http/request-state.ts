@@ -1,6 +1,8 @@
 /**
  * What the gateway learns about one request as it travels the pipeline, kept on `request.authgate`.
  */
+import type { FastifyRequest } from 'fastify';
+import type { InFlightEntry } from './in-flight.js';
 import type { Principal } from '../proxy/principal.js';
 import type { CompiledUpstream } from '../proxy/upstreams.js';
 import type { LoadedSession } from '../session/types.js';
@@ -23,6 +25,8 @@ export interface RequestState {
   sessionDirty: boolean;
   /** Who the request acts as, once the guard allowed it (undefined on public routes and for anonymous optional ones). */
   principal: Principal | undefined;
+  /** This request's entry in the list of requests in flight (for the shutdown log line). */
+  inFlight: InFlightEntry<FastifyRequest>;
 }
 
 declare module 'fastify' {

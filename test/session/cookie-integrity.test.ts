@@ -34,6 +34,12 @@ describe('session cookie integrity', () => {
 
   const variants: Array<[string, () => string]> = [
     ['one character changed', () => validCookie.slice(0, 10) + (validCookie[10] === 'A' ? 'B' : 'A') + validCookie.slice(11)],
+    // The untouched cookie was just accepted, so its session is cached under its nonce: a cookie with the same
+    // nonce and another ciphertext must still be opened (and refused), not served from the cache.
+    ['the same nonce after a changed ciphertext', () => {
+      const dot = validCookie.indexOf('.');
+      return validCookie.slice(0, dot - 1) + (validCookie[dot - 1] === 'A' ? 'B' : 'A') + validCookie.slice(dot);
+    }],
     ['truncated', () => validCookie.slice(0, Math.floor(validCookie.length / 2))],
     ['nonce removed', () => validCookie.split('.')[0] ?? ''],
     ['garbage', () => 'not-a-session'],
