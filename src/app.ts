@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHttpProxy from '@fastify/http-proxy';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyReplyFrom from '@fastify/reply-from';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { GatewayContext } from './context.js';
@@ -27,6 +28,7 @@ import { createLogger, LazyChildLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
 import { createTransactions, TRANSACTION_TTL_SECONDS } from './oidc/transaction.js';
+import { createForwardOptions } from './proxy/forward.js';
 import { createGuard } from './proxy/guard.js';
 import { createPrincipalResolver } from './proxy/principal.js';
 import { stripIdentityHeaders, type HeaderInjector } from './proxy/headers.js';
@@ -75,8 +77,9 @@ export interface Gateway {
   reload(next: Config): { restartNeeded: string[] };
 }
 
-/** Internal route prefix the route step rewrites proxied requests to; unreachable from outside. */
+/** Internal routes the route step rewrites proxied requests to; unreachable from outside. */
 const UPSTREAM_ROUTE = '/__authgate/upstream';
+const WEBSOCKET_ROUTE = '/__authgate/websocket';
 /** How long an upstream may take to answer a WebSocket upgrade. */
 const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
 const NO_UPSTREAM_ROUTE = '/__authgate/no-upstream';
@@ -88,10 +91,12 @@ interface RouteDecision {
   upstream: CompiledUpstream | undefined;
   path: string;
   query: string;
+  /** The upstream's path for it (base path, stripPrefix applied). */
   target: string;
 }
 const kRoute = Symbol('authgate.route');
-type RoutedMessage = IncomingMessage & { [kRoute]?: RouteDecision };
+/** `upgrade` is Node's own flag (set by its parser) for a request that asks to switch protocols. */
+type RoutedMessage = IncomingMessage & { [kRoute]?: RouteDecision; upgrade?: boolean };
 
 /** Builds the gateway (ready to listen). */
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<Gateway> {
@@ -129,10 +134,11 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
         return path + (query ? `?${query}` : '');
       }
       const upstream = matchUpstream(routes.current.upstreams, req.headers.host, path);
-      const upstreamTarget = upstream ? upstream.basePath + upstreamPath(upstream, path) + (query ? `?${query}` : '') : '';
-      req[kRoute] = { upstream, path, query, target: upstreamTarget };
-      // The internal route carries the target: @fastify/http-proxy derives a WebSocket's upstream URL from it.
-      return upstream?.origin ? UPSTREAM_ROUTE + upstreamTarget : NO_UPSTREAM_ROUTE;
+      const forUpstream = upstream ? upstream.basePath + upstreamPath(upstream, path) : '';
+      req[kRoute] = { upstream, path, query, target: forUpstream };
+      if (!upstream?.origin) return NO_UPSTREAM_ROUTE;
+      // A WebSocket's internal route carries the target: @fastify/http-proxy derives the upstream URL from it.
+      return req.upgrade === true ? WEBSOCKET_ROUTE + forUpstream + (query ? `?${query}` : '') : UPSTREAM_ROUTE;
     },
   });
 
@@ -190,7 +196,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       upstream: route?.upstream,
       path: route?.path ?? request.url.split('?')[0] ?? '/',
       query: route?.query ?? '',
-      upstreamTarget: route?.target ?? '/',
+      upstreamPath: route?.target ?? '/',
       session: undefined,
       sessionDirty: false,
       principal: undefined,
@@ -241,13 +247,44 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     registerBackchannelLogout(scope, context);
   });
 
-  // ── handle: every upstream behind the guard, its headers injected, proxied by @fastify/http-proxy. One
-  // registration serves all upstreams (the routed one is on the request), so a reload can replace them.
+  // ── handle: every upstream behind the guard, its headers injected. One registration serves all upstreams
+  // (the routed one is on the request), so a reload can replace them. Plain HTTP goes straight to
+  // @fastify/reply-from; WebSocket upgrades through @fastify/http-proxy, which owns the upgrade plumbing.
+  const guard = createGuard(context);
   const upstreamOf = (request: FastifyRequest) => request.authgate.upstream as CompiledUpstream;
+  const forwardOptions = createForwardOptions((reply, { error }) => {
+    const timedOut = error.statusCode === 504;
+    reply.request.log.warn({ err: error, upstream: upstreamOf(reply.request).name }, timedOut ? 'upstream timed out' : 'upstream unavailable');
+    void sendGatewayError(
+      reply.request,
+      reply,
+      timedOut
+        ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
+        : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
+    );
+  });
+  await app.register(async (scope) => {
+    // Bodies are streamed to the upstream as they arrive, whatever their type.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    await scope.register(fastifyReplyFrom, {
+      undici: { connections: 128 },
+      disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
+    });
+    scope.all(UPSTREAM_ROUTE, { preHandler: guard }, (request, reply) => {
+      try {
+        return reply.from(request.authgate.upstreamPath, forwardOptions(upstreamOf(request)) as never);
+      } catch {
+        // reply-from refuses what it cannot decode (an escape that is not UTF-8) before sending anything.
+        return sendGatewayError(request, reply, new GatewayError(ErrorCode.badPath, 400, 'The request path is not allowed (encoded "/" or "\\", or malformed).'));
+      }
+    });
+  });
   await app.register(fastifyHttpProxy, {
-    prefix: UPSTREAM_ROUTE,
+    prefix: WEBSOCKET_ROUTE,
     upstream: '',
-    preHandler: createGuard(context),
+    httpMethods: ['GET'],
+    preHandler: guard,
     websocket: true, // the guard refuses upgrades to upstreams with websocket: false
     wsClientOptions: {
       // The upgrade to the upstream carries what a proxied request would: identity, token, other cookies.
@@ -264,32 +301,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
         upstreamRequest.end();
       },
     },
-    disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
-    undici: { connections: 128 },
-    handler: (request: FastifyRequest, reply: FastifyReply, _dest: string, options: object) =>
-      reply.from(request.authgate.upstreamTarget, { ...options, timeout: upstreamOf(request).config.timeout }),
-    replyOptions: {
-      getUpstream: (request: FastifyRequest) => upstreamOf(request).origin,
-      // Hop-by-hop: the upstream's keep-alive terms are for the gateway's connection, not the client's.
-      rewriteHeaders: (headers: Record<string, unknown>) => {
-        delete headers['keep-alive'];
-        return headers;
-      },
-      rewriteRequestHeaders: (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) =>
-        upstreamOf(request).injectHeaders(request, headers),
-      onError: (reply: FastifyReply, { error }: { error: Error & { statusCode?: number } }) => {
-        const timedOut = error.statusCode === 504;
-        const upstream = upstreamOf(reply.request).name;
-        reply.request.log.warn({ err: error, upstream }, timedOut ? 'upstream timed out' : 'upstream unavailable');
-        void sendGatewayError(
-          reply.request,
-          reply,
-          timedOut
-            ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
-            : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
-        );
-      },
-    },
+    replyOptions: { getUpstream: (request: FastifyRequest) => upstreamOf(request).origin },
   } as never);
 
   // ── onResponse: the one log line per request, and the request metrics.

@@ -17,8 +17,8 @@ export interface RequestState {
   path: string;
   /** The query string as received, without "?". */
   query: string;
-  /** Path and query the upstream receives (its base path, stripPrefix applied). */
-  upstreamTarget: string;
+  /** The path the upstream receives (its base path, stripPrefix applied); the query goes as received. */
+  upstreamPath: string;
   /** undefined until loaded; null when signed out. */
   session: LoadedSession | null | undefined;
   /** Set by the guard when the session must be written back after the response. */

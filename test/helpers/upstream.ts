@@ -26,7 +26,10 @@ export interface StartedUpstream {
 /** How long paths under /slow/ wait before answering, for timeout tests. */
 export const SLOW_DELAY_MS = 2000;
 
-/** Starts an upstream on 127.0.0.1 that answers every request 200 with JSON `{ method, url, headers }`. */
+/**
+ * Starts an upstream on 127.0.0.1 that answers every request 200 with JSON `{ method, url, headers }`, except
+ * `/redirect?to=LOCATION` (302 to LOCATION) and paths under /slow/ (answered after SLOW_DELAY_MS).
+ */
 export async function startUpstream(opts: { port?: number } = {}): Promise<StartedUpstream> {
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -42,6 +45,11 @@ export async function startUpstream(opts: { port?: number } = {}): Promise<Start
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ method: req.method, url, headers }));
       };
+      if (url.startsWith('/redirect?to=')) {
+        // The app's own redirects: 302 to whatever `to` says (relative or absolute), as legacy apps do.
+        res.writeHead(302, { location: decodeURIComponent(url.slice('/redirect?to='.length)), 'content-length': '0' });
+        return res.end();
+      }
       if (!url.startsWith('/slow/')) return answer();
       const timer = setTimeout(() => {
         timers.delete(timer);
