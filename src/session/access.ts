@@ -48,7 +48,9 @@ export async function loadActiveSession(ctx: SessionContext, request: FastifyReq
     throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service is not reachable to renew your session. Please try again in a moment.');
   }
   if (loaded.needsRewrite || needsTouch(session, ctx.lifetime, now)) {
-    session.lastSeenAt = now;
+    // A copy: the loaded session may be the stores' cached one, which must keep saying what its text says.
+    session = { ...session, lastSeenAt: now };
+    state.session = { ...loaded, session };
     state.sessionDirty = true;
   }
   return session;

@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { CookieNames } from './cookie-names.js';
+import { OpenedCache } from './opened-cache.js';
 import type { SealBox } from './seal.js';
 import { parseSessionData } from './parse.js';
 import type { Revocations } from './revocations.js';
@@ -17,21 +18,13 @@ const MAX_CHUNKS = 16;
 /** Opened sessions remembered (about 3 KB each) and for how long. */
 const OPENED_CACHE_SIZE = 5_000;
 const OPENED_CACHE_TTL_MS = 60_000;
-/** The sealed text ends with its nonce: 24 random bytes, 32 characters of base64url. */
-const OPENED_CACHE_KEY_LENGTH = 32;
 
 /** Creates the cookie store. */
 export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number; revocations: Revocations }): SessionStore {
   const { names, box, maxAgeSeconds, revocations } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const claimed = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false });
-  /**
-   * Sessions opened recently: a browser sends the same cookie with every request, and decrypting, inflating
-   * and parsing it each time was the gateway's largest per-request cost. Keyed by the sealed text's last
-   * characters (its random nonce) because hashing the whole 1–4 KB text for the lookup cost 2 µs a request;
-   * an entry keeps the whole text, and only an exact match is a hit.
-   */
-  const opened = new LRUCache<string, { sealed: string; loaded: LoadedSession }>({ max: OPENED_CACHE_SIZE, ttl: OPENED_CACHE_TTL_MS });
+  const opened = new OpenedCache<LoadedSession>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
   const chunkName = (i: number) => (i === 0 ? names.session : `${names.session}_${i}`);
 
   function readSealed(cookies: Map<string, string>): string | undefined {
@@ -56,15 +49,12 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     load(request: FastifyRequest): Promise<LoadedSession | null> {
       const sealed = readSealed(request.authgate.cookies);
       if (sealed === undefined) return Promise.resolve(null);
-      const key = sealed.slice(-OPENED_CACHE_KEY_LENGTH);
-      const cached = opened.get(key);
-      let entry: LoadedSession | null | undefined = cached?.sealed === sealed ? cached.loaded : undefined;
+      let entry: LoadedSession | null | undefined = opened.get(sealed);
       if (entry === undefined) {
         const unsealed = box.open(sealed);
         const session = unsealed ? parseSessionData(unsealed.data) : null;
         entry = session ? { session, needsRewrite: unsealed?.staleKey === true } : null;
-        // Only authentic sessions are remembered: a flood of garbage cookies cannot fill the cache.
-        if (entry) opened.set(key, { sealed, loaded: entry });
+        if (entry) opened.set(sealed, entry);
       }
       // Revocation and (in the caller) the timeouts are judged on every request, cached or not.
       if (!entry || revocations.isRevoked(entry.session)) return Promise.resolve(null);

@@ -22,6 +22,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CookieNames } from './cookie-names.js';
 import type { Lifetime } from './lifetime.js';
+import { OpenedCache } from './opened-cache.js';
 import { parseSessionData } from './parse.js';
 import type { RedisClient } from './redis-client.js';
 import type { SealBox } from './seal.js';
@@ -34,6 +35,9 @@ const LOCK_WAIT_MS = 20_000;
 const LOCK_POLL_MS = 25;
 /** Size of a user's session index beyond which expired ids are pruned at login. */
 const INDEX_PRUNE_AT = 20;
+/** Opened cookies and records remembered, and for how long. */
+const OPENED_CACHE_SIZE = 5_000;
+const OPENED_CACHE_TTL_MS = 60_000;
 
 /** Writes the record only if it still exists and holds no newer token generation. */
 const SAVE_SCRIPT = `
@@ -74,8 +78,12 @@ export function createRedisStore(options: {
   /** Requests whose cookie was sealed under an older key (re-set it on save). */
   const staleCookies = new WeakSet<FastifyRequest>();
 
+  // One metric child per operation: prom-client would hash the labels object on every call.
+  const durations = new Map<string, ReturnType<Metrics['sessionStoreDuration']['labels']>>();
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    const done = metrics.sessionStoreDuration.startTimer({ operation });
+    let duration = durations.get(operation);
+    if (!duration) durations.set(operation, (duration = metrics.sessionStoreDuration.labels(operation)));
+    const done = duration.startTimer();
     try {
       return await run();
     } catch (err) {
@@ -89,19 +97,36 @@ export function createRedisStore(options: {
     }
   }
 
+  // The record is read from Redis on every request (a sign-out elsewhere counts at once); only opening the
+  // same cookie or the same record bytes again is skipped.
+  const openedCookies = new OpenedCache<{ id: string; stale: boolean }>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
+  const openedRecords = new OpenedCache<{ session: SessionData; staleKey: boolean }>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
+
   function idFromCookie(request: FastifyRequest): { id: string; stale: boolean } | null {
     const cookie = request.authgate.cookies.get(names.session);
-    const opened = cookie === undefined ? null : cookieBox.open(cookie);
+    if (cookie === undefined) return null;
+    const known = openedCookies.get(cookie);
+    if (known) return known;
+    const opened = cookieBox.open(cookie);
     const id = opened?.data.rid;
-    return typeof id === 'string' && /^[A-Za-z0-9_-]{32,}$/.test(id) ? { id, stale: opened?.staleKey === true } : null;
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{32,}$/.test(id)) return null;
+    const result = { id, stale: opened?.staleKey === true };
+    openedCookies.set(cookie, result);
+    return result;
   }
 
   async function readRecord(id: string): Promise<{ session: SessionData; staleKey: boolean } | null> {
     const [, data] = await call('load', () => redis.hmget(recordKey(id), 'gen', 'data'));
     if (!data) return null;
-    const opened = recordBox.open(data);
-    const session = opened ? parseSessionData(opened.data) : null;
-    return session && session.id === id ? { session, staleKey: opened?.staleKey === true } : null;
+    let record = openedRecords.get(data);
+    if (!record) {
+      const opened = recordBox.open(data);
+      const session = opened ? parseSessionData(opened.data) : null;
+      if (!session) return null;
+      record = { session, staleKey: opened?.staleKey === true };
+      openedRecords.set(data, record);
+    }
+    return record.session.id === id ? record : null;
   }
 
   function ttlOf(session: SessionData, now = Date.now()): number {
