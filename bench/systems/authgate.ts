@@ -3,10 +3,10 @@
  * session store, configured like a plain deployment: one upstream at "/", any signed-in user, defaults elsewhere.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { spawnProcess, type BenchProcess } from '../proc.js';
+import { ROOT, spawnProcess, type BenchProcess } from '../proc.js';
 
 /** How to start one authgate. */
 export interface AuthgateOptions {
@@ -54,13 +54,26 @@ export function authgateConfig(options: AuthgateOptions): string {
   });
 }
 
-/** Writes the config and starts `node dist/cli.js --config FILE`. */
+/**
+ * The node flags the Docker image starts authgate with (between node and the script in its ENTRYPOINT), so
+ * the benchmark measures the gateway as it ships.
+ */
+export function imageNodeFlags(): string[] {
+  const line = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ENTRYPOINT ['));
+  if (!line) throw new Error('Dockerfile: no ENTRYPOINT in exec form');
+  const form = JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
+  return form.slice(1, -1);
+}
+
+/** Writes the config and starts `node <the image's flags> dist/cli.js --config FILE`. */
 export function spawnAuthgate(options: AuthgateOptions): BenchProcess {
   const configFile = join(options.workDir, `${options.name}.yaml`);
   writeFileSync(configFile, authgateConfig(options));
   return spawnProcess({
     name: options.name,
-    args: [...(options.nodeArgs ?? []), 'dist/cli.js', '--config', configFile],
+    args: [...imageNodeFlags(), ...(options.nodeArgs ?? []), 'dist/cli.js', '--config', configFile],
     env: { LOG_LEVEL: options.logLevel ?? 'info' },
     cpus: options.cpus,
     stdoutFile: options.keepLogs ? join(options.workDir, `${options.name}.log`) : undefined,
