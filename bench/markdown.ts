@@ -1,8 +1,10 @@
 /** BENCHMARKS.md from a run's report: the machine, the method, the tables, the targets, how to reproduce. */
-import { allNotes, f, int, markdownTable, pct, plural, ratios, soakLine, tables, times, type RunReport } from './report.js';
+import { WARM_UP_LOGINS } from './login-cost.js';
+import { allNotes, f, int, markdownTable, pct, plural, ratios, scalingLine, soakLine, tables, times, type RunReport } from './report.js';
 import type { BenchSettings } from './settings.js';
 import type { SoakResult } from './soak.js';
 import { SYSTEM_LABELS } from './stack.js';
+import { imageNodeFlags } from './systems/authgate.js';
 
 function soakSection(soak: SoakResult | undefined): string {
   if (!soak) return 'Not run this time (it takes a few minutes): `BENCH_SOAK=1 npm run bench`.';
@@ -16,6 +18,24 @@ function soakSection(soak: SoakResult | undefined): string {
   ].join('\n');
 }
 
+function scalingSection(report: RunReport): string {
+  const { settings: s, scaling } = report;
+  if (!s.scaling) return 'Not run this time (BENCH_SCALING=0).';
+  if (!scaling) return 'Not run this time: it loads authgate-cookie, which BENCH_SYSTEMS left out.';
+  const t = tables(report);
+  return `authgate with the cookie store, each time on a fresh stack (upstream, provider, gateway): once with
+\`server.workers: 1\`, once with \`server.workers: auto\`, which forks a worker per core: ${plural(scaling.cores, 'core')} here
+(os.availableParallelism()). Nothing is pinned, so either may use every core. Each is loaded like the full-load
+pass (${s.connections} connections, ${plural(s.rounds, 'round')} of ${s.warmup} s warm-up and ${s.seconds} s measured, medians over the rounds).
+"cores used" counts the gateway processes that served the load; CPU % and max RSS cover the primary and all its workers.
+
+${markdownTable(t.scaling.head, t.scaling.rows)}
+
+${scalingLine(scaling)}
+
+The load generator, the upstream and the provider share the same cores as the workers (this machine has ${scaling.cores}), so a ${scaling.cores}-core machine cannot show the gateway's own scaling cleanly: every cycle they take is one the workers do not get.`;
+}
+
 /** The environment that repeats a run's settings. */
 function reproduceEnv(s: BenchSettings): string {
   const parts = [`BENCH_ROUNDS=${s.rounds}`, `BENCH_SECONDS=${s.seconds}`, `BENCH_WARMUP=${s.warmup}`, `BENCH_CONNECTIONS=${s.connections}`, `BENCH_LOGINS=${s.logins}`];
@@ -25,6 +45,7 @@ function reproduceEnv(s: BenchSettings): string {
   if (!s.pin) parts.push('BENCH_PIN=0');
   if (s.logLevel !== 'info') parts.push(`BENCH_LOG_LEVEL=${s.logLevel}`);
   if (s.workers !== 1) parts.push(`BENCH_WORKERS=${s.workers}`);
+  if (!s.scaling) parts.push('BENCH_SCALING=0');
   return `${parts.join(' ')} \\\n  `;
 }
 
@@ -56,7 +77,7 @@ identity provider (oidc-provider 9, the one the tests use), ${report.full.some((
 ${systems}
 
 ${report.pinned ? 'The systems under test are pinned to CPU 1 with taskset (only one of them is under load at a time); the load generator, upstream, provider and Redis share CPU 0. The numbers are therefore single-core figures for each system.' : 'Nothing was pinned to a CPU (one core, or BENCH_PIN=0): the load generator, the upstream and the system under test share the machine.'}
-authgate is the built gateway (\`node dist/cli.js --config …\`) with its defaults (log level \`${s.logLevel}\`: one JSON access-log line per request, written to /dev/null); the bare proxy, the express stack and the upstream are bench/systems/*.ts transpiled to plain JavaScript and run on plain \`node\` too.
+authgate is the built gateway, started as the Docker image starts it (\`node ${imageNodeFlags().join(' ')} dist/cli.js --config …\`), with its defaults (log level \`${s.logLevel}\`: one JSON access-log line per request, written to /dev/null); the bare proxy, the express stack and the upstream are bench/systems/*.ts transpiled to plain JavaScript and run on plain \`node\` too.
 Before loading, the benchmark signs in once through every authenticating system with a real login (the
 provider's login and consent forms, the code grant) and keeps that system's session cookie; it checks that
 \`GET /\` with the cookie is 200 "ok" and without it is not 200.
@@ -91,20 +112,24 @@ ${report.logins.length ? `${markdownTable(t.logins.head, t.logins.rows)}
 
 Each login is a fresh browser (no provider session): \`GET /\` → redirect to the provider → its login and consent
 forms → the gateway's callback (code grant, ID token checks, new session) → the first proxied page. Gateway CPU
-is utime + stime from /proc/PID/stat across ${s.logins} logins (${s.loginConcurrency} at a time, after 5 unmeasured ones);
+is utime + stime from /proc/PID/stat across ${s.logins} logins (${s.loginConcurrency} at a time, after ${WARM_UP_LOGINS} unmeasured ones, so V8 has compiled the login path);
 the provider's CPU is counted apart, in its own process. Logins/s is bounded by the provider and the client
 driving the logins, which share the other core.` : 'Not run this time (BENCH_LOGINS=0).'}
 
 ## Soak
 
 ${soakSection(report.soak)}
+
+## Worker scaling
+
+${scalingSection(report)}
 ${allNotes(report).length ? `\n## Notes\n\n${allNotes(report).map((n) => `- ${n}`).join('\n')}\n` : ''}
 ## Reproduce
 
 \`\`\`sh
 npm ci
 apt-get install redis-server     # optional: without it the Redis store is skipped
-npm run bench                    # the defaults: 3 rounds × 5 s, no soak; about 3 min
+npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 4 min
 ${env}npm run bench   # exactly this run; it took ${Math.ceil(report.elapsed / 60)} min
 npm run bench:profile            # authgate under load with --cpu-prof: its top self-time functions
 \`\`\`
@@ -115,6 +140,6 @@ BENCH_PROFILE_TOP (15) and BENCH_PROFILE_DIR (where the .cpuprofile is kept).
 Settings (environment): BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_HALF_LOAD=0,
 BENCH_LOGINS, BENCH_LOGIN_CONCURRENCY, BENCH_SOAK=1, BENCH_SOAK_REQUESTS, BENCH_SYSTEMS (comma list of
 bare, express-oidc, authgate-cookie, authgate-redis), BENCH_PIN=0, BENCH_BUILD=0 (use the existing dist/),
-BENCH_LOG_LEVEL, BENCH_KEEP_LOGS=1, BENCH_WORKERS, BENCH_OUT (\`-\` writes no file).
+BENCH_LOG_LEVEL, BENCH_KEEP_LOGS=1, BENCH_WORKERS, BENCH_SCALING=0, BENCH_OUT (\`-\` writes no file).
 `;
 }

@@ -136,7 +136,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function childPids(pid: number): number[] {
+/** The direct children of a process (a cluster primary's workers), from /proc; none when it is gone. */
+export function childPids(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
@@ -200,6 +201,22 @@ export function pinSelf(cpus: string): boolean {
   }
 }
 
+/** The CPUs this process could use when it started, read before pinSelf can narrow them. */
+export const STARTING_CPUS = (() => {
+  try {
+    return /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Undoes pinSelf: this process, and every process it starts from now on (children inherit the CPU mask, and
+ * os.availableParallelism() reads it), may use all the CPUs it could at start-up again.
+ */
+export function unpinSelf(): void {
+  if (STARTING_CPUS !== undefined) pinSelf(STARTING_CPUS);
+}
 
 /** CPU time in ms the whole machine has spent busy (not idle, not waiting for I/O), from /proc/stat. */
 export function machineBusyMs(): number {

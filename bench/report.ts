@@ -6,6 +6,7 @@
 import type { LoginCost } from './login-cost.js';
 import type { Machine } from './machine.js';
 import type { Measurement } from './rounds.js';
+import type { ScalingResult } from './scaling.js';
 import type { BenchSettings } from './settings.js';
 import type { SoakResult } from './soak.js';
 import type { SystemId } from './stack.js';
@@ -19,6 +20,8 @@ export interface RunReport {
   half: Measurement[];
   logins: LoginCost[];
   soak: SoakResult | undefined;
+  /** authgate-cookie with one worker and with auto, unpinned (BENCH_SCALING). */
+  scaling: ScalingResult | undefined;
   notes: string[];
   /** Wall-clock seconds of the whole run. */
   elapsed: number;
@@ -132,9 +135,22 @@ function halfRows(report: RunReport): string[][] {
 const FULL_HEAD = ['system', 'req/s (median)', 'rounds min–max', 'p50 ms', 'p99 ms', 'CPU %', 'max RSS MB', 'others CPU %', 'errors'];
 const HALF_HEAD = ['system', 'rate asked', 'req/s', 'p50 ms', 'p99 ms', 'p99 added ms', 'CPU %', 'others CPU %', 'errors'];
 const LOGIN_HEAD = ['system', 'logins', 'logins/s', 'gateway CPU ms/login', 'provider CPU ms/login', 'failures'];
+const SCALING_HEAD = ['workers', 'cores used', 'req/s (median)', 'p50 ms', 'p99 ms', 'CPU %', 'max RSS MB'];
 
 function loginRows(report: RunReport): string[][] {
   return report.logins.map((l) => [l.id, String(l.logins), f(l.loginsPerSecond, 1), f(l.cpuMsPerLogin), f(l.idpCpuMsPerLogin, 1), String(l.failures)]);
+}
+
+function scalingRows(report: RunReport): string[][] {
+  return (report.scaling?.rows ?? []).map(({ workers, processes, measurement: m }) => [String(workers), String(processes), int(m.rps), f(m.p50), f(m.p99), f(m.cpuPercent, 0), f(m.rssMb, 1)]);
+}
+
+/** What `auto` bought over one worker, and any failed responses (the table has no column for them). */
+export function scalingLine(scaling: ScalingResult): string {
+  const rps = (workers: 1 | 'auto') => scaling.rows.find((row) => row.workers === workers)?.measurement.rps;
+  const failed = scaling.rows.filter((row) => row.measurement.non2xx + row.measurement.errors > 0);
+  const failures = failed.map((row) => `workers ${row.workers}: ${trouble(row.measurement)}`).join('; ');
+  return `auto / 1 worker: ${times(ratio(rps('auto'), rps(1)))}${failures ? ` (${failures})` : ''}`;
 }
 
 function textTable(head: string[], rows: string[][]): string {
@@ -154,7 +170,8 @@ const FOREIGN_CPU_LIMIT = 10;
 
 /** A warning when other processes competed for the CPU during the measured runs. */
 export function disturbance(report: RunReport): string | undefined {
-  const worst = Math.max(0, ...[...report.full, ...report.half].map((m) => m.foreignCpuPercent), report.soak?.foreignCpuPercent ?? 0);
+  const scaling = report.scaling?.rows.map((row) => row.measurement) ?? [];
+  const worst = Math.max(0, ...[...report.full, ...report.half, ...scaling].map((m) => m.foreignCpuPercent), report.soak?.foreignCpuPercent ?? 0);
   if (worst <= FOREIGN_CPU_LIMIT) return undefined;
   return `Other processes on the machine used up to ${worst.toFixed(0)}% of a core during the measured runs (load average ${report.machine.loadAverage} at the start): every figure here is disturbed by them. Rerun on an otherwise idle machine.`;
 }
@@ -165,12 +182,13 @@ export interface Table {
   rows: string[][];
 }
 
-/** The run's tables: full load, half load, logins and the targets. */
-export function tables(report: RunReport): { full: Table; half: Table; logins: Table; targets: Table } {
+/** The run's tables: full load, half load, logins, worker scaling and the targets. */
+export function tables(report: RunReport): { full: Table; half: Table; logins: Table; scaling: Table; targets: Table } {
   return {
     full: { head: FULL_HEAD, rows: fullRows(report) },
     half: { head: HALF_HEAD, rows: halfRows(report) },
     logins: { head: LOGIN_HEAD, rows: loginRows(report) },
+    scaling: { head: SCALING_HEAD, rows: scalingRows(report) },
     targets: { head: ['target', 'measured', ''], rows: targets(report).map((t) => [t.target, t.measured, mark(t.met)]) },
   };
 }
@@ -183,6 +201,9 @@ export function consoleReport(report: RunReport): string {
   if (report.half.length) parts.push('', `Half load (a fixed rate of half the bare proxy's full-load req/s):`, textTable(t.half.head, t.half.rows));
   if (report.logins.length) parts.push('', 'Full logins:', textTable(t.logins.head, t.logins.rows));
   if (report.soak) parts.push('', soakLine(report.soak));
+  if (report.scaling) {
+    parts.push('', `Worker scaling (authgate, cookie store, nothing pinned; auto = ${plural(report.scaling.cores, 'core')}):`, textTable(t.scaling.head, t.scaling.rows), scalingLine(report.scaling));
+  }
   parts.push('', 'Targets:', textTable(t.targets.head, t.targets.rows));
   for (const note of allNotes(report)) parts.push(`note: ${note}`);
   return parts.join('\n');

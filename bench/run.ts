@@ -2,7 +2,8 @@
  * `npm run bench`: authgate against a bare fastify proxy and express-openid-connect, in the same run, on the
  * same machine. Builds the gateway, starts every server in its own process, signs in once per system, loads
  * them in alternating rounds at full and at half load, measures gateway CPU per login (and, with
- * BENCH_SOAK=1, RSS over a million requests), prints the tables and writes BENCHMARKS.md.
+ * BENCH_SOAK=1, RSS over a million requests), then authgate with one worker against server.workers: auto
+ * (BENCH_SCALING=0 skips that), prints the tables and writes BENCHMARKS.md.
  * Settings come from the environment: see bench/settings.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { markdownReport } from './markdown.js';
 import { ROOT } from './proc.js';
 import { consoleReport, type RunReport } from './report.js';
 import { measurePass, type Measurement } from './rounds.js';
+import { measureScaling } from './scaling.js';
 import { readSettings, type BenchSettings } from './settings.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { SYSTEM_IDS, startStack, type Stack, type SystemId } from './stack.js';
@@ -28,8 +30,8 @@ function chosenSystems(settings: BenchSettings): SystemId[] {
   return SYSTEM_IDS.filter((id) => settings.systems.includes(id));
 }
 
-/** Every measurement of a run, on a started stack; the report without machine and elapsed time. */
-async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<RunReport, 'machine' | 'elapsed'>> {
+/** Every measurement of a run on the main stack; the report without machine, the scaling pass and elapsed time. */
+async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<RunReport, 'machine' | 'elapsed' | 'scaling'>> {
   const notes = [...stack.notes];
   const pass = { rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections, upstreamPid: stack.upstream.pid, log };
   log(`\nfull load: ${settings.connections} connections, ${settings.rounds} round(s) × (${settings.warmup} s warm-up + ${settings.seconds} s)`);
@@ -87,11 +89,16 @@ async function main(): Promise<void> {
       authgateWorkers: settings.workers,
       log,
     });
+    let measured: Awaited<ReturnType<typeof measureAll>>;
     try {
-      report = { machine, ...(await measureAll(stack, settings)), elapsed: (Date.now() - started) / 1000 };
+      measured = await measureAll(stack, settings);
     } finally {
       await stack.close();
     }
+    // Once the main stack is gone: the scaling pass starts its own stacks, unpinned.
+    const scaling = settings.scaling && ids.includes('authgate-cookie') ? await measureScaling(settings, workDir, log) : undefined;
+    if (settings.scaling && !scaling) measured.notes.push('The worker-scaling pass needs authgate-cookie in BENCH_SYSTEMS and was skipped.');
+    report = { machine, ...measured, scaling, elapsed: (Date.now() - started) / 1000 };
   } finally {
     if (settings.keepLogs) log(`logs kept in ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });

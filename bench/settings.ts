@@ -12,7 +12,7 @@ export interface BenchSettings {
   connections: number;
   /** BENCH_HALF_LOAD=0 skips the half-load pass (p99 added latency). */
   halfLoad: boolean;
-  /** BENCH_LOGINS: logins through each authgate for the CPU-per-login figure; 0 skips. Default 150. */
+  /** BENCH_LOGINS: logins through each authgate for the CPU-per-login figure (after 50 unmeasured); 0 skips. Default 300. */
   logins: number;
   /** BENCH_LOGIN_CONCURRENCY: logins in flight at once. Default 4. */
   loginConcurrency: number;
@@ -31,6 +31,11 @@ export interface BenchSettings {
   keepLogs: boolean;
   /** BENCH_WORKERS: authgate's server.workers (a number or auto). Default 1. */
   workers: number | 'auto';
+  /**
+   * BENCH_SCALING=0 skips the worker-scaling pass: authgate (cookie store) with server.workers 1 and auto, each on
+   * a fresh unpinned stack, after everything else.
+   */
+  scaling: boolean;
   /** BENCH_OUT: the Markdown report; "" or "-" writes none. Default BENCHMARKS.md. */
   out: string;
 }
@@ -55,7 +60,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     warmup: number(env, 'BENCH_WARMUP', 1, 0),
     connections: number(env, 'BENCH_CONNECTIONS', 32, 1),
     halfLoad: flag(env, 'BENCH_HALF_LOAD', true),
-    logins: number(env, 'BENCH_LOGINS', 150, 0),
+    logins: number(env, 'BENCH_LOGINS', 300, 0),
     loginConcurrency: number(env, 'BENCH_LOGIN_CONCURRENCY', 4, 1),
     soak: flag(env, 'BENCH_SOAK', false),
     soakRequests: number(env, 'BENCH_SOAK_REQUESTS', 1_000_000, 1),
@@ -65,6 +70,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     logLevel: env.BENCH_LOG_LEVEL || 'info',
     keepLogs: flag(env, 'BENCH_KEEP_LOGS', false),
     workers,
+    scaling: flag(env, 'BENCH_SCALING', true),
     out: env.BENCH_OUT ?? 'BENCHMARKS.md',
   };
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { IdpClient } from '../test/helpers/idp.js';
 import { compileEntry } from './compile.js';
-import { freePort, pinSelf, rssKb, spawnProcess, spawnTsx, waitForHttp, type BenchProcess } from './proc.js';
+import { freePort, pinSelf, rssKb, STARTING_CPUS, spawnProcess, spawnTsx, waitForHttp, type BenchProcess } from './proc.js';
 import { checkSession, signIn } from './sign-in.js';
 import { spawnAuthgate } from './systems/authgate.js';
 import { redisAvailable, startRedis } from './systems/redis.js';
@@ -75,8 +75,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const notes: string[] = [];
   const pinned = options.pin && availableParallelism() >= 2 && pinSelf('0');
   const helperCpus = pinned ? '0' : undefined;
-  // A gateway with several workers must not be squeezed onto one core.
-  const systemCpus = pinned && (options.authgateWorkers ?? 1) === 1 ? '1' : undefined;
+  // A gateway with several workers must not be squeezed onto one core: it gets every CPU (told explicitly,
+  // since a child inherits this process's pin to CPU 0).
+  const systemCpus = !pinned ? undefined : (options.authgateWorkers ?? 1) === 1 ? '1' : STARTING_CPUS;
 
   let wanted = [...options.systems];
   if (wanted.includes('authgate-redis') && !redisAvailable()) {
