@@ -9,7 +9,7 @@
  *   onSend     save the session if the request changed it
  *   onResponse one log line and the request metrics
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHttpProxy from '@fastify/http-proxy';
@@ -23,6 +23,7 @@ import { createClientErrorHandler } from './http/client-errors.js';
 import { InFlightList } from './http/in-flight.js';
 import { sendGatewayError } from './http/replies.js';
 import './http/request-state.js';
+import { createAccessLog } from './observability/access-log.js';
 import { registerHealth } from './observability/health.js';
 import { createLogger, LazyChildLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -41,9 +42,8 @@ import { registerSignOut } from './routes/sign-out.js';
 import { registerStart } from './routes/start.js';
 import { registerUserinfo } from './routes/userinfo.js';
 import { saveSessionIfChanged } from './session/access.js';
-import { buildCookieNames, splitCookieHeader } from './session/cookie-names.js';
+import { buildCookieNames, NO_COOKIES, splitCookieHeader } from './session/cookie-names.js';
 import { createCookieStore } from './session/cookie-store.js';
-import { createRedisClient } from './session/redis-client.js';
 import { createRedisStore } from './session/redis-store.js';
 import { createRefresher } from './session/refresh.js';
 import { createRevocations } from './session/revocations.js';
@@ -98,9 +98,18 @@ const kRoute = Symbol('authgate.route');
 /** `upgrade` is Node's own flag (set by its parser) for a request that asks to switch protocols. */
 type RoutedMessage = IncomingMessage & { [kRoute]?: RouteDecision; upgrade?: boolean };
 
+/**
+ * Request ids: a random prefix per gateway process and a counter. Unique across processes and restarts
+ * like a UUID, for a fraction of randomUUID's cost per request.
+ */
+const REQUEST_ID_PREFIX = `${randomBytes(6).toString('hex')}-`;
+let requestCounter = 0;
+const nextRequestId = () => REQUEST_ID_PREFIX + (++requestCounter).toString(36);
+
 /** Builds the gateway (ready to listen). */
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<Gateway> {
   const log = deps.logger ?? createLogger(deps.logStream);
+  const accessLog = createAccessLog(log);
   const metrics = createMetrics();
   const routes = new RouteTable(config.upstreams, config.server.publicUrl);
   const cookieNames = buildCookieNames(config.server.publicUrl, config.session.cookieName);
@@ -118,7 +127,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     childLoggerFactory: (logger, bindings) => new LazyChildLogger(logger as unknown as Logger, bindings) as unknown as FastifyBaseLogger,
     trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
     requestIdHeader: false,
-    genReqId: () => randomUUID(),
+    genReqId: nextRequestId,
     // Slow clients (slowloris): headers must arrive within headersTimeout, the whole request within
     // requestTimeout (408 after either); Node checks every second instead of its default 30.
     http: { maxHeaderSize: 16 * 1024, headersTimeout: config.server.headersTimeout, connectionsCheckingInterval: 1000 },
@@ -161,7 +170,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const store =
     config.session.store === 'redis'
       ? createRedisStore({
-          redis: createRedisClient(config.session.redis.url, config.session.redis.timeout, log),
+          // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway 25 MB of RSS.
+          redis: (await import('./session/redis-client.js')).createRedisClient(config.session.redis.url, config.session.redis.timeout, log),
           names: cookieNames,
           cookieBox: boxes.session,
           recordBox: boxes.record,
@@ -192,7 +202,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       request.headers.cookie = cookies.others === '' ? undefined : cookies.others;
     }
     request.authgate = {
-      cookies: cookies?.gateway ?? new Map<string, string>(),
+      cookies: cookies?.gateway ?? NO_COOKIES,
       upstream: route?.upstream,
       path: route?.path ?? request.url.split('?')[0] ?? '/',
       query: route?.query ?? '',
@@ -315,9 +325,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     const status = reply.statusCode;
     const elapsed = reply.elapsedTime;
     metrics.recordRequest(upstream, status, elapsed / 1000);
-    // The root logger with reqId in the line: no per-request child logger on the hot path.
-    const path = request.authgate?.path ?? '?';
-    log.info({ reqId: request.id, method: request.method, path, status, responseTime: Math.round(elapsed * 100) / 100, upstream }, 'request');
+    // reqId in the line itself: no per-request child logger on the hot path.
+    accessLog(request.id, request.method, request.authgate?.path ?? '?', status, elapsed, upstream);
     done();
   });
 

@@ -10,7 +10,7 @@ import type { LoadedSession } from '../session/types.js';
 /** Per-request state; set in onRequest, filled in by the guard. */
 export interface RequestState {
   /** The gateway's own cookies from the Cookie header (removed from what goes upstream). */
-  cookies: Map<string, string>;
+  cookies: ReadonlyMap<string, string>;
   /** The upstream the route step chose, if any. */
   upstream: CompiledUpstream | undefined;
   /** The path after normalisation (what routing, policy and the upstream see), without query. */

@@ -26,18 +26,33 @@ export const REDACT_PATHS = [
 
 /** Creates the root logger; tests pass their own destination to capture every line. */
 export function createLogger(destination?: DestinationStream, level = process.env.LOG_LEVEL ?? 'info', withPid = false): Logger {
-  return pino(
+  const base = process.env.AUTHGATE_WORKER || withPid ? { pid: process.pid } : undefined;
+  const stream = destination ?? stdoutDestination();
+  const logger = pino(
     {
       level,
       // With worker processes every line says which process wrote it.
-      base: process.env.AUTHGATE_WORKER || withPid ? { pid: process.pid } : undefined,
+      base,
       timestamp: isoTimestamp,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: { err: serializeError },
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? stdoutDestination(),
+    stream,
   );
+  ownLoggers.set(logger, { stream, bindings: base ? `,"pid":${base.pid}` : '' });
+  return logger;
+}
+
+/** Where a logger of createLogger's writes, and its bindings as pino serialises them. */
+export interface LoggerOutput {
+  stream: DestinationStream;
+  bindings: string;
+}
+const ownLoggers = new WeakMap<Logger, LoggerOutput>();
+/** The output of a logger made by createLogger (whose line format is known), else undefined. */
+export function ownLoggerOutput(log: Logger): LoggerOutput | undefined {
+  return ownLoggers.get(log);
 }
 
 /**
@@ -65,8 +80,8 @@ function stdoutDestination(): DestinationStream {
 
 let timestampMs = 0;
 let timestamp = '';
-/** pino's ISO time, formatted once per millisecond instead of once per line. */
-function isoTimestamp(): string {
+/** pino's ISO time (`,"time":"…"`), formatted once per millisecond instead of once per line. */
+export function isoTimestamp(): string {
   const now = Date.now();
   if (now !== timestampMs) {
     timestampMs = now;

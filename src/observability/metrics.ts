@@ -2,23 +2,21 @@
  * Prometheus metrics (prom-client). One registry per gateway instance so tests can run several in a process.
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BatchedCounter, BatchedHistogram, type CounterSlot, type HistogramSeries } from './batched-metrics.js';
 
 /** The gateway's metrics, created once at start-up. */
 export interface Metrics {
   registry: Registry;
-  requests: Counter<'upstream' | 'status'>;
-  requestDuration: Histogram<'upstream'>;
   logins: Counter<'outcome'>;
-  policyDecisions: Counter<'upstream' | 'reason'>;
   providerRequests: Counter<'operation' | 'outcome'>;
   tokenRefreshes: Counter<'outcome'>;
   backchannelLogouts: Counter<'outcome'>;
   sessionStoreErrors: Counter<'operation'>;
   providerDuration: Histogram<'operation'>;
   sessionStoreDuration: Histogram<'operation'>;
-  /** Counts one answered request (the per-request path: label lookups cached). */
+  /** Counts one answered request and its latency (the per-request path: batched-metrics.ts). */
   recordRequest(upstream: string, status: number, seconds: number): void;
-  /** Counts one policy decision (cached label lookups). */
+  /** Counts one policy decision (batched). */
   recordDecision(upstream: string, reason: string): void;
 }
 
@@ -26,52 +24,57 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'authgate_' });
-  const requests = new Counter({
+  const requests = new BatchedCounter({
     name: 'authgate_http_requests_total',
     help: 'Requests answered, by upstream (or "gateway") and status code',
     labelNames: ['upstream', 'status'] as const,
-    registers: [registry],
+    registry,
   });
-  const requestDuration = new Histogram({
-    name: 'authgate_http_request_duration_seconds',
-    help: 'Time from request to response, by upstream',
-    labelNames: ['upstream'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  const policyDecisions = new Counter({
+  const requestDuration = new BatchedHistogram(
+    'authgate_http_request_duration_seconds',
+    'Time from request to response, by upstream',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registry,
+  );
+  const policyDecisions = new BatchedCounter({
     name: 'authgate_policy_decisions_total',
     help: 'Access decisions by upstream and reason',
     labelNames: ['upstream', 'reason'] as const,
-    registers: [registry],
+    registry,
   });
-  // prom-client hashes label objects on every call; the children for each label set are kept instead.
-  const requestChildren = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
-  const decisionChildren = new Map<string, { inc(): void }>();
+  // Slots per upstream, then per status or reason: found with two Map lookups, no string built per request.
+  // Label values come from configuration, status codes and a fixed set of reasons, so the maps stay small;
+  // like prom-client's own series, a label set once seen is kept.
+  const perUpstream = new Map<string, { latency: HistogramSeries; statuses: Map<number, CounterSlot>; reasons: Map<string, CounterSlot> }>();
+  const slotsOf = (upstream: string) => {
+    let entry = perUpstream.get(upstream);
+    if (!entry) {
+      entry = { latency: requestDuration.series({ upstream }), statuses: new Map(), reasons: new Map() };
+      perUpstream.set(upstream, entry);
+    }
+    return entry;
+  };
 
   return {
     registry,
-    requests,
-    requestDuration,
-    policyDecisions,
     recordRequest(upstream, status, seconds) {
-      const key = `${upstream} ${status}`;
-      let child = requestChildren.get(key);
-      if (!child) {
-        child = { count: requests.labels(upstream, String(status)), time: requestDuration.labels(upstream) };
-        if (requestChildren.size < 10_000) requestChildren.set(key, child);
+      const entry = slotsOf(upstream);
+      let slot = entry.statuses.get(status);
+      if (!slot) {
+        slot = requests.slot({ upstream, status: String(status) });
+        entry.statuses.set(status, slot);
       }
-      child.count.inc();
-      child.time.observe(seconds);
+      slot.n += 1;
+      requestDuration.observe(entry.latency, seconds);
     },
     recordDecision(upstream, reason) {
-      const key = `${upstream} ${reason}`;
-      let child = decisionChildren.get(key);
-      if (!child) {
-        child = policyDecisions.labels(upstream, reason);
-        if (decisionChildren.size < 10_000) decisionChildren.set(key, child);
+      const entry = slotsOf(upstream);
+      let slot = entry.reasons.get(reason);
+      if (!slot) {
+        slot = policyDecisions.slot({ upstream, reason });
+        entry.reasons.set(reason, slot);
       }
-      child.inc();
+      slot.n += 1;
     },
     logins: new Counter({
       name: 'authgate_logins_total',

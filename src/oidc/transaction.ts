@@ -37,7 +37,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
 
   return {
     /** Starts a login: fresh state, nonce and verifier; the cookie to set; stale cookies to clear. */
-    begin(rd: string, existing: Map<string, string>): { transaction: LoginTransaction; writes: CookieWrite[] } {
+    begin(rd: string, existing: ReadonlyMap<string, string>): { transaction: LoginTransaction; writes: CookieWrite[] } {
       const transaction: LoginTransaction = {
         state: client.randomState(),
         nonce: client.randomNonce(),
@@ -60,7 +60,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
      * Finds and opens the transaction for a callback's state. Returns the cookie to clear either way (a
      * transaction is used once) and the transaction when it exists, decrypts, and matches the state.
      */
-    finish(state: string, cookies: Map<string, string>): { transaction: LoginTransaction | null; clear: CookieWrite } {
+    finish(state: string, cookies: ReadonlyMap<string, string>): { transaction: LoginTransaction | null; clear: CookieWrite } {
       const name = cookieName(state);
       const clear: CookieWrite = { name, value: '', options: { ...base, maxAge: 0 } };
       const sealed = cookies.get(name);

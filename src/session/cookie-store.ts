@@ -27,7 +27,7 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
   const opened = new OpenedCache<LoadedSession>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
   const chunkName = (i: number) => (i === 0 ? names.session : `${names.session}_${i}`);
 
-  function readSealed(cookies: Map<string, string>): string | undefined {
+  function readSealed(cookies: ReadonlyMap<string, string>): string | undefined {
     const first = cookies.get(names.session);
     if (first === undefined) return undefined;
     let sealed = first;

@@ -118,7 +118,7 @@ describe('logs of a whole login', () => {
     assert.equal(page.method, 'GET');
     assert.equal(page.upstream, 'app');
     assert.equal(typeof page.responseTime, 'number');
-    assert.match(String(page.reqId), /^[0-9a-f-]{36}$/);
+    assert.match(String(page.reqId), /^[0-9a-f]{12}-[0-9a-z]+$/, 'a process prefix and a counter');
     assert.ok(requests.every((e) => !String(e.path).includes('?')), 'no query string in any path');
     const ids = requests.map((e) => e.reqId);
     assert.equal(new Set(ids).size, ids.length, 'one line per request');

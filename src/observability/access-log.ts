@@ -1,0 +1,34 @@
+/**
+ * The one line per request (reqId, method, path, status, responseTime, upstream). Its fields are fixed and
+ * none is a secret, so the line is written as pino would write it, straight to the logger's destination:
+ * pino's generic path (key loop, redaction check, stringifiers) was a tenth of a proxied request's CPU time
+ * in the profile. Other lines keep going through pino.
+ */
+import type { Logger } from 'pino';
+import { isoTimestamp, ownLoggerOutput } from './logger.js';
+
+/** Writes the request line; `upstream` is the upstream's name or "gateway". */
+export type AccessLog = (reqId: string, method: string, path: string, status: number, responseTimeMs: number, upstream: string) => void;
+
+/** Strings a JSON string literal may hold as they are. */
+const PLAIN_JSON_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const quote = (value: string) => (PLAIN_JSON_STRING.test(value) ? `"${value}"` : JSON.stringify(value));
+
+/**
+ * The request-line writer for a logger made by createLogger (the level label, time and bindings are known).
+ * Any other logger gets its line through `info()`.
+ */
+export function createAccessLog(log: Logger): AccessLog {
+  const output = ownLoggerOutput(log);
+  if (!output) {
+    return (reqId, method, path, status, responseTime, upstream) =>
+      log.info({ reqId, method, path, status, responseTime: Math.round(responseTime * 100) / 100, upstream }, 'request');
+  }
+  const { stream, bindings } = output;
+  return (reqId, method, path, status, responseTime, upstream) => {
+    if (!log.isLevelEnabled('info')) return;
+    stream.write(
+      `{"level":"info"${isoTimestamp()}${bindings},"reqId":${quote(reqId)},"method":${quote(method)},"path":${quote(path)},"status":${status},"responseTime":${Math.round(responseTime * 100) / 100},"upstream":${quote(upstream)},"msg":"request"}\n`,
+    );
+  };
+}
