@@ -55,21 +55,46 @@ function moduleOf(url: string, short: string, functionName: string): string {
   return short;
 }
 
-/** Sums self time per function (name + location) and per module; the `top` largest of each. */
-export function summarise(profile: CpuProfile, root: string, top = 15): SelfTimeSummary {
+/** A span of the profile's clock (µs, CLOCK_MONOTONIC: the clock of `process.hrtime.bigint() / 1000n`). */
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
+}
+
+/** Self time per function ("name location") and per module, in µs, and the idle and total time. */
+export interface SelfTimes {
+  functions: Map<string, { name: string; location: string; us: number }>;
+  modules: Map<string, number>;
+  idleUs: number;
+  totalUs: number;
+}
+
+/** Self time of every sampled node id, counting only samples inside `window` when one is given. */
+function selfTimePerNode(profile: CpuProfile, window: ProfileWindow | undefined): Map<number, number> {
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   if (samples.length > 0) {
     // timeDeltas[i] is the time before sample i, so sample i lasted until the next one.
     const average = (profile.endTime - profile.startTime) / samples.length;
-    samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, deltas[i + 1] ?? average)));
+    let at = profile.startTime;
+    samples.forEach((id, i) => {
+      at += deltas[i] ?? 0;
+      if (window && (at < window.fromUs || at > window.toUs)) return;
+      selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, deltas[i + 1] ?? average));
+    });
   } else {
     const hits = profile.nodes.reduce((sum, n) => sum + (n.hitCount ?? 0), 0) || 1;
     for (const n of profile.nodes) selfUs.set(n.id, ((n.hitCount ?? 0) * (profile.endTime - profile.startTime)) / hits);
   }
-  const byFunction = new Map<string, { name: string; location: string; us: number }>();
-  const byModule = new Map<string, number>();
+  return selfUs;
+}
+
+/** Sums self time per function (name + location) and per module, optionally inside a window only. */
+export function selfTimes(profile: CpuProfile, root: string, window?: ProfileWindow): SelfTimes {
+  const selfUs = selfTimePerNode(profile, window);
+  const functions = new Map<string, { name: string; location: string; us: number }>();
+  const modules = new Map<string, number>();
   let idleUs = 0;
   let totalUs = 0;
   for (const node of profile.nodes) {
@@ -85,21 +110,56 @@ export function summarise(profile: CpuProfile, root: string, top = 15): SelfTime
     const name = functionName || '(anonymous)';
     const location = url ? `${short}:${lineNumber + 1}` : '';
     const key = `${name} ${location}`;
-    const entry = byFunction.get(key) ?? { name, location, us: 0 };
+    const entry = functions.get(key) ?? { name, location, us: 0 };
     entry.us += us;
-    byFunction.set(key, entry);
+    functions.set(key, entry);
     const module = moduleOf(url, short, functionName);
-    byModule.set(module, (byModule.get(module) ?? 0) + us);
+    modules.set(module, (modules.get(module) ?? 0) + us);
   }
+  return { functions, modules, idleUs, totalUs };
+}
+
+/** Sums self time per function (name + location) and per module; the `top` largest of each. */
+export function summarise(profile: CpuProfile, root: string, top = 15): SelfTimeSummary {
+  const { functions, modules, idleUs, totalUs } = selfTimes(profile, root);
   const busyUs = totalUs - idleUs || 1;
   const toSelfTime = (name: string, location: string, us: number): SelfTime => ({ name, location, selfMs: us / 1000, share: us / busyUs });
   return {
     totalMs: totalUs / 1000,
     idleMs: idleUs / 1000,
     busyMs: (totalUs - idleUs) / 1000,
-    functions: [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top).map((e) => toSelfTime(e.name, e.location, e.us)),
-    modules: [...byModule.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => toSelfTime(name, '', us)),
+    functions: [...functions.values()].sort((a, b) => b.us - a.us).slice(0, top).map((e) => toSelfTime(e.name, e.location, e.us)),
+    modules: [...modules.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => toSelfTime(name, '', us)),
   };
+}
+
+/**
+ * Two loaded processes' self times per request, side by side: what the gateway spends beyond the bare
+ * proxy, function by function (GC and Node internals included), largest difference first.
+ */
+export function formatPerRequest(gateway: { times: SelfTimes; requests: number }, bare: { times: SelfTimes; requests: number }, top: number): string {
+  const perRequest = (us: number, requests: number) => us / Math.max(1, requests);
+  const busy = (t: SelfTimes) => t.totalUs - t.idleUs;
+  const row = (label: string, ours: number, theirs: number) =>
+    `${ours.toFixed(2).padStart(8)} ${theirs.toFixed(2).padStart(8)} ${(ours - theirs >= 0 ? '+' : '') + (ours - theirs).toFixed(2).padStart(7)}  ${label}`;
+  const table = <T>(entries: Map<string, T>, other: Map<string, T>, us: (e: T | undefined) => number, label: (key: string, e: T) => string) =>
+    [...entries.entries()]
+      .map(([key, e]) => ({ key, e, ours: perRequest(us(e), gateway.requests), theirs: perRequest(us(other.get(key)), bare.requests) }))
+      .sort((a, b) => b.ours - b.theirs - (a.ours - a.theirs))
+      .slice(0, top)
+      .map(({ key, e, ours, theirs }) => row(label(key, e), ours, theirs));
+  const fnUs = (e: { us: number } | undefined) => e?.us ?? 0;
+  return [
+    `CPU per request, µs (busy time over the load window / 2xx responses): gateway ${perRequest(busy(gateway.times), gateway.requests).toFixed(1)}, bare proxy ${perRequest(busy(bare.times), bare.requests).toFixed(1)}`,
+    '',
+    `top ${top} functions by self time added per request:`,
+    '     ours     bare   added',
+    ...table(gateway.times.functions, bare.times.functions, fnUs, (_k, e) => `${e.name}${e.location ? `  ${e.location}` : ''}`),
+    '',
+    `top ${top} modules by self time added per request:`,
+    '     ours     bare   added',
+    ...table(gateway.times.modules, bare.times.modules, (e) => e ?? 0, (key) => key),
+  ].join('\n');
 }
 
 /** The summary as text tables. */

@@ -46,6 +46,8 @@ export interface StackOptions {
   keepLogs?: boolean;
   /** Extra node flags for the authgate processes (e.g. --cpu-prof). */
   authgateNodeArgs?: string[];
+  /** Extra node flags for the bare proxy (the differential profile). */
+  bareNodeArgs?: string[];
   authgateWorkers?: number | 'auto';
   /** Progress lines go here. */
   log?: (line: string) => void;
@@ -65,8 +67,8 @@ export interface Stack {
 }
 
 /** Starts a self-contained bench/systems entry on plain node (the provider, which imports the test helpers, runs under tsx). */
-function spawnCompiled(name: string, entry: string, env: Record<string, string>, cpus: string | undefined): BenchProcess {
-  return spawnProcess({ name, args: [compileEntry(entry)], env, cpus });
+function spawnCompiled(name: string, entry: string, env: Record<string, string>, cpus: string | undefined, nodeArgs: string[] = []): BenchProcess {
+  return spawnProcess({ name, args: [...nodeArgs, compileEntry(entry)], env, cpus });
 }
 
 /** Starts upstream, provider, Redis (if an authgate-redis system is asked for) and the systems; signs in. */
@@ -132,7 +134,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const common = { port: Number(port), issuer, upstreamUrl, clientId: `bench-${id}`, clientSecret: secrets.get(id) ?? '' };
       let proc: BenchProcess;
       if (id === 'bare') {
-        proc = spawnCompiled(id, 'bench/systems/bare-proxy.ts', { BENCH_PORT: port, BENCH_UPSTREAM: upstreamUrl }, systemCpus);
+        proc = spawnCompiled(id, 'bench/systems/bare-proxy.ts', { BENCH_PORT: port, BENCH_UPSTREAM: upstreamUrl }, systemCpus, options.bareNodeArgs);
       } else if (id === 'express-oidc') {
         proc = spawnCompiled(id, 'bench/systems/express-oidc.ts', {
           BENCH_PORT: port,
