@@ -5,7 +5,7 @@
  */
 import type { LoginCost } from './login-cost.js';
 import type { Machine } from './machine.js';
-import type { Measurement } from './rounds.js';
+import { median, type Measurement, type Run } from './rounds.js';
 import type { ScalingResult } from './scaling.js';
 import type { BenchSettings } from './settings.js';
 import type { SoakResult } from './soak.js';
@@ -57,23 +57,36 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
 }
 
-/** authgate against the bare proxy and express-openid-connect (throughput), and its p99 added at half load. */
+/**
+ * The median over rounds of `combine(a's run, b's run)` for the two runs of the same round. The two ran one
+ * after the other, so the machine's speed (which drifts by 2x here between minutes) cancels out round by
+ * round; a ratio of two medians taken over different minutes keeps the drift.
+ */
+function paired(a: Measurement | undefined, b: Measurement | undefined, combine: (a: Run, b: Run) => number): number | undefined {
+  if (!a || !b || a.runs.length === 0 || a.runs.length !== b.runs.length) return undefined;
+  return median(a.runs.map((run, i) => combine(run, b.runs[i] ?? run)));
+}
+
+/**
+ * authgate against the bare proxy and express-openid-connect (throughput), and its p99 added at half load:
+ * each the median of the rounds' own ratios or differences.
+ */
 export function ratios(report: RunReport): Ratios {
-  const rps = (id: SystemId) => byId(report.full, id)?.rps;
+  const rpsRatio = (a: SystemId, b: SystemId) => paired(byId(report.full, a), byId(report.full, b), (x, y) => ratio(x.rps, y.rps) ?? Number.NaN);
   // Only meaningful when both kept the asked rate: a saturated system's p99 is its queue, not its overhead.
   const added = (id: SystemId) => {
     const own = byId(report.half, id);
     const bare = byId(report.half, 'bare');
-    return own && bare && keptUp(own) && keptUp(bare) ? own.p99 - bare.p99 : undefined;
+    return own && bare && keptUp(own) && keptUp(bare) ? paired(own, bare, (x, y) => x.p99 - y.p99) : undefined;
   };
   const out: Ratios = {};
   const set = <K extends keyof Ratios>(key: K, value: number | undefined) => {
     if (value !== undefined && Number.isFinite(value)) out[key] = value;
   };
-  set('cookieVsBare', ratio(rps('authgate-cookie'), rps('bare')));
-  set('redisVsBare', ratio(rps('authgate-redis'), rps('bare')));
-  set('cookieVsExpress', ratio(rps('authgate-cookie'), rps('express-oidc')));
-  set('redisVsExpress', ratio(rps('authgate-redis'), rps('express-oidc')));
+  set('cookieVsBare', rpsRatio('authgate-cookie', 'bare'));
+  set('redisVsBare', rpsRatio('authgate-redis', 'bare'));
+  set('cookieVsExpress', rpsRatio('authgate-cookie', 'express-oidc'));
+  set('redisVsExpress', rpsRatio('authgate-redis', 'express-oidc'));
   set('p99AddedCookie', added('authgate-cookie'));
   set('p99AddedRedis', added('authgate-redis'));
   return out;
