@@ -116,7 +116,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
   const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry);
   let shuttingDown = false;
-  const inFlight = new InFlightList<FastifyRequest>();
+  // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
+  const inFlight = new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false);
 
   const app = Fastify({
     // pino's Logger is wider than FastifyBaseLogger; without the cast fastify infers a Logger-typed instance
@@ -315,10 +316,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   } as never);
 
   // ── onResponse: the one log line per request, and the request metrics.
-  app.addHook('onRequestAbort', (request, done) => {
-    if (request.authgate) inFlight.remove(request.authgate.inFlight);
-    done();
-  });
   app.addHook('onResponse', (request, reply, done) => {
     if (request.authgate) inFlight.remove(request.authgate.inFlight);
     const upstream = request.authgate?.upstream?.name ?? 'gateway';

@@ -7,7 +7,11 @@
 import type { Logger } from 'pino';
 import { isoTimestamp, ownLoggerOutput } from './logger.js';
 
-/** Writes the request line; `upstream` is the upstream's name or "gateway". */
+/**
+ * Writes the request line; `upstream` is the upstream's name or "gateway". reqId (hex and base36) and
+ * upstream (letters, digits, "_", "." or "-": the config schema) are written unquoted; method and path are
+ * escaped where they need it.
+ */
 export type AccessLog = (reqId: string, method: string, path: string, status: number, responseTimeMs: number, upstream: string) => void;
 
 /** Strings a JSON string literal may hold as they are. */
@@ -28,7 +32,7 @@ export function createAccessLog(log: Logger): AccessLog {
   return (reqId, method, path, status, responseTime, upstream) => {
     if (!log.isLevelEnabled('info')) return;
     stream.write(
-      `{"level":"info"${isoTimestamp()}${bindings},"reqId":${quote(reqId)},"method":${quote(method)},"path":${quote(path)},"status":${status},"responseTime":${Math.round(responseTime * 100) / 100},"upstream":${quote(upstream)},"msg":"request"}\n`,
+      `{"level":"info"${isoTimestamp()}${bindings},"reqId":"${reqId}","method":${quote(method)},"path":${quote(path)},"status":${status},"responseTime":${Math.round(responseTime * 100) / 100},"upstream":"${upstream}","msg":"request"}\n`,
     );
   };
 }

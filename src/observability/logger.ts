@@ -80,14 +80,30 @@ function stdoutDestination(): DestinationStream {
 
 let timestampMs = 0;
 let timestamp = '';
-/** pino's ISO time (`,"time":"…"`), formatted once per millisecond instead of once per line. */
-export function isoTimestamp(): string {
-  const now = Date.now();
+let secondStart = Number.NaN;
+let secondPrefix = '';
+const MILLIS = Array.from({ length: 1000 }, (_, ms) => `${String(ms).padStart(3, '0')}Z"`);
+/**
+ * pino's ISO time (`,"time":"2026-12-02T06:55:49.123Z"`) for the time `now`. Date#toISOString costs 1.5 µs
+ * here, as much as a tenth of the gateway's own work on a request: it runs once a second, for the part up to
+ * the seconds, and the milliseconds come from a table.
+ */
+export function isoTimeAt(now: number): string {
   if (now !== timestampMs) {
+    const ms = now % 1000;
+    if (now - ms !== secondStart) {
+      secondStart = now - ms;
+      secondPrefix = `,"time":"${new Date(secondStart).toISOString().slice(0, 20)}`;
+    }
     timestampMs = now;
-    timestamp = `,"time":"${new Date(now).toISOString()}"`;
+    timestamp = secondPrefix + MILLIS[ms];
   }
   return timestamp;
+}
+
+/** isoTimeAt(Date.now()): the timestamp function of every logger here. */
+export function isoTimestamp(): string {
+  return isoTimeAt(Date.now());
 }
 
 /** Logs an error by type, code and message only: a cause's response body or request never reaches the log. */

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createAccessLog } from '../../src/observability/access-log.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, isoTimeAt } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 
 function capture() {
@@ -55,6 +55,17 @@ describe('request line', () => {
     log.warn('visible');
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['visible']);
+  });
+});
+
+describe('log timestamps', () => {
+  it('are Date#toISOString across millisecond, second, minute, day and year boundaries, in any order', () => {
+    const at = (iso: string) => Date.parse(iso);
+    const times = [at('2026-12-31T23:59:59.998Z'), at('2026-12-31T23:59:59.999Z'), at('2027-01-01T00:00:00.000Z'), at('2027-01-01T00:00:00.001Z')];
+    times.push(at('2027-01-01T00:00:00.000Z'), at('2026-12-31T23:59:59.999Z')); // the clock stepping back
+    for (let i = 0; i < 2000; i++) times.push(at('2026-12-02T06:55:49.000Z') + Math.floor(Math.random() * 86_400_000));
+    for (let t = at('2026-06-30T23:59:58.990Z'); t < at('2026-07-01T00:00:01.010Z'); t++) times.push(t);
+    for (const t of times) assert.equal(isoTimeAt(t), `,"time":"${new Date(t).toISOString()}"`);
   });
 });
 
