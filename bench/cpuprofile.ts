@@ -133,6 +133,22 @@ export function summarise(profile: CpuProfile, root: string, top = 15): SelfTime
   };
 }
 
+/** One process's self time per unit of work (a login), µs, largest first. */
+export function formatPerUnit(times: SelfTimes, units: number, unit: string, top: number): string {
+  const per = (us: number) => (us / Math.max(1, units)).toFixed(0).padStart(8);
+  const fns = [...times.functions.values()].sort((a, b) => b.us - a.us).slice(0, top);
+  const mods = [...times.modules.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return [
+    `CPU per ${unit}: ${per(times.totalUs - times.idleUs).trim()} µs busy (over ${units} ${unit}s inside the window)`,
+    '',
+    `top ${top} functions by self time per ${unit}, µs:`,
+    ...fns.map((e) => `${per(e.us)}  ${e.name}${e.location ? `  ${e.location}` : ''}`),
+    '',
+    `top ${top} modules by self time per ${unit}, µs:`,
+    ...mods.map(([name, us]) => `${per(us)}  ${name}`),
+  ].join('\n');
+}
+
 /**
  * Two loaded processes' self times per request, side by side: what the gateway spends beyond the bare
  * proxy, function by function (GC and Node internals included), largest difference first.

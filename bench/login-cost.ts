@@ -30,8 +30,8 @@ export interface LoginCost {
 export const WARM_UP_LOGINS = 50;
 
 /** Signs in `count` times through `system`, `concurrency` at once, and reports the gateway's CPU per login. */
-export async function measureLoginCost(system: RunningSystem, idp: BenchProcess, count: number, concurrency: number): Promise<LoginCost> {
-  for (let i = 0; i < WARM_UP_LOGINS; i += 1) await signIn(`${system.url}/`);
+export async function measureLoginCost(system: RunningSystem, idp: BenchProcess, count: number, concurrency: number, warmUp = WARM_UP_LOGINS): Promise<LoginCost> {
+  for (let i = 0; i < warmUp; i += 1) await signIn(`${system.url}/`);
   let next = 0;
   let failures = 0;
   let firstError: string | undefined;

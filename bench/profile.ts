@@ -2,6 +2,8 @@
  * `npm run bench:profile`: authgate and the bare proxy under load with `node --cpu-prof`, then the top
  * self-time functions and modules of authgate's profile and, per request, what authgate spends beyond the
  * bare proxy: what the per-request path costs, function by function.
+ * With BENCH_PROFILE_LOGINS=N it profiles N full logins through authgate instead (after the benchmark's
+ * warm-up logins), per login: what the gateway's CPU per login is spent on.
  * Env: BENCH_PROFILE_STORE (cookie | redis, default cookie), BENCH_PROFILE_SECONDS (default 10),
  * BENCH_PROFILE_TOP (default 15), BENCH_PROFILE_DIR (where the .cpuprofile is kept; default a temporary
  * directory), and BENCH_CONNECTIONS, BENCH_PIN, BENCH_BUILD, BENCH_LOG_LEVEL as for `npm run bench`.
@@ -10,10 +12,12 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGateway } from './build.js';
-import { formatPerRequest, formatSummary, selfTimes, summarise, type CpuProfile, type ProfileWindow } from './cpuprofile.js';
+import { formatPerRequest, formatPerUnit, formatSummary, selfTimes, summarise, type CpuProfile, type ProfileWindow } from './cpuprofile.js';
+import { measureLoginCost, WARM_UP_LOGINS } from './login-cost.js';
 import { runLoad } from './load.js';
 import { ROOT } from './proc.js';
 import { readSettings, type BenchSettings } from './settings.js';
+import { signIn } from './sign-in.js';
 import { startStack, type RunningSystem } from './stack.js';
 
 async function main(): Promise<void> {
@@ -27,7 +31,9 @@ async function main(): Promise<void> {
   if (settings.build) buildGateway();
   const workDir = mkdtempSync(join(tmpdir(), 'authgate-bench-'));
   try {
-    await profileGateway({ store, seconds, top, profileDir, workDir, settings });
+    const logins = Number(process.env.BENCH_PROFILE_LOGINS ?? 0);
+    if (logins > 0) await profileLogins({ store, logins, top, profileDir, workDir, settings });
+    else await profileGateway({ store, seconds, top, profileDir, workDir, settings });
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
@@ -94,6 +100,34 @@ async function profileGateway(o: { store: 'cookie' | 'redis'; seconds: number; t
         top,
       ),
     );
+  } finally {
+    await stack.close();
+  }
+}
+
+/** Profiles `logins` full logins through the gateway, after the warm-up ones. */
+async function profileLogins(o: { store: 'cookie' | 'redis'; logins: number; top: number; profileDir: string; workDir: string; settings: BenchSettings }): Promise<void> {
+  const { store, logins, top, profileDir, workDir, settings } = o;
+  const gatewayDir = join(profileDir, `authgate-${store}-logins-${Date.now()}`);
+  const stack = await startStack({
+    systems: [store === 'redis' ? 'authgate-redis' : 'authgate-cookie'],
+    workDir,
+    pin: settings.pin,
+    logLevel: settings.logLevel,
+    authgateNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${gatewayDir}`],
+    log: (line) => console.log(line),
+  });
+  try {
+    const [gateway] = stack.systems;
+    if (!gateway) throw new Error('the gateway did not start');
+    for (let i = 0; i < WARM_UP_LOGINS; i += 1) await signIn(`${gateway.url}/`);
+    console.log(`profiling ${logins} logins...`);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const cost = await measureLoginCost(gateway, stack.idp, logins, settings.loginConcurrency, 0);
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    console.log(`  ${cost.logins} logins, ${cost.failures} failed; gateway CPU ${cost.cpuMsPerLogin.toFixed(2)} ms per login (profiler included)`);
+    const profile = await readProfileOf(gateway, gatewayDir);
+    console.log(`\n${formatPerUnit(selfTimes(profile, ROOT, { fromUs, toUs }), cost.logins, 'login', top)}`);
   } finally {
     await stack.close();
   }

@@ -11,6 +11,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Identity, TokenSet } from '../session/types.js';
 import { identityFromClaims } from './identity.js';
+import { createProviderFetch } from './provider-fetch.js';
 
 /** Backoff between discovery attempts; tests shorten it. */
 export interface RetryPolicy {
@@ -40,6 +41,8 @@ export class OidcProvider {
   private stopped = false;
   private readonly redirectUri: string;
   private readonly clientAuth: client.ClientAuth;
+  /** Every call to the provider goes through this pool (see provider-fetch.ts). */
+  private readonly http = createProviderFetch();
   private markReady!: () => void;
   /** Resolves once the provider's metadata is loaded (after however many retries it takes). */
   readonly whenReady = new Promise<void>((resolve) => {
@@ -79,6 +82,7 @@ export class OidcProvider {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    void this.http.close();
   }
 
   private async discover(): Promise<void> {
@@ -90,8 +94,9 @@ export class OidcProvider {
         this.oidc.clientId,
         undefined,
         this.clientAuth,
-        { execute: this.oidc.allowInsecureHttp ? [client.allowInsecureRequests] : [], timeout: 10 },
+        { execute: this.oidc.allowInsecureHttp ? [client.allowInsecureRequests] : [], timeout: 10, [client.customFetch]: this.http.fetch },
       );
+      this.configuration[client.customFetch] = this.http.fetch;
       this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'success' });
       this.markReady();
       this.log.info({ issuer: this.oidc.issuer, attempts: this.attempt + 1 }, 'provider metadata loaded');
