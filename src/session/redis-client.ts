@@ -20,9 +20,8 @@ export function createRedisClient(url: string, timeoutMs: number, log: Logger): 
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
-    // Commands of one event-loop turn (the session reads of concurrent requests) go out in one write: a
-    // write per command was the largest single cost of a request with the Redis store.
-    enableAutoPipelining: true,
+    // The session reads of one event-loop turn are batched by redis-batch.ts instead (one write for all).
+    enableAutoPipelining: false,
   };
   const target = parseRedisUrl(url);
   const tls = target.tls ? {} : undefined;
@@ -42,6 +41,7 @@ export function createRedisClient(url: string, timeoutMs: number, log: Logger): 
   } else if (target.mode === 'cluster') {
     const options: ClusterOptions = {
       enableOfflineQueue: false,
+      // A pipeline of its own must stay within one slot: here ioredis batches per slot (see redis-batch.ts).
       enableAutoPipelining: true,
       clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 2000),
       redisOptions: { ...common, username: target.username, password: target.password, tls },
