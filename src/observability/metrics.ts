@@ -13,7 +13,8 @@ export interface Metrics {
   backchannelLogouts: Counter<'outcome'>;
   sessionStoreErrors: Counter<'operation'>;
   providerDuration: Histogram<'operation'>;
-  sessionStoreDuration: Histogram<'operation'>;
+  /** Counts one session store operation's latency (batched: it is on every request with Redis). */
+  recordStoreDuration(operation: string, seconds: number): void;
   /** Counts one answered request and its latency (the per-request path: batched-metrics.ts). */
   recordRequest(upstream: string, status: number, seconds: number): void;
   /** Counts one policy decision (batched). */
@@ -42,6 +43,13 @@ export function createMetrics(): Metrics {
     labelNames: ['upstream', 'reason'] as const,
     registry,
   });
+  const storeDuration = new BatchedHistogram(
+    'authgate_session_store_duration_seconds',
+    'Time of session store operations (Redis), by operation',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    registry,
+  );
+  const storeSeries = new Map<string, HistogramSeries>();
   // Slots per upstream, then per status or reason: found with two Map lookups, no string built per request.
   // Label values come from configuration, status codes and a fixed set of reasons, so the maps stay small;
   // like prom-client's own series, a label set once seen is kept.
@@ -107,13 +115,11 @@ export function createMetrics(): Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    sessionStoreDuration: new Histogram({
-      name: 'authgate_session_store_duration_seconds',
-      help: 'Time of session store operations (Redis), by operation',
-      labelNames: ['operation'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
-      registers: [registry],
-    }),
+    recordStoreDuration(operation, seconds) {
+      let series = storeSeries.get(operation);
+      if (!series) storeSeries.set(operation, (series = storeDuration.series({ operation })));
+      storeDuration.observe(series, seconds);
+    },
     sessionStoreErrors: new Counter({
       name: 'authgate_session_store_errors_total',
       help: 'Session store operations that failed (the request got a 503)',

@@ -1,5 +1,5 @@
 /**
- * Session reads batched per event-loop turn: the HMGETs of the requests that arrive together leave in one
+ * Session reads batched per event-loop turn: the reads of the requests that arrive together leave in one
  * socket write. The connection is corked at the first read of a turn and uncorked once the turn's I/O
  * callbacks have run, so the commands, each sent by ioredis as usual, are written together (one writev).
  * Earlier designs, measured under load: a write per command was the largest single cost of a request;
@@ -11,25 +11,25 @@
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
 
-/** Reads some fields of a hash, written together with the reads of the same turn. */
-export type BatchedHmget = (key: string, ...fields: string[]) => Promise<Array<string | null>>;
-
-/** The batched reader for one client. */
-export function createBatchedHmget(redis: RedisClient): BatchedHmget {
-  if (redis instanceof Cluster) return (key, ...fields) => redis.hmget(key, ...fields);
-  let corked: NodeJS.WritableStream & { cork(): void; uncork(): void } | undefined;
+/**
+ * For one client: call before sending a per-request command; the first call of a turn corks the connection
+ * and schedules the uncork. A no-op for a Cluster and while the connection is not ready.
+ */
+export function createTurnCork(redis: RedisClient): () => void {
+  if (redis instanceof Cluster) return () => undefined;
+  type Corkable = NodeJS.WritableStream & { cork(): void; uncork(): void };
+  let corked: Corkable | undefined;
   const uncork = () => {
     corked?.uncork();
     corked = undefined;
   };
-  return (key, ...fields) => {
-    const stream = (redis as { stream?: typeof corked }).stream;
-    if (!corked && stream && redis.status === 'ready') {
-      stream.cork();
-      corked = stream;
-      // After the I/O callbacks of this turn: the requests that arrived together have all sent their read.
-      setImmediate(uncork);
-    }
-    return redis.hmget(key, ...fields);
+  return () => {
+    if (corked) return;
+    const stream = (redis as { stream?: Corkable }).stream;
+    if (!stream || redis.status !== 'ready') return;
+    stream.cork();
+    corked = stream;
+    // After the I/O callbacks of this turn: the requests that arrived together have all sent their read.
+    setImmediate(uncork);
   };
 }

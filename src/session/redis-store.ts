@@ -24,7 +24,7 @@ import type { CookieNames } from './cookie-names.js';
 import type { Lifetime } from './lifetime.js';
 import { OpenedCache } from './opened-cache.js';
 import { parseSessionData } from './parse.js';
-import { createBatchedHmget } from './redis-batch.js';
+import { createTurnCork } from './redis-batch.js';
 import type { RedisClient } from './redis-client.js';
 import type { SealBox } from './seal.js';
 import type { LoadedSession, RefreshResult, SessionData, SessionStore } from './types.js';
@@ -78,15 +78,11 @@ export function createRedisStore(options: {
   const cookieMaxAge = Math.ceil(lifetime.absoluteTimeout / 1000);
   /** Requests whose cookie was sealed under an older key (re-set it on save). */
   const staleCookies = new WeakSet<FastifyRequest>();
-  /** The per-request read, batched with the reads of the same event-loop turn. */
-  const hmget = createBatchedHmget(redis);
+  /** The per-request read is written together with the reads of the same event-loop turn. */
+  const corkTurn = createTurnCork(redis);
 
-  // One metric child per operation: prom-client would hash the labels object on every call.
-  const durations = new Map<string, ReturnType<Metrics['sessionStoreDuration']['labels']>>();
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    let duration = durations.get(operation);
-    if (!duration) durations.set(operation, (duration = metrics.sessionStoreDuration.labels(operation)));
-    const done = duration.startTimer();
+    const started = process.hrtime.bigint();
     try {
       return await run();
     } catch (err) {
@@ -96,7 +92,7 @@ export function createRedisStore(options: {
         cause: err,
       });
     } finally {
-      done();
+      metrics.recordStoreDuration(operation, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
 
@@ -119,7 +115,10 @@ export function createRedisStore(options: {
   }
 
   async function readRecord(id: string): Promise<{ session: SessionData; staleKey: boolean } | null> {
-    const [, data] = await call('load', () => hmget(recordKey(id), 'gen', 'data'));
+    const data = await call('load', () => {
+      corkTurn();
+      return redis.hget(recordKey(id), 'data');
+    });
     if (!data) return null;
     let record = openedRecords.get(data);
     if (!record) {

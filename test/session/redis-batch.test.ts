@@ -6,9 +6,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
-import { createBatchedHmget } from '../../src/session/redis-batch.js';
+import { createTurnCork } from '../../src/session/redis-batch.js';
 import { createRedisClient, type RedisClient } from '../../src/session/redis-client.js';
 import { startRedis, type StartedRedis } from '../helpers/redis.js';
+
+/** HMGET as the store sends its reads: the turn corked first. */
+function corkedHmget(client: RedisClient) {
+  const cork = createTurnCork(client);
+  return (key: string, ...fields: string[]) => {
+    cork();
+    return client.hmget(key, ...fields);
+  };
+}
 
 describe('batched session reads', () => {
   let redis: StartedRedis;
@@ -25,7 +34,7 @@ describe('batched session reads', () => {
 
   it('answers every read of a turn, written while the connection is corked', async () => {
     for (let i = 0; i < 20; i++) await client.hset(`k${i}`, 'gen', String(i), 'data', `d${i}`);
-    const hmget = createBatchedHmget(client);
+    const hmget = corkedHmget(client);
     const stream = (client as unknown as { stream: { writableCorked: number; writableLength: number } }).stream;
     const reads = Array.from({ length: 20 }, (_, i) => hmget(`k${i}`, 'gen', 'data'));
     reads.push(hmget('missing', 'gen', 'data'));
@@ -38,7 +47,7 @@ describe('batched session reads', () => {
   });
 
   it('fails a read at once while Redis is down, and reads again once it is back', async () => {
-    const hmget = createBatchedHmget(client);
+    const hmget = corkedHmget(client);
     await redis.stop();
     await assert.rejects(hmget('k1', 'gen', 'data'));
     await redis.restart();
