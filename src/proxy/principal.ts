@@ -10,8 +10,8 @@ import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { createAccessTokenVerifier, InvalidAccessToken, type AccessTokenVerifier } from '../oidc/access-token.js';
 import { identityFromClaims } from '../oidc/identity.js';
-import { loadActiveSession } from '../session/access.js';
-import type { Identity } from '../session/types.js';
+import { loadActiveSession, type MaybePromise } from '../session/access.js';
+import type { Identity, SessionData } from '../session/types.js';
 
 /** The identity a request acts as and the access token that goes with it. */
 export interface Principal {
@@ -79,11 +79,10 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
     return answer;
   }
 
-  return async function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): Promise<PrincipalResult> {
-    const session = await loadActiveSession(ctx, request, reply);
-    if (session) return { principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session' } };
+  /** The principal of a request without a session: a valid bearer token (with `api.acceptBearerTokens`). */
+  async function fromBearer(request: FastifyRequest): Promise<PrincipalResult> {
     const token = api.acceptBearerTokens ? bearerToken(request.headers.authorization) : undefined;
-    if (token === undefined) return { principal: undefined, invalidBearer: false };
+    if (token === undefined) return NO_PRINCIPAL;
     try {
       const claims = isJwt(token) ? await getVerifier()(token) : await introspect(token);
       const identity = identityFromClaims(claims, oidc.groupsClaim, ctx.routes.current.claimNames);
@@ -98,8 +97,22 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
         cause: err,
       });
     }
+  }
+
+  const fromSession = (request: FastifyRequest, session: SessionData | null): MaybePromise<PrincipalResult> => {
+    if (session) return { principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session' } };
+    return api.acceptBearerTokens ? fromBearer(request) : NO_PRINCIPAL;
+  };
+
+  /** Synchronous for a session of the cookie store (see loadActiveSession); may throw a 503 GatewayError. */
+  return function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): MaybePromise<PrincipalResult> {
+    const session = loadActiveSession(ctx, request, reply);
+    return session instanceof Promise ? session.then((s) => fromSession(request, s)) : fromSession(request, session);
   };
 }
+
+/** No session and no bearer token. */
+export const NO_PRINCIPAL: PrincipalResult = Object.freeze({ principal: undefined, invalidBearer: false });
 
 /** The resolver's type. */
 export type ResolvePrincipal = ReturnType<typeof createPrincipalResolver>;

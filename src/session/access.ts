@@ -10,20 +10,40 @@ import { ErrorCode, GatewayError } from '../errors.js';
 /** The services reading a session needs. */
 export type SessionContext = Pick<GatewayContext, 'store' | 'refresher' | 'lifetime'>;
 import { isSessionExpired, needsTouch } from './lifetime.js';
-import type { SessionData } from './types.js';
+import type { LoadedSession, SessionData } from './types.js';
+
+/** A value, or a promise of it where I/O was needed: the per-request path allocates no promise it can avoid. */
+export type MaybePromise<T> = T | Promise<T>;
 
 /**
  * The request's valid session, or null when signed out. Ends (and clears the cookies of) a session past its
- * timeouts, or whose refresh the provider refused; refreshes tokens that are due. Throws a 503 GatewayError
- * when the access token has expired and the provider cannot be reached (the session is kept for later).
+ * timeouts, or whose refresh the provider refused; refreshes tokens that are due. Throws (or, when it went
+ * async, rejects with) a 503 GatewayError when the access token has expired and the provider cannot be
+ * reached (the session is kept for later). Synchronous when the store answered synchronously and nothing
+ * had to be refreshed or ended.
  */
-export async function loadActiveSession(ctx: SessionContext, request: FastifyRequest, reply: FastifyReply): Promise<SessionData | null> {
+export function loadActiveSession(ctx: SessionContext, request: FastifyRequest, reply: FastifyReply): MaybePromise<SessionData | null> {
   const state = request.authgate;
-  if (state.session === undefined) state.session = await ctx.store.load(request);
+  if (state.session === undefined) {
+    const loaded = ctx.store.load(request);
+    if (loaded instanceof Promise) {
+      return loaded.then((session) => {
+        state.session = session;
+        return judgeSession(ctx, request, reply);
+      });
+    }
+    state.session = loaded;
+  }
+  return judgeSession(ctx, request, reply);
+}
+
+/** The loaded session judged: ended, refreshed, touched or as it is. */
+function judgeSession(ctx: SessionContext, request: FastifyRequest, reply: FastifyReply): MaybePromise<SessionData | null> {
+  const state = request.authgate;
   const loaded = state.session;
   if (!loaded) return null;
   const now = Date.now();
-  let { session } = loaded;
+  const { session } = loaded;
   const end = async () => {
     state.session = null;
     state.sessionDirty = false;
@@ -33,15 +53,29 @@ export async function loadActiveSession(ctx: SessionContext, request: FastifyReq
   if (isSessionExpired(session, ctx.lifetime, now)) return end();
 
   if (ctx.refresher.isDue(session, now)) {
-    const result = await ctx.refresher.refresh(session);
-    if (result.kind === 'ended') return end();
-    if (result.kind === 'refreshed') {
-      session = { ...result.session, lastSeenAt: now };
-      state.session = { session, needsRewrite: false };
-      state.sessionDirty = true;
-      return session;
-    }
+    return ctx.refresher.refresh(session).then((result) => {
+      if (result.kind === 'ended') return end();
+      if (result.kind === 'refreshed') {
+        const refreshed = { ...result.session, lastSeenAt: now };
+        state.session = { session: refreshed, needsRewrite: false };
+        state.sessionDirty = true;
+        return refreshed;
+      }
+      return usable(ctx, state, loaded, session, now, end);
+    });
   }
+  return usable(ctx, state, loaded, session, now, end);
+}
+
+/** A session whose token was not refreshed: still usable unless its access token has expired. */
+function usable(
+  ctx: SessionContext,
+  state: FastifyRequest['authgate'],
+  loaded: LoadedSession,
+  session: SessionData,
+  now: number,
+  end: () => Promise<null>,
+): MaybePromise<SessionData | null> {
   const expiresAt = session.tokens.expiresAt;
   if (expiresAt !== undefined && expiresAt <= now) {
     if (!session.tokens.refreshToken) return end();
@@ -49,9 +83,10 @@ export async function loadActiveSession(ctx: SessionContext, request: FastifyReq
   }
   if (loaded.needsRewrite || needsTouch(session, ctx.lifetime, now)) {
     // A copy: the loaded session may be the stores' cached one, which must keep saying what its text says.
-    session = { ...session, lastSeenAt: now };
-    state.session = { ...loaded, session };
+    const touched = { ...session, lastSeenAt: now };
+    state.session = { ...loaded, session: touched };
     state.sessionDirty = true;
+    return touched;
   }
   return session;
 }

@@ -46,9 +46,9 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
   }
 
   return {
-    load(request: FastifyRequest): Promise<LoadedSession | null> {
+    load(request: FastifyRequest): LoadedSession | null {
       const sealed = readSealed(request.authgate.cookies);
-      if (sealed === undefined) return Promise.resolve(null);
+      if (sealed === undefined) return null;
       let entry: LoadedSession | null | undefined = opened.get(sealed);
       if (entry === undefined) {
         const unsealed = box.open(sealed);
@@ -57,8 +57,8 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
         if (entry) opened.set(sealed, entry);
       }
       // Revocation and (in the caller) the timeouts are judged on every request, cached or not.
-      if (!entry || revocations.isRevoked(entry.session)) return Promise.resolve(null);
-      return Promise.resolve(entry);
+      if (!entry || revocations.isRevoked(entry.session)) return null;
+      return entry;
     },
 
     create: write,

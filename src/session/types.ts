@@ -59,8 +59,11 @@ export interface ProviderLogout {
 
 /** Loads, saves and ends sessions for requests; implementations own their cookies and storage. */
 export interface SessionStore {
-  /** The request's session, or null when signed out (missing, tampered, unknown key, timed out). */
-  load(request: FastifyRequest): Promise<LoadedSession | null>;
+  /**
+   * The request's session, or null when signed out (missing, tampered, unknown key, timed out). A store that
+   * needs no I/O answers synchronously (the cookie store): the request then costs no promise on the way.
+   */
+  load(request: FastifyRequest): LoadedSession | null | Promise<LoadedSession | null>;
   /** Stores a new session (a login) and sets the cookies that carry it. */
   create(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void>;
   /**
