@@ -8,8 +8,8 @@
  * Keys (hash tags keep a session's keys in one Cluster slot):
  *   authgate:{<id>}:s     hash { gen, data }   the sealed session; gen = token generation
  *   authgate:{<id>}:lock  string              the refresh lock
- *   authgate:sid:<sid>    set of ids          sessions of one provider session
- *   authgate:sub:<sub>    set of ids          sessions of one user
+ *   authgate:sid:<sid>    sorted set of ids   sessions of one provider session, scored by absolute end
+ *   authgate:sub:<sub>    sorted set of ids   sessions of one user, scored by absolute end
  * When Redis does not answer, every operation throws a 503 GatewayError and the cookie is left alone, so
  * the same cookie works again once Redis is back.
  */
@@ -34,8 +34,6 @@ const LOCK_TTL_MS = 15_000;
 /** How long a request waits for another replica's refresh before giving up (the session is kept). */
 const LOCK_WAIT_MS = 20_000;
 const LOCK_POLL_MS = 25;
-/** Size of a user's session index beyond which expired ids are pruned at login. */
-const INDEX_PRUNE_AT = 20;
 /** Opened cookies and records remembered, and for how long. */
 const OPENED_CACHE_SIZE = 5_000;
 const OPENED_CACHE_TTL_MS = 60_000;
@@ -137,10 +135,8 @@ export function createRedisStore(options: {
 
   async function persist(session: SessionData): Promise<void> {
     const key = recordKey(session.id);
-    await call('save', async () => {
-      await redis.hset(key, 'gen', String(session.gen), 'data', recordBox.seal(session));
-      await redis.pexpire(key, ttlOf(session));
-    });
+    // One round trip: commands on one connection run in the order they were sent.
+    await call('save', () => Promise.all([redis.hset(key, 'gen', String(session.gen), 'data', recordBox.seal(session)), redis.pexpire(key, ttlOf(session))]));
   }
 
   function setIdCookie(reply: FastifyReply, id: string): void {
@@ -166,22 +162,20 @@ export function createRedisStore(options: {
 
     async create(_request, reply, session) {
       await persist(session);
-      const indexTtl = lifetime.absoluteTimeout;
-      await call('index', async () => {
-        if (session.providerSid) {
-          await redis.sadd(sidKey(session.providerSid), session.id);
-          await redis.pexpire(sidKey(session.providerSid), indexTtl);
-        }
-        await redis.sadd(subKey(session.identity.sub), session.id);
-        await redis.pexpire(subKey(session.identity.sub), indexTtl);
-        // A user who signs in every day keeps the index alive: drop ids whose records have expired.
-        const members = await redis.smembers(subKey(session.identity.sub));
-        if (members.length > INDEX_PRUNE_AT) {
-          const gone = [];
-          for (const id of members) if ((await redis.exists(recordKey(id))) === 0) gone.push(id);
-          if (gone.length > 0) await redis.srem(subKey(session.identity.sub), ...gone);
-        }
-      });
+      // Each index scores an id with its session's absolute end: at every login, ids past theirs leave it
+      // in the same round trip (a user who signs in every day keeps the index alive, never growing).
+      const now = Date.now();
+      const endsAt = session.createdAt + lifetime.absoluteTimeout;
+      const indexes = [subKey(session.identity.sub), ...(session.providerSid ? [sidKey(session.providerSid)] : [])];
+      await call('index', () =>
+        Promise.all(
+          indexes.flatMap((key) => [
+            redis.zadd(key, endsAt, session.id),
+            redis.pexpire(key, lifetime.absoluteTimeout),
+            redis.zremrangebyscore(key, '-inf', now),
+          ]),
+        ),
+      );
       setIdCookie(reply, session.id);
     },
 
@@ -227,9 +221,9 @@ export function createRedisStore(options: {
     async endProviderSessions(logout) {
       const index = logout.sid !== undefined ? sidKey(logout.sid) : logout.sub !== undefined ? subKey(logout.sub) : undefined;
       if (!index) return 0;
-      const ids = await call('logout', () => redis.smembers(index));
+      const ids = await call('logout', () => redis.zrange(index, '0', '-1'));
       const ended = await deleteSessions(ids);
-      await call('logout', () => redis.srem(index, ...(ids.length > 0 ? ids : ['-'])));
+      if (ids.length > 0) await call('logout', () => redis.zrem(index, ...ids));
       return ended;
     },
 
