@@ -133,11 +133,12 @@ npm ci
 apt-get install redis-server     # optional: without it the Redis store is skipped
 npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 4 min
 ${env}npm run bench   # exactly this run; it took ${Math.ceil(report.elapsed / 60)} min
-npm run bench:profile            # authgate under load with --cpu-prof: its top self-time functions
+npm run bench:profile            # authgate and the bare proxy under --cpu-prof: what authgate adds per request
 \`\`\`
 
 \`npm run bench:profile\` takes BENCH_PROFILE_STORE (cookie or redis), BENCH_PROFILE_SECONDS (10),
-BENCH_PROFILE_TOP (15) and BENCH_PROFILE_DIR (where the .cpuprofile is kept).
+BENCH_PROFILE_TOP (15), BENCH_PROFILE_DIR (where the .cpuprofiles are kept) and BENCH_PROFILE_LOGINS=N
+(profile N full logins instead of the load).
 
 Settings (environment): BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_HALF_LOAD=0,
 BENCH_LOGINS, BENCH_LOGIN_CONCURRENCY, BENCH_SOAK=1, BENCH_SOAK_REQUESTS, BENCH_SYSTEMS (comma list of
