@@ -42,8 +42,8 @@ export function createProviderFetch(): { fetch: CustomFetch; close(): Promise<vo
     } catch (err) {
       // What the global fetch throws, which openid-client and the error mapping expect: the signal's reason
       // when it was aborted (a TimeoutError), else a TypeError "fetch failed" with the network error as cause.
+      // An oversized answer counts as a failing provider too (503, like any answer that cannot be read).
       if (options.signal?.aborted) throw options.signal.reason;
-      if (err instanceof ProviderResponseTooLarge) throw err;
       throw new TypeError('fetch failed', { cause: err });
     }
   };

@@ -94,9 +94,9 @@ export class OidcProvider {
         this.oidc.clientId,
         undefined,
         this.clientAuth,
+        // openid-client keeps the discovery's customFetch for every later call of this configuration.
         { execute: this.oidc.allowInsecureHttp ? [client.allowInsecureRequests] : [], timeout: 10, [client.customFetch]: this.http.fetch },
       );
-      this.configuration[client.customFetch] = this.http.fetch;
       this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'success' });
       this.markReady();
       this.log.info({ issuer: this.oidc.issuer, attempts: this.attempt + 1 }, 'provider metadata loaded');

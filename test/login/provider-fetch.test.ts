@@ -1,7 +1,7 @@
 /**
  * The provider calls' fetch (undici's request API behind openid-client) answers as the global fetch would:
  * status, headers and body; a form body sent as form; no redirect followed; network failures as
- * TypeError "fetch failed"; an expired signal as its reason; and an oversized answer refused.
+ * TypeError "fetch failed"; an expired signal as its reason; and an oversized answer refused (as a failed fetch: the provider is failing).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -75,6 +75,9 @@ describe('provider fetch', () => {
   });
 
   it('refuses an answer larger than the limit', async () => {
-    await assert.rejects(http.fetch(`${base}/huge`, post('x')), ProviderResponseTooLarge);
+    await assert.rejects(
+      http.fetch(`${base}/huge`, post('x')),
+      (err: Error) => err instanceof TypeError && err.message === 'fetch failed' && err.cause instanceof ProviderResponseTooLarge,
+    );
   });
 });
