@@ -44,7 +44,6 @@ import { registerUserinfo } from './routes/userinfo.js';
 import { saveSessionIfChanged } from './session/access.js';
 import { buildCookieNames, NO_COOKIES, splitCookieHeader } from './session/cookie-names.js';
 import { createCookieStore } from './session/cookie-store.js';
-import { createRedisStore } from './session/redis-store.js';
 import { createRefresher } from './session/refresh.js';
 import { createRevocations } from './session/revocations.js';
 import { deriveKeys } from './session/keys.js';
@@ -170,9 +169,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   );
   const store =
     config.session.store === 'redis'
-      ? createRedisStore({
-          // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway 25 MB of RSS.
+      ? // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway 25 MB of RSS.
+        (await import('./session/redis-store.js')).createRedisStore({
           redis: (await import('./session/redis-client.js')).createRedisClient(config.session.redis.url, config.session.redis.timeout, log),
+          clientCache: config.session.redis.clientCache,
           names: cookieNames,
           cookieBox: boxes.session,
           recordBox: boxes.record,

@@ -140,6 +140,7 @@ const redisSchema = z
       })
       .default('redis://127.0.0.1:6379'),
     timeout: duration.prefault('2s'),
+    clientCache: flag.default(true),
   })
   .prefault({});
 

@@ -4,6 +4,7 @@
  * no readable token. Records expire with the idle and absolute timeouts; sign-out and back-channel logout
  * delete them, so a copied cookie is dead everywhere. Sessions are indexed by the provider's `sid` and by
  * `sub` for back-channel logout. Refreshes take a per-session lock and re-read the record once they hold it.
+ * Records read are cached in memory while Redis reports their changes (redis-tracking.ts, clientCache).
  *
  * Keys (hash tags keep a session's keys in one Cluster slot):
  *   authgate:{<id>}:s     hash { gen, data }   the sealed session; gen = token generation
@@ -17,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -26,6 +28,7 @@ import { OpenedCache } from './opened-cache.js';
 import { parseSessionData } from './parse.js';
 import { createTurnCork } from './redis-batch.js';
 import type { RedisClient } from './redis-client.js';
+import { createTrackedCache } from './redis-tracking.js';
 import type { SealBox } from './seal.js';
 import type { LoadedSession, RefreshResult, SessionData, SessionStore } from './types.js';
 
@@ -57,6 +60,19 @@ const lockKey = (id: string) => `authgate:{${id}}:lock`;
 const sidKey = (sid: string) => `authgate:sid:${sid}`;
 const subKey = (sub: string) => `authgate:sub:${sub}`;
 
+/** A session cookie opened: the record's id and key, and whether the cookie was sealed under an older key. */
+interface SessionCookie {
+  id: string;
+  key: string;
+  stale: boolean;
+}
+
+/** A record read and opened. */
+interface StoredRecord {
+  session: SessionData;
+  staleKey: boolean;
+}
+
 /** Creates the Redis store. */
 export function createRedisStore(options: {
   redis: RedisClient;
@@ -70,6 +86,8 @@ export function createRedisStore(options: {
   log: Logger;
   /** How long start() waits for the first connection. */
   startWaitMs: number;
+  /** Keep read records in memory while Redis reports their changes (redis-tracking.ts); not for a Cluster. */
+  clientCache: boolean;
 }): SessionStore {
   const { redis, names, cookieBox, recordBox, lifetime, metrics, log, startWaitMs } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
@@ -94,12 +112,13 @@ export function createRedisStore(options: {
     }
   }
 
-  // The record is read from Redis on every request (a sign-out elsewhere counts at once); only opening the
-  // same cookie or the same record bytes again is skipped.
-  const openedCookies = new OpenedCache<{ id: string; stale: boolean }>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
-  const openedRecords = new OpenedCache<{ session: SessionData; staleKey: boolean }>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
+  // A record is read from Redis unless it is in the tracked cache, which Redis empties of every record that
+  // changes (a sign-out elsewhere counts at once); opening the same cookie or record bytes again is skipped.
+  const openedCookies = new OpenedCache<SessionCookie>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
+  const openedRecords = new OpenedCache<StoredRecord>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
+  const tracked = options.clientCache && !(redis instanceof Cluster) ? createTrackedCache<StoredRecord>(redis, { max: OPENED_CACHE_SIZE, log }) : undefined;
 
-  function idFromCookie(request: FastifyRequest): { id: string; stale: boolean } | null {
+  function idFromCookie(request: FastifyRequest): SessionCookie | null {
     const cookie = request.authgate.cookies.get(names.session);
     if (cookie === undefined) return null;
     const known = openedCookies.get(cookie);
@@ -107,17 +126,28 @@ export function createRedisStore(options: {
     const opened = cookieBox.open(cookie);
     const id = opened?.data.rid;
     if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{32,}$/.test(id)) return null;
-    const result = { id, stale: opened?.staleKey === true };
+    const result = { id, key: recordKey(id), stale: opened?.staleKey === true };
     openedCookies.set(cookie, result);
     return result;
   }
 
-  async function readRecord(id: string): Promise<{ session: SessionData; staleKey: boolean } | null> {
-    const data = await call('load', () => {
-      corkTurn();
-      return redis.hget(recordKey(id), 'data');
-    });
-    if (!data) return null;
+  async function readRecord(id: string): Promise<StoredRecord | null> {
+    const key = recordKey(id);
+    const ticket = tracked?.beginRead(key);
+    let record: StoredRecord | null = null;
+    try {
+      const data = await call('load', () => {
+        corkTurn();
+        return redis.hget(key, 'data');
+      });
+      record = data ? openRecord(data, id) : null;
+      return record;
+    } finally {
+      tracked?.fill(key, ticket, record ?? undefined);
+    }
+  }
+
+  function openRecord(data: string, id: string): StoredRecord | null {
     let record = openedRecords.get(data);
     if (!record) {
       const opened = recordBox.open(data);
@@ -129,12 +159,18 @@ export function createRedisStore(options: {
     return record.session.id === id ? record : null;
   }
 
+  function loaded(request: FastifyRequest, cookie: SessionCookie, record: StoredRecord): LoadedSession {
+    if (cookie.stale) staleCookies.add(request);
+    return { session: record.session, needsRewrite: record.staleKey || cookie.stale };
+  }
+
   function ttlOf(session: SessionData, now = Date.now()): number {
     return Math.max(1, Math.min(lifetime.idleTimeout - (now - session.lastSeenAt), lifetime.absoluteTimeout - (now - session.createdAt)));
   }
 
   async function persist(session: SessionData): Promise<void> {
     const key = recordKey(session.id);
+    tracked?.invalidate(key);
     // One round trip: commands on one connection run in the order they were sent.
     await call('save', () => Promise.all([redis.hset(key, 'gen', String(session.gen), 'data', recordBox.seal(session)), redis.pexpire(key, ttlOf(session))]));
   }
@@ -146,18 +182,21 @@ export function createRedisStore(options: {
   async function deleteSessions(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
     let deleted = 0;
-    for (const id of ids) deleted += await call('destroy', () => redis.del(recordKey(id)));
+    for (const id of ids) {
+      tracked?.invalidate(recordKey(id));
+      deleted += await call('destroy', () => redis.del(recordKey(id)));
+    }
     return deleted;
   }
 
   return {
-    async load(request): Promise<LoadedSession | null> {
+    // Synchronous when the record is in the tracked cache.
+    load(request) {
       const cookie = idFromCookie(request);
       if (!cookie) return null;
-      const record = await readRecord(cookie.id);
-      if (!record) return null;
-      if (cookie.stale) staleCookies.add(request);
-      return { session: record.session, needsRewrite: record.staleKey || cookie.stale };
+      const cached = tracked?.get(cookie.key);
+      if (cached) return loaded(request, cookie, cached);
+      return readRecord(cookie.id).then((record) => record && loaded(request, cookie, record));
     },
 
     async create(_request, reply, session) {
@@ -180,6 +219,7 @@ export function createRedisStore(options: {
     },
 
     async save(request, reply, session) {
+      tracked?.invalidate(recordKey(session.id));
       const written = await call('save', () =>
         redis.eval(SAVE_SCRIPT, 1, recordKey(session.id), String(session.gen), recordBox.seal(session), String(ttlOf(session))),
       );
@@ -249,6 +289,7 @@ export function createRedisStore(options: {
     },
 
     async close() {
+      await tracked?.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -37,7 +37,7 @@ describe('configuration defaults', () => {
       session: {
         keys: [KEY],
         store: 'cookie',
-        redis: { url: 'redis://127.0.0.1:6379', timeout: 2_000 },
+        redis: { url: 'redis://127.0.0.1:6379', timeout: 2_000, clientCache: true },
         idleTimeout: 3_600_000,
         absoluteTimeout: 43_200_000,
         refreshSkew: 60_000,

@@ -1,6 +1,7 @@
 /**
  * The Redis store when Redis stops answering: /ready says 503 with sessionStore false, protected requests
- * get 503 (not a login redirect, not 500) within about `session.redis.timeout`, and the session cookie is
+ * get 503 (not a login redirect, not 500) within about `session.redis.timeout` (a paused Redis: once the
+ * tracked session cache has stopped trusting its copies, two heartbeats at most), and the session cookie is
  * kept, so the same cookie works again once Redis is back. A restarted Redis (no persistence) has lost the
  * sessions: the old cookie is then signed out, never a 500, and a new login works.
  */
@@ -22,6 +23,22 @@ async function timed(browser: BrowserClient, url: string, headers: Record<string
   const response = await browser.fetch(url, { headers });
   const body = await response.text();
   return { response, body, ms: performance.now() - started };
+}
+
+/** How long the tracked session cache may go on serving a paused Redis's sessions (redis-tracking.ts). */
+const CACHE_TRUSTED_MS = 3_000;
+
+/**
+ * The first answer that did not come from the tracked cache: requests are repeated while they answer 200
+ * (the cache trusts its copy until a heartbeat goes unanswered), for CACHE_TRUSTED_MS at most.
+ */
+async function firstUncached(browser: BrowserClient, url: string, headers: Record<string, string>): Promise<{ response: Response; body: string; ms: number }> {
+  const started = Date.now();
+  for (;;) {
+    const answer = await timed(browser, url, headers);
+    if (answer.response.status !== 200 || Date.now() - started > CACHE_TRUSTED_MS) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Set-Cookie lines of a response that touch the session cookie or one of its chunks. */
@@ -83,7 +100,7 @@ describe('Redis session store outages', () => {
       assert.equal(readiness.status, 503);
       assert.equal(readiness.body.sessionStore, false);
 
-      const api = await timed(browser, `${stack.publicUrl}/api/data`, API);
+      const api = await firstUncached(browser, `${stack.publicUrl}/api/data`, API);
       console.log(`redis paused: API request answered ${api.response.status} in ${Math.round(api.ms)} ms`);
       assert.equal(api.response.status, 503, api.body);
       assert.ok(api.ms < ANSWER_WITHIN_MS, `answered in ${Math.round(api.ms)} ms`);
@@ -104,7 +121,7 @@ describe('Redis session store outages', () => {
     redis.pause();
     let page;
     try {
-      page = await timed(browser, `${stack.publicUrl}/page`, PAGE);
+      page = await firstUncached(browser, `${stack.publicUrl}/page`, PAGE);
     } finally {
       redis.resume();
     }

@@ -1,0 +1,219 @@
+/**
+ * Client-side caching of session records, kept true by Redis itself (server-assisted client-side caching:
+ * `CLIENT TRACKING ON REDIRECT <id>` to a RESP2 Pub/Sub connection). Redis remembers which records the store's connection read
+ * and, when one is written, deleted or expires (a sign-out or a refresh on any replica), pushes its key on
+ * `__redis__:invalidate` to a second connection of this process, which drops it from the cache at once.
+ * A request whose record is cached then needs no Redis round trip.
+ *
+ * Trust rules:
+ * - The cache serves only while both connections are up and tracking was switched on for the current
+ *   connection and proven: a probe key is read and written, and its invalidation must arrive. A disconnect
+ *   of either connection empties the cache (reads go to Redis, and fail with 503 while it is down).
+ * - A read fills the cache only if no invalidation of its key (and no other read of it) came in between:
+ *   a reply that raced a write is never cached.
+ * - The invalidation connection is pinged every HEARTBEAT_MS; while a ping is unanswered past the next
+ *   beat (Redis paused, a silent network partition) the cache is emptied and off, so a change Redis could
+ *   not report is trusted for about two beats at most. An entry is also re-read after ENTRY_TTL_MS.
+ * - Writes of this process drop their key before they are sent.
+ * A Redis without CLIENT TRACKING (before 6.0), or a user whose ACL refuses CLIENT or SUBSCRIBE, gets no
+ * cache: one warning, and every request reads Redis as before.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReplyError, type Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+
+const INVALIDATE_CHANNEL = '__redis__:invalidate';
+/** The longest an entry is used without Redis being read again. */
+const ENTRY_TTL_MS = 5_000;
+/** How often the invalidation connection must prove it is alive. */
+const HEARTBEAT_MS = 1_000;
+/** How long the probe's invalidation may take to arrive. */
+const PROBE_WAIT_MS = 2_000;
+
+/** A cache of values read from Redis keys, emptied of each key Redis reports as changed. */
+export interface TrackedCache<T extends object> {
+  /** The cached value of `key`, or undefined (read Redis). */
+  get(key: string): T | undefined;
+  /** Call right before sending a read of `key`; hand the ticket to `fill` with what the read gave. */
+  beginRead(key: string): number | undefined;
+  /** Caches what the read of `ticket` gave (undefined: nothing to cache), unless `key` changed meanwhile. */
+  fill(key: string, ticket: number | undefined, value: T | undefined): void;
+  /** Drops `key`: call before this process writes or deletes it. */
+  invalidate(key: string): void;
+  /** Whether the cache serves now (for tests and logs). */
+  readonly active: boolean;
+  close(): Promise<void>;
+}
+
+/** Starts tracking on `redis` with a second connection for the invalidations. */
+export function createTrackedCache<T extends object>(redis: Redis, options: { max: number; log: Logger }): TrackedCache<T> {
+  const { log } = options;
+  const entries = new LRUCache<string, T>({ max: options.max, ttl: ENTRY_TTL_MS });
+  /** Reads in flight: key → the ticket of the latest read sent; a fill must hold that ticket. */
+  const pending = new Map<string, number>();
+  let nextTicket = 0;
+  /** Both connections up and tracking on for the current one. */
+  let tracking = false;
+  /** The last heartbeat was answered before the next one was due. */
+  let responsive = true;
+  let heartbeatPending = false;
+  let closed = false;
+  let refused = false;
+  let subscriberId: number | undefined;
+  /** Counts the disconnects of either connection: an activation that saw one in between does not count. */
+  let generation = 0;
+  let subscriberConnections = 0;
+  // RESP2 on purpose: Redis then reports changes as Pub/Sub messages, which ioredis hands over (it drops a
+  // RESP3 connection's `invalidate` pushes).
+  const subscriber = redis.duplicate({ protocol: 2, autoResubscribe: false, lazyConnect: true });
+
+  const deactivate = () => {
+    generation += 1;
+    tracking = false;
+    entries.clear();
+    pending.clear();
+  };
+
+  /** Probe keys whose invalidation is awaited. */
+  const probes = new Map<string, () => void>();
+
+  // Only for Redis's own refusal; a connection lost meanwhile is tried again on the next connection.
+  const refuse = (err: unknown) => {
+    if (closed || !(err instanceof ReplyError)) return;
+    if (!refused) log.warn({ err }, 'session store: Redis refused client tracking; sessions are read from Redis on every request');
+    refused = true;
+  };
+
+  async function activate(): Promise<void> {
+    if (closed || subscriberId === undefined || redis.status !== 'ready') return;
+    const id = subscriberId;
+    const at = generation;
+    let proven: boolean;
+    try {
+      await redis.client('TRACKING', 'OFF');
+      await redis.client('TRACKING', 'ON', 'REDIRECT', String(id));
+      proven = await probe();
+    } catch (err) {
+      refuse(err);
+      return;
+    }
+    if (!proven) {
+      if (generation === at) log.warn('session store: Redis did not report a tracked change; sessions are read from Redis on every request');
+      return;
+    }
+    // Still the same two connections: reads sent from now on are tracked (one connection keeps order).
+    if (generation === at && subscriberId === id && redis.status === 'ready') tracking = true;
+  }
+
+  /** Reads and writes a probe key: true once its invalidation reached the subscriber. */
+  async function probe(): Promise<boolean> {
+    const key = `authgate:tracking-probe:${randomBytes(12).toString('base64url')}`;
+    const arrived = new Promise<boolean>((resolve) => probes.set(key, () => resolve(true)));
+    try {
+      await redis.get(key);
+      await redis.set(key, '1', 'PX', PROBE_WAIT_MS * 5);
+      return await Promise.race([arrived, sleep(PROBE_WAIT_MS, false, { ref: false })]);
+    } finally {
+      probes.delete(key);
+      redis.del(key).catch(() => undefined);
+    }
+  }
+
+  subscriber.on('ready', () => {
+    void (async () => {
+      const at = subscriberConnections;
+      try {
+        const id = await subscriber.client('ID');
+        await subscriber.subscribe(INVALIDATE_CHANNEL);
+        if (subscriberConnections !== at) return; // that connection is gone already
+        subscriberId = id;
+      } catch (err) {
+        refuse(err);
+        return;
+      }
+      await activate();
+    })();
+  });
+  subscriber.on('close', () => {
+    subscriberConnections += 1;
+    subscriberId = undefined;
+    deactivate();
+  });
+  // Connection errors are the main connection's to log (it sees the same Redis).
+  subscriber.on('error', () => undefined);
+  subscriber.on('messageBuffer', (channel: Buffer, message: Buffer[] | Buffer | null) => {
+    if (channel.toString() !== INVALIDATE_CHANNEL) return;
+    if (!Array.isArray(message)) {
+      // null: the whole database was flushed.
+      entries.clear();
+      pending.clear();
+      return;
+    }
+    for (const raw of message) {
+      const key = raw.toString();
+      entries.delete(key);
+      pending.delete(key);
+      probes.get(key)?.();
+    }
+  });
+
+  const unresponsive = () => {
+    if (!responsive) return;
+    responsive = false;
+    entries.clear();
+    pending.clear();
+  };
+  const heartbeat = setInterval(() => {
+    if (subscriberId === undefined) return;
+    // Unanswered for a whole beat: what Redis would have reported may be waiting behind it.
+    if (heartbeatPending) return unresponsive();
+    heartbeatPending = true;
+    subscriber.ping().then(
+      () => {
+        heartbeatPending = false;
+        responsive = true;
+      },
+      () => {
+        heartbeatPending = false;
+        unresponsive();
+      },
+    );
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  redis.on('close', deactivate);
+  redis.on('ready', () => void activate());
+  subscriber.connect().catch(() => undefined); // it keeps retrying like the main connection
+  if (redis.status === 'ready') void activate();
+
+  const serving = () => tracking && responsive;
+  return {
+    get: (key) => (serving() ? entries.get(key) : undefined),
+    beginRead(key) {
+      if (!serving()) return undefined;
+      const ticket = ++nextTicket;
+      pending.set(key, ticket);
+      return ticket;
+    },
+    fill(key, ticket, value) {
+      if (ticket === undefined || pending.get(key) !== ticket) return;
+      pending.delete(key);
+      if (value !== undefined && serving()) entries.set(key, value);
+    },
+    invalidate(key) {
+      entries.delete(key);
+      pending.delete(key);
+    },
+    get active() {
+      return serving();
+    },
+    async close() {
+      closed = true;
+      clearInterval(heartbeat);
+      deactivate();
+      await subscriber.quit().catch(() => subscriber.disconnect());
+    },
+  };
+}
