@@ -67,12 +67,6 @@ interface SessionCookie {
   stale: boolean;
 }
 
-/** A record read and opened. */
-interface StoredRecord {
-  session: SessionData;
-  staleKey: boolean;
-}
-
 /** Creates the Redis store. */
 export function createRedisStore(options: {
   redis: RedisClient;
@@ -115,8 +109,10 @@ export function createRedisStore(options: {
   // A record is read from Redis unless it is in the tracked cache, which Redis empties of every record that
   // changes (a sign-out elsewhere counts at once); opening the same cookie or record bytes again is skipped.
   const openedCookies = new OpenedCache<SessionCookie>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
-  const openedRecords = new OpenedCache<StoredRecord>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
-  const tracked = options.clientCache && !(redis instanceof Cluster) ? createTrackedCache<StoredRecord>(redis, { max: OPENED_CACHE_SIZE, log }) : undefined;
+  // An opened record is kept as the LoadedSession it gives (needsRewrite: sealed under an older key), which
+  // a request with a current cookie gets as it is, like the cookie store's: nothing is allocated per request.
+  const openedRecords = new OpenedCache<LoadedSession>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
+  const tracked = options.clientCache && !(redis instanceof Cluster) ? createTrackedCache<LoadedSession>(redis, { max: OPENED_CACHE_SIZE, log }) : undefined;
 
   function idFromCookie(request: FastifyRequest): SessionCookie | null {
     const cookie = request.authgate.cookies.get(names.session);
@@ -131,10 +127,10 @@ export function createRedisStore(options: {
     return result;
   }
 
-  async function readRecord(id: string): Promise<StoredRecord | null> {
+  async function readRecord(id: string): Promise<LoadedSession | null> {
     const key = recordKey(id);
     const ticket = tracked?.beginRead(key);
-    let record: StoredRecord | null = null;
+    let record: LoadedSession | null = null;
     try {
       const data = await call('load', () => {
         corkTurn();
@@ -147,21 +143,22 @@ export function createRedisStore(options: {
     }
   }
 
-  function openRecord(data: string, id: string): StoredRecord | null {
+  function openRecord(data: string, id: string): LoadedSession | null {
     let record = openedRecords.get(data);
     if (!record) {
       const opened = recordBox.open(data);
       const session = opened ? parseSessionData(opened.data) : null;
       if (!session) return null;
-      record = { session, staleKey: opened?.staleKey === true };
+      record = { session, needsRewrite: opened?.staleKey === true };
       openedRecords.set(data, record);
     }
     return record.session.id === id ? record : null;
   }
 
-  function loaded(request: FastifyRequest, cookie: SessionCookie, record: StoredRecord): LoadedSession {
-    if (cookie.stale) staleCookies.add(request);
-    return { session: record.session, needsRewrite: record.staleKey || cookie.stale };
+  function loaded(request: FastifyRequest, cookie: SessionCookie, record: LoadedSession): LoadedSession {
+    if (!cookie.stale) return record;
+    staleCookies.add(request);
+    return { session: record.session, needsRewrite: true };
   }
 
   function ttlOf(session: SessionData, now = Date.now()): number {
@@ -183,8 +180,9 @@ export function createRedisStore(options: {
     if (ids.length === 0) return 0;
     let deleted = 0;
     for (const id of ids) {
-      tracked?.invalidate(recordKey(id));
-      deleted += await call('destroy', () => redis.del(recordKey(id)));
+      const key = recordKey(id);
+      tracked?.invalidate(key);
+      deleted += await call('destroy', () => redis.del(key));
     }
     return deleted;
   }
@@ -219,9 +217,10 @@ export function createRedisStore(options: {
     },
 
     async save(request, reply, session) {
-      tracked?.invalidate(recordKey(session.id));
+      const key = recordKey(session.id);
+      tracked?.invalidate(key);
       const written = await call('save', () =>
-        redis.eval(SAVE_SCRIPT, 1, recordKey(session.id), String(session.gen), recordBox.seal(session), String(ttlOf(session))),
+        redis.eval(SAVE_SCRIPT, 1, key, String(session.gen), recordBox.seal(session), String(ttlOf(session))),
       );
       if (written === 1 && staleCookies.has(request)) setIdCookie(reply, session.id);
     },

@@ -1,8 +1,9 @@
 /**
  * Client-side caching of session records, kept true by Redis itself (server-assisted client-side caching:
- * `CLIENT TRACKING ON REDIRECT <id>` to a RESP2 Pub/Sub connection). Redis remembers which records the store's connection read
- * and, when one is written, deleted or expires (a sign-out or a refresh on any replica), pushes its key on
- * `__redis__:invalidate` to a second connection of this process, which drops it from the cache at once.
+ * `CLIENT TRACKING ON REDIRECT <id>` to a RESP2 Pub/Sub connection). Redis remembers which records the
+ * store's connection read and, when one is written, deleted or expires (a sign-out or a refresh on any
+ * replica), pushes its key on `__redis__:invalidate` to a second connection of this process, which drops
+ * it from the cache at once.
  * A request whose record is cached then needs no Redis round trip.
  *
  * Trust rules:
@@ -69,11 +70,15 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
   // RESP3 connection's `invalidate` pushes).
   const subscriber = redis.duplicate({ protocol: 2, autoResubscribe: false, lazyConnect: true });
 
+  /** Drops every entry and every read in flight (their fills will not count). */
+  const forget = () => {
+    entries.clear();
+    pending.clear();
+  };
   const deactivate = () => {
     generation += 1;
     tracking = false;
-    entries.clear();
-    pending.clear();
+    forget();
   };
 
   /** Probe keys whose invalidation is awaited. */
@@ -145,12 +150,8 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
   subscriber.on('error', () => undefined);
   subscriber.on('messageBuffer', (channel: Buffer, message: Buffer[] | Buffer | null) => {
     if (channel.toString() !== INVALIDATE_CHANNEL) return;
-    if (!Array.isArray(message)) {
-      // null: the whole database was flushed.
-      entries.clear();
-      pending.clear();
-      return;
-    }
+    // null: the whole database was flushed.
+    if (!Array.isArray(message)) return forget();
     for (const raw of message) {
       const key = raw.toString();
       entries.delete(key);
@@ -162,8 +163,7 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
   const unresponsive = () => {
     if (!responsive) return;
     responsive = false;
-    entries.clear();
-    pending.clear();
+    forget();
   };
   const heartbeat = setInterval(() => {
     if (subscriberId === undefined) return;
