@@ -11,22 +11,33 @@ import { LRUCache } from 'lru-cache';
 /** The sealed text ends with its nonce: 24 random bytes, 32 characters of base64url. */
 const KEY_LENGTH = 32;
 
-/** A bounded cache from sealed text to what it opened to. */
+/**
+ * A bounded cache from sealed text to what it opened to. Each entry carries its own expiry instead of
+ * lru-cache's TTL, which on every hit read the clock through a timer it re-armed each millisecond.
+ */
 export class OpenedCache<T extends object> {
-  readonly #entries: LRUCache<string, { sealed: string; value: T }>;
+  readonly #entries: LRUCache<string, { sealed: string; value: T; expiresAt: number }>;
+  readonly #ttlMs: number;
 
   constructor(options: { max: number; ttlMs: number }) {
-    this.#entries = new LRUCache({ max: options.max, ttl: options.ttlMs });
+    this.#entries = new LRUCache({ max: options.max });
+    this.#ttlMs = options.ttlMs;
   }
 
   /** What `sealed` opened to, if it was opened lately. */
   get(sealed: string): T | undefined {
-    const entry = this.#entries.get(sealed.slice(-KEY_LENGTH));
-    return entry?.sealed === sealed ? entry.value : undefined;
+    const key = sealed.slice(-KEY_LENGTH);
+    const entry = this.#entries.get(key);
+    if (entry === undefined || entry.sealed !== sealed) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
   }
 
   /** Remembers what `sealed` opened to (call only for a text that opened). */
   set(sealed: string, value: T): void {
-    this.#entries.set(sealed.slice(-KEY_LENGTH), { sealed, value });
+    this.#entries.set(sealed.slice(-KEY_LENGTH), { sealed, value, expiresAt: Date.now() + this.#ttlMs });
   }
 }
