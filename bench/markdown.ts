@@ -1,5 +1,5 @@
 /** BENCHMARKS.md from a run's report: the machine, the method, the tables, the targets, how to reproduce. */
-import { WARM_UP_LOGINS } from './login-cost.js';
+import { COLD_LOGINS } from './login-cost.js';
 import { allNotes, f, int, markdownTable, pct, plural, ratios, scalingLine, soakLine, tables, times, type RunReport } from './report.js';
 import type { BenchSettings } from './settings.js';
 import type { SoakResult } from './soak.js';
@@ -114,8 +114,10 @@ ${report.logins.length ? `${markdownTable(t.logins.head, t.logins.rows)}
 
 Each login is a fresh browser (no provider session): \`GET /\` → redirect to the provider → its login and consent
 forms → the gateway's callback (code grant, ID token checks, new session) → the first proxied page. Gateway CPU
-is utime + stime from /proc/PID/stat across ${s.logins} logins (${s.loginConcurrency} at a time, after ${WARM_UP_LOGINS} unmeasured ones, so V8 has compiled the login path);
-the provider's CPU is counted apart, in its own process. Logins/s is bounded by the provider and the client
+is utime + stime from /proc/PID/stat across ${s.logins} logins (${s.loginConcurrency} at a time) after ${s.loginWarmUp.toLocaleString('en')} unmeasured ones: a login
+runs each function of its path only a few times, so V8 optimises that path over thousands of logins. The first
+${COLD_LOGINS} logins the gateway serves (one at a time, right after the load passes) are measured apart: what a
+gateway that signs in few users pays per login. The provider's CPU is counted apart, in its own process. Logins/s is bounded by the provider and the client
 driving the logins, which share the other core.` : 'Not run this time (BENCH_LOGINS=0).'}
 
 ## Soak

@@ -13,11 +13,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGateway } from './build.js';
 import { formatPerRequest, formatPerUnit, formatSummary, selfTimes, summarise, type CpuProfile, type ProfileWindow } from './cpuprofile.js';
-import { measureLoginCost, WARM_UP_LOGINS } from './login-cost.js';
+import { measureLoginCost } from './login-cost.js';
 import { runLoad } from './load.js';
 import { ROOT } from './proc.js';
 import { readSettings, type BenchSettings } from './settings.js';
-import { signIn } from './sign-in.js';
 import { startStack, type RunningSystem } from './stack.js';
 
 async function main(): Promise<void> {
@@ -120,7 +119,8 @@ async function profileLogins(o: { store: 'cookie' | 'redis'; logins: number; top
   try {
     const [gateway] = stack.systems;
     if (!gateway) throw new Error('the gateway did not start');
-    for (let i = 0; i < WARM_UP_LOGINS; i += 1) await signIn(`${gateway.url}/`);
+    console.log(`${settings.loginWarmUp} warm-up logins...`);
+    await measureLoginCost(gateway, stack.idp, 0, settings.loginConcurrency, settings.loginWarmUp);
     console.log(`profiling ${logins} logins...`);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const cost = await measureLoginCost(gateway, stack.idp, logins, settings.loginConcurrency, 0);

@@ -51,8 +51,8 @@ async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<R
   for (const system of stack.systems.filter((s) => s.id.startsWith('authgate'))) {
     if (settings.logins === 0) break;
     log(`\nlogins: ${settings.logins} through ${system.id}`);
-    const cost = await measureLoginCost(system, stack.idp, settings.logins, settings.loginConcurrency);
-    log(`  ${cost.loginsPerSecond.toFixed(1)} logins/s, gateway CPU ${cost.cpuMsPerLogin.toFixed(2)} ms/login, provider ${cost.idpCpuMsPerLogin.toFixed(1)} ms/login`);
+    const cost = await measureLoginCost(system, stack.idp, settings.logins, settings.loginConcurrency, settings.loginWarmUp);
+    log(`  ${cost.loginsPerSecond.toFixed(1)} logins/s, gateway CPU ${cost.cpuMsPerLogin.toFixed(2)} ms/login (first logins: ${cost.coldCpuMsPerLogin.toFixed(2)}), provider ${cost.idpCpuMsPerLogin.toFixed(1)} ms/login`);
     if (cost.failures) notes.push(`${cost.failures} of ${settings.logins} logins through ${system.id} failed; the first: ${cost.firstError}`);
     logins.push(cost);
   }

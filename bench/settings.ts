@@ -1,4 +1,5 @@
 /** The benchmark's knobs, all from the environment so `npm run bench` needs no arguments. */
+import { WARM_UP_LOGINS } from './login-cost.js';
 
 /** Everything a run can be told. */
 export interface BenchSettings {
@@ -12,8 +13,10 @@ export interface BenchSettings {
   connections: number;
   /** BENCH_HALF_LOAD=0 skips the half-load pass (p99 added latency). */
   halfLoad: boolean;
-  /** BENCH_LOGINS: logins through each authgate for the CPU-per-login figure (after 50 unmeasured); 0 skips. Default 300. */
+  /** BENCH_LOGINS: logins through each authgate for the CPU-per-login figure (after the warm-up); 0 skips. Default 300. */
   logins: number;
+  /** BENCH_LOGIN_WARMUP: unmeasured logins before those (the first 50 measured as the cold figure). Default 3000. */
+  loginWarmUp: number;
   /** BENCH_LOGIN_CONCURRENCY: logins in flight at once. Default 4. */
   loginConcurrency: number;
   /** BENCH_SOAK=1: also send BENCH_SOAK_REQUESTS (default 1,000,000) to authgate (cookie store) and watch RSS. */
@@ -61,6 +64,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     connections: number(env, 'BENCH_CONNECTIONS', 32, 1),
     halfLoad: flag(env, 'BENCH_HALF_LOAD', true),
     logins: number(env, 'BENCH_LOGINS', 300, 0),
+    loginWarmUp: number(env, 'BENCH_LOGIN_WARMUP', WARM_UP_LOGINS, 0),
     loginConcurrency: number(env, 'BENCH_LOGIN_CONCURRENCY', 4, 1),
     soak: flag(env, 'BENCH_SOAK', false),
     soakRequests: number(env, 'BENCH_SOAK_REQUESTS', 1_000_000, 1),
