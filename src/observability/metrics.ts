@@ -21,16 +21,10 @@ export interface Metrics {
   recordDecision(upstream: string, reason: string): void;
 }
 
-/** How often the event loop's delay is sampled for the `nodejs_eventloop_lag_*` metrics, ms. */
-const EVENT_LOOP_SAMPLE_MS = 100;
-
 /** Creates the registry with process metrics and the gateway's own series. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  // The event-loop delay is sampled every 100 ms instead of prom-client's 10 ms: a timer waking the loop 100
-  // times a second was most of an idle gateway's CPU (10 ms a second here). A stall still shows: it delays
-  // the next sample by as much as it lasted.
-  collectDefaultMetrics({ register: registry, prefix: 'authgate_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  collectDefaultMetrics({ register: registry, prefix: 'authgate_' });
   const requests = new BatchedCounter({
     name: 'authgate_http_requests_total',
     help: 'Requests answered, by upstream (or "gateway") and status code',
