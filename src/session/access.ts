@@ -82,13 +82,28 @@ function usable(
     throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service is not reachable to renew your session. Please try again in a moment.');
   }
   if (loaded.needsRewrite || needsTouch(session, ctx.lifetime, now)) {
-    // A copy: the loaded session may be the stores' cached one, which must keep saying what its text says.
-    const touched = { ...session, lastSeenAt: now };
-    state.session = { ...loaded, session: touched };
+    const touched = touchedCopy(loaded, ctx, now);
+    state.session = { session: touched, needsRewrite: false };
     state.sessionDirty = true;
     return touched;
   }
   return session;
+}
+
+/**
+ * The touched copy made for each loaded session, kept while it is itself fresh. Until a client sends the
+ * new cookie (requests already in flight, a client that ignores Set-Cookie), every request with the old
+ * cookie gets the same copy, which the cookie store seals once: not a new seal and a new cookie per request.
+ * A copy, not a change: the loaded session may be the stores' cached one, which must keep saying what its
+ * text says. Keyed weakly: a loaded session the stores forget takes its copy with it.
+ */
+const touchedCopies = new WeakMap<LoadedSession, SessionData>();
+function touchedCopy(loaded: LoadedSession, ctx: SessionContext, now: number): SessionData {
+  const known = touchedCopies.get(loaded);
+  if (known !== undefined && !needsTouch(known, ctx.lifetime, now)) return known;
+  const touched = { ...loaded.session, lastSeenAt: now };
+  touchedCopies.set(loaded, touched);
+  return touched;
 }
 
 /** Writes the session back when the request changed it (onSend); a request that did not re-sends nothing. */

@@ -25,6 +25,10 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const claimed = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false });
   const opened = new OpenedCache<LoadedSession>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
+  // The text each session object was sealed to: a session is never changed once made (a change is a new
+  // object), and access.ts hands every request with the same old cookie the same touched copy, so it is
+  // sealed once however many requests carry that cookie before the client takes the new one.
+  const sealedTexts = new WeakMap<SessionData, string>();
   const chunkName = (i: number) => (i === 0 ? names.session : `${names.session}_${i}`);
 
   function readSealed(cookies: ReadonlyMap<string, string>): string | undefined {
@@ -90,7 +94,11 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
   };
 
   function write(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void> {
-    const sealed = box.seal(session);
+    let sealed = sealedTexts.get(session);
+    if (sealed === undefined) {
+      sealed = box.seal(session);
+      sealedTexts.set(session, sealed);
+    }
     const count = Math.ceil(sealed.length / CHUNK_SIZE);
     for (let i = 0; i < count; i++) {
       reply.setCookie(chunkName(i), sealed.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), { ...attributes, maxAge: maxAgeSeconds });
