@@ -80,7 +80,10 @@ ${report.pinned ? 'The systems under test are pinned to CPU 1 with taskset (only
 authgate is the built gateway, started as the Docker image starts it (\`node ${imageNodeFlags().join(' ')} dist/cli.js --config …\`), with its defaults (log level \`${s.logLevel}\`: one JSON access-log line per request, written to /dev/null); the bare proxy, the express stack and the upstream are bench/systems/*.ts transpiled to plain JavaScript and run on plain \`node\` too.
 Before loading, the benchmark signs in once through every authenticating system with a real login (the
 provider's login and consent forms, the code grant) and keeps that system's session cookie; it checks that
-\`GET /\` with the cookie is 200 "ok" and without it is not 200.
+\`GET /\` with the cookie is 200 "ok" and without it is not 200. autocannon sends one fixed Cookie header and
+ignores Set-Cookie, so before each run the benchmark does what a browser does between requests: one \`GET /\`
+with the cookie, taking any new value the system sets (authgate re-seals a cookie session once its idle clock
+has moved on, at most once a minute; express-openid-connect re-sets its cookie on every response).
 
 Load: autocannon ${m.versions.autocannon} (programmatic API), \`GET /\` with the session cookie, ${s.connections} connections.
 ${plural(s.rounds, 'round')}; in each round every system is loaded once, the first system rotating from round to round,

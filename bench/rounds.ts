@@ -5,6 +5,7 @@
  */
 import { runLoad, type LoadOptions, type LoadResult } from './load.js';
 import { cpuMs, sampleMaxRss, watchForeignCpu } from './proc.js';
+import { takeNewCookies } from './sign-in.js';
 import type { RunningSystem, SystemId } from './stack.js';
 
 /** One measured run and how busy the system's process was meanwhile. */
@@ -81,6 +82,8 @@ export async function measurePass(systems: RunningSystem[], options: PassOptions
   for (let round = 0; round < options.rounds; round += 1) {
     const order = systems.map((_, i) => systems[(i + round) % systems.length]);
     for (const system of order) {
+      // Like a browser, the load takes the cookie the system last set (its idle clock may have moved on).
+      if (system.cookie !== undefined) system.cookie = await takeNewCookies(`${system.url}/`, system.cookie);
       const load: LoadOptions = { url: `${system.url}/`, cookie: system.cookie, connections: options.connections, ...(options.rate ? { rate: options.rate } : {}) };
       if (options.warmup > 0) await runLoad({ ...load, seconds: options.warmup, recordLatencies: false });
       const { run, rssMb, cpuLine } = await measureRun(system, { ...load, seconds: options.seconds }, options);

@@ -44,3 +44,24 @@ export async function checkSession(url: string, cookie: string | undefined): Pro
   await without.body?.cancel();
   if (without.status === 200) throw new Error(`${url} answered 200 without a session: authentication is not on`);
 }
+
+/**
+ * What a browser holds after one more request: `cookie` with the values the system's answer to `GET url` set
+ * (a session re-sealed because its idle clock moved on, say) put in place of the old ones. The load client
+ * (autocannon) sends one fixed Cookie header and ignores Set-Cookie, so without this a system that rewrites
+ * its cookie would be measured against a client no browser is like: one that never takes the new cookie.
+ */
+export async function takeNewCookies(url: string, cookie: string): Promise<string> {
+  const response = await fetch(url, { headers: { cookie }, redirect: 'manual' });
+  await response.body?.cancel();
+  const pairs = new Map(cookie.split('; ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  for (const line of response.headers.getSetCookie()) {
+    const pair = line.split(';')[0] ?? '';
+    const name = pair.slice(0, pair.indexOf('=')).trim();
+    if (!pairs.has(name)) continue;
+    const value = pair.slice(pair.indexOf('=') + 1);
+    if (value === '' || /;\s*max-age=0/i.test(line)) pairs.delete(name);
+    else pairs.set(name, value);
+  }
+  return [...pairs].map(([name, value]) => `${name}=${value}`).join('; ');
+}
