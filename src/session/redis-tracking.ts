@@ -51,7 +51,9 @@ export interface TrackedCache<T extends object> {
 /** Starts tracking on `redis` with a second connection for the invalidations. */
 export function createTrackedCache<T extends object>(redis: Redis, options: { max: number; log: Logger }): TrackedCache<T> {
   const { log } = options;
-  const entries = new LRUCache<string, T>({ max: options.max, ttl: ENTRY_TTL_MS });
+  // Each entry keeps its own re-read time: lru-cache's TTL read the clock through a timer it re-armed every
+  // millisecond on hits, and a hit is every request of a signed-in user.
+  const entries = new LRUCache<string, { value: T; rereadAt: number }>({ max: options.max });
   /** Reads in flight: key → the ticket of the latest read sent; a fill must hold that ticket. */
   const pending = new Map<string, number>();
   let nextTicket = 0;
@@ -190,7 +192,14 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
 
   const serving = () => tracking && responsive;
   return {
-    get: (key) => (serving() ? entries.get(key) : undefined),
+    get(key) {
+      if (!serving()) return undefined;
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
+      if (entry.rereadAt > Date.now()) return entry.value;
+      entries.delete(key);
+      return undefined;
+    },
     beginRead(key) {
       if (!serving()) return undefined;
       const ticket = ++nextTicket;
@@ -200,7 +209,7 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     fill(key, ticket, value) {
       if (ticket === undefined || pending.get(key) !== ticket) return;
       pending.delete(key);
-      if (value !== undefined && serving()) entries.set(key, value);
+      if (value !== undefined && serving()) entries.set(key, { value, rereadAt: Date.now() + ENTRY_TTL_MS });
     },
     invalidate(key) {
       entries.delete(key);
