@@ -38,7 +38,7 @@ The load generator, the upstream and the provider share the same cores as the wo
 
 /** The environment that repeats a run's settings. */
 function reproduceEnv(s: BenchSettings): string {
-  const parts = [`BENCH_ROUNDS=${s.rounds}`, `BENCH_SECONDS=${s.seconds}`, `BENCH_WARMUP=${s.warmup}`, `BENCH_CONNECTIONS=${s.connections}`, `BENCH_LOGINS=${s.logins}`];
+  const parts = [`BENCH_ROUNDS=${s.rounds}`, `BENCH_SECONDS=${s.seconds}`, `BENCH_WARMUP=${s.warmup}`, ...(s.fresh ? [] : ['BENCH_FRESH=0']), `BENCH_CONNECTIONS=${s.connections}`, `BENCH_LOGINS=${s.logins}`];
   if (!s.halfLoad) parts.push('BENCH_HALF_LOAD=0');
   if (s.soak) parts.push('BENCH_SOAK=1', `BENCH_SOAK_REQUESTS=${s.soakRequests}`);
   if (s.systems.length) parts.push(`BENCH_SYSTEMS=${s.systems.join(',')}`);
@@ -87,7 +87,10 @@ has moved on, at most once a minute; express-openid-connect re-sets its cookie o
 
 Load: autocannon ${m.versions.autocannon} (programmatic API), \`GET /\` with the session cookie, ${s.connections} connections.
 ${plural(s.rounds, 'round')}; in each round every system is loaded once, the first system rotating from round to round,
-with ${s.warmup} s of unmeasured warm-up and then ${s.seconds} s measured. Requests/s is the median over rounds of the
+with ${s.warmup} s of unmeasured warm-up and then ${s.seconds} s measured. ${s.fresh ? `Every run is on a fresh process of its system (restarted and
+signed in anew before the warm-up): on this virtual machine a process keeps the speed it started with (the same
+process measured within a few percent round after round, while two processes of the same build differed by up to a
+third), so medians over fresh processes are not one process's luck.` : 'Each system keeps one process for every run (BENCH_FRESH=0).'} Requests/s is the median over rounds of the
 2xx responses per second; p50/p99 are the medians over rounds of each run's percentiles, computed from every
 response's own latency (autocannon's histogram keeps whole milliseconds only). RSS is the largest VmRSS
 (/proc/PID/status, the process and its children) sampled every 200 ms while the system is under load.
@@ -145,8 +148,8 @@ npm run bench:profile            # authgate and the bare proxy under --cpu-prof:
 BENCH_PROFILE_TOP (15), BENCH_PROFILE_DIR (where the .cpuprofiles are kept) and BENCH_PROFILE_LOGINS=N
 (profile N full logins instead of the load).
 
-Settings (environment): BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_HALF_LOAD=0,
-BENCH_LOGINS, BENCH_LOGIN_CONCURRENCY, BENCH_SOAK=1, BENCH_SOAK_REQUESTS, BENCH_SYSTEMS (comma list of
+Settings (environment): BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_FRESH=0, BENCH_CONNECTIONS, BENCH_HALF_LOAD=0,
+BENCH_LOGINS, BENCH_LOGIN_WARMUP, BENCH_LOGIN_CONCURRENCY, BENCH_SOAK=1, BENCH_SOAK_REQUESTS, BENCH_SYSTEMS (comma list of
 bare, express-oidc, authgate-cookie, authgate-redis), BENCH_PIN=0, BENCH_BUILD=0 (use the existing dist/),
 BENCH_LOG_LEVEL, BENCH_KEEP_LOGS=1, BENCH_WORKERS, BENCH_SCALING=0, BENCH_OUT (\`-\` writes no file).
 `;

@@ -45,8 +45,18 @@ export interface PassOptions {
   rate?: number;
   /** The upstream's pid, to show in the progress lines whether it (not the system) was the limit. */
   upstreamPid?: number;
+  /**
+   * Each run on a fresh process of its system: one that served a run already is restarted first. On these
+   * virtual machines a process keeps the speed it started with (the same process measured within a few
+   * percent round after round, two processes of the same build up to a third apart), so a system measured in
+   * one process only is measured with that one process's luck; the median over rounds of fresh processes is not.
+   */
+  fresh?: boolean;
   log: (line: string) => void;
 }
+
+/** The processes that have served a measured run. */
+const served = new WeakSet<RunningSystem['proc']>();
 
 /** The median of some numbers (the mean of the middle two for an even count). */
 export function median(values: number[]): number {
@@ -82,6 +92,9 @@ export async function measurePass(systems: RunningSystem[], options: PassOptions
   for (let round = 0; round < options.rounds; round += 1) {
     const order = systems.map((_, i) => systems[(i + round) % systems.length]);
     for (const system of order) {
+      // A process that served a measured run already is replaced by a fresh one (see PassOptions.fresh).
+      if (options.fresh && served.has(system.proc)) await system.restart();
+      served.add(system.proc);
       // Like a browser, the load takes the cookie the system last set (its idle clock may have moved on).
       if (system.cookie !== undefined) system.cookie = await takeNewCookies(`${system.url}/`, system.cookie);
       const load: LoadOptions = { url: `${system.url}/`, cookie: system.cookie, connections: options.connections, ...(options.rate ? { rate: options.rate } : {}) };
@@ -91,7 +104,7 @@ export async function measurePass(systems: RunningSystem[], options: PassOptions
       runs.get(system.id)?.push(run);
       const trouble = run.non2xx + run.errors > 0 ? `  !! ${run.non2xx} non-2xx, ${run.errors} errors` : '';
       options.log(
-        `  round ${round + 1}/${options.rounds} ${system.id.padEnd(16)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50)} ms  p99 ${fmt(run.p99)} ms  ${cpuLine}${trouble}`,
+        `  round ${round + 1}/${options.rounds} ${system.id.padEnd(16)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50)} ms  p99 ${fmt(run.p99)} ms  ${cpuLine}, pid ${system.proc.pid}${trouble}`,
       );
     }
   }

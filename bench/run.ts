@@ -33,7 +33,7 @@ function chosenSystems(settings: BenchSettings): SystemId[] {
 /** Every measurement of a run on the main stack; the report without machine, the scaling pass and elapsed time. */
 async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<RunReport, 'machine' | 'elapsed' | 'scaling'>> {
   const notes = [...stack.notes];
-  const pass = { rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections, upstreamPid: stack.upstream.pid, log };
+  const pass = { rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections, upstreamPid: stack.upstream.pid, fresh: settings.fresh, log };
   log(`\nfull load: ${settings.connections} connections, ${settings.rounds} round(s) × (${settings.warmup} s warm-up + ${settings.seconds} s)`);
   const full = await measurePass(stack.systems, pass);
 

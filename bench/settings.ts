@@ -7,8 +7,10 @@ export interface BenchSettings {
   rounds: number;
   /** BENCH_SECONDS: measured seconds per system and round. Default 5. */
   seconds: number;
-  /** BENCH_WARMUP: unmeasured seconds before each measured run. Default 1. */
+  /** BENCH_WARMUP: unmeasured seconds before each measured run. Default 3 (a fresh process's JIT settles in about 4 s). */
   warmup: number;
+  /** BENCH_FRESH=0: keep one process per system for every run instead of a fresh one each (PassOptions.fresh). */
+  fresh: boolean;
   /** BENCH_CONNECTIONS: concurrent connections at full load. Default 32. */
   connections: number;
   /** BENCH_HALF_LOAD=0 skips the half-load pass (p99 added latency). */
@@ -60,7 +62,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   return {
     rounds: number(env, 'BENCH_ROUNDS', 3, 1),
     seconds: number(env, 'BENCH_SECONDS', 5, 1),
-    warmup: number(env, 'BENCH_WARMUP', 1, 0),
+    warmup: number(env, 'BENCH_WARMUP', 3, 0),
+    fresh: flag(env, 'BENCH_FRESH', true),
     connections: number(env, 'BENCH_CONNECTIONS', 32, 1),
     halfLoad: flag(env, 'BENCH_HALF_LOAD', true),
     logins: number(env, 'BENCH_LOGINS', 300, 0),

@@ -33,6 +33,8 @@ export interface RunningSystem {
   url: string;
   proc: BenchProcess;
   cookie: string | undefined;
+  /** Stops the system's process and starts a fresh one on the same port, signed in anew (proc and cookie change). */
+  restart(): Promise<void>;
 }
 
 /** How to start the stack. */
@@ -128,8 +130,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await waitForHttp(idp, `${issuer}/.well-known/openid-configuration`, (status) => status === 200);
     log(`upstream ${upstreamUrl}, provider ${issuer}${redisUrl ? `, redis ${redisUrl}` : ''}${pinned ? ' (helpers on CPU 0, systems on CPU 1)' : ''}`);
 
-    const systems: RunningSystem[] = [];
-    for (const id of wanted) {
+    /** Starts one system on its port, waits until it is ready and signs in through it. */
+    const launch = async (id: SystemId): Promise<{ proc: BenchProcess; cookie: string | undefined }> => {
       const port = String(ports.get(id));
       const common = { port: Number(port), issuer, upstreamUrl, clientId: `bench-${id}`, clientSecret: secrets.get(id) ?? '' };
       let proc: BenchProcess;
@@ -164,8 +166,26 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       else await waitForHttp(proc, `${url(id)}/`, (status) => status < 500);
       const cookie = id === 'bare' ? undefined : await signIn(`${url(id)}/`);
       await checkSession(`${url(id)}/`, cookie);
+      return { proc, cookie };
+    };
+
+    const systems: RunningSystem[] = [];
+    for (const id of wanted) {
+      const { proc, cookie } = await launch(id);
       log(`${id} at ${url(id)} (pid ${proc.pid}, RSS ${(rssKb(proc.pid) / 1024).toFixed(0)} MB idle)${cookie ? `: signed in, session cookie ${cookie.length} bytes` : ''}`);
-      systems.push({ id, label: SYSTEM_LABELS[id], url: url(id), proc, cookie });
+      const system: RunningSystem = {
+        id,
+        label: SYSTEM_LABELS[id],
+        url: url(id),
+        proc,
+        cookie,
+        async restart() {
+          await system.proc.stop();
+          started.splice(started.indexOf(system.proc), 1);
+          Object.assign(system, await launch(id));
+        },
+      };
+      systems.push(system);
     }
     return { systems, idp, upstream, redis, pinned, notes, close: stopAll };
   } catch (err) {
