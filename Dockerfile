@@ -82,8 +82,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # Distroless has node at /nodejs/bin/node and not on PATH. --max-semi-space-size=8 (MB): V8's young
 # generation grows to 2 x 16 MB by default. The gateway's per-request garbage dies young: 8 MB semi-spaces
 # scavenge 35% less often than 4 MB (GC per request 5.2 -> 3.1 us under load) and keep RSS under load below
-# 130 MB, where 16 MB does not (BENCHMARKS.md runs it the same way). --min-semi-space-size=8: V8 shrinks
-# the young generation while a gateway is idle, and a burst after a quiet spell then scavenged far more often
-# until it had grown back (pages not touched cost no RSS: idle RSS is the same).
-ENTRYPOINT ["/nodejs/bin/node", "--min-semi-space-size=8", "--max-semi-space-size=8", "/app/dist/cli.js"]
+# 130 MB, where 16 MB does not (BENCHMARKS.md runs it the same way).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "/app/dist/cli.js"]
 CMD ["--config", "/etc/authgate/config.yaml"]

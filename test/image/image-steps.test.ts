@@ -415,7 +415,7 @@ describe('Dockerfile and .dockerignore', () => {
     const env = keyValues(of(runtime, 'ENV').map((e) => e.args).join(' '));
     assert.equal(env.get('NODE_ENV'), 'production');
     assert.equal(env.get('AUTHGATE_HEALTHCHECK_URL'), 'http://127.0.0.1:4180/ping', 'the healthcheck asks the default listen port');
-    assert.deepEqual(execForm(only(runtime, 'ENTRYPOINT')), [IMAGE_NODE, '--min-semi-space-size=8', '--max-semi-space-size=8', '/app/dist/cli.js']);
+    assert.deepEqual(execForm(only(runtime, 'ENTRYPOINT')), [IMAGE_NODE, '--max-semi-space-size=8', '/app/dist/cli.js']);
     assert.deepEqual(execForm(only(runtime, 'CMD')), ['--config', '/etc/authgate/config.yaml']);
     assert.equal(pkg.bin.authgate, 'dist/cli.js');
   });
