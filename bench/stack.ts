@@ -181,7 +181,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         cookie,
         async restart() {
           await system.proc.stop();
-          started.splice(started.indexOf(system.proc), 1);
+          const at = started.indexOf(system.proc);
+          if (at >= 0) started.splice(at, 1);
           Object.assign(system, await launch(id));
         },
       };
