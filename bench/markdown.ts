@@ -139,7 +139,7 @@ ${allNotes(report).length ? `\n## Notes\n\n${allNotes(report).map((n) => `- ${n}
 \`\`\`sh
 npm ci
 apt-get install redis-server     # optional: without it the Redis store is skipped
-npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 4 min
+npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 8 min
 ${env}npm run bench   # exactly this run; it took ${Math.ceil(report.elapsed / 60)} min
 npm run bench:profile            # authgate and the bare proxy under --cpu-prof: what authgate adds per request
 \`\`\`
