@@ -93,8 +93,20 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     refused = true;
   };
 
-  async function activate(): Promise<void> {
-    if (closed || subscriberId === undefined || redis.status !== 'ready') return;
+  /**
+   * Both connections' 'ready' can start an activation, and after a reconnect the two can overlap. They run
+   * one after the other, and one that finds tracking on already does nothing: a second activation's
+   * `TRACKING OFF` made Redis forget the keys read since the first was proven, so a record deleted later
+   * was never reported and stayed cached.
+   */
+  let activations: Promise<void> = Promise.resolve();
+  function activate(): Promise<void> {
+    activations = activations.catch(() => undefined).then(activateNow);
+    return activations;
+  }
+
+  async function activateNow(): Promise<void> {
+    if (closed || tracking || subscriberId === undefined || redis.status !== 'ready') return;
     const id = subscriberId;
     const at = generation;
     let proven: boolean;

@@ -44,6 +44,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, withinMs = 1
   }
 }
 
+/**
+ * Lets Redis's report of a change reach the gateway. Redis queues it for the gateway's invalidation
+ * connection while it runs the command, but writes the command's own reply first; on a busy two-core machine
+ * it can be descheduled between the two writes, and this process (test and gateway in one) could send its
+ * next request before the report arrives. A cache that is never told stays wrong far longer than this.
+ */
+const reportDelivered = () => sleep(50);
+
 /** Signs in, then keeps requesting until requests stop reading Redis (the first ones fill the cache). */
 async function signInCached(stack: Stack, admin: Redis, login: string): Promise<BrowserClient> {
   const browser = await stack.signIn(login);
@@ -102,6 +110,7 @@ describe('Redis store: the tracked session cache', () => {
     const keys = await recordKeys(fixture.admin);
     assert.ok(keys.length > 0);
     assert.equal(await fixture.admin.del(...keys), keys.length);
+    await reportDelivered();
     assert.equal(await status(browser, `${fixture.stack.publicUrl}/after-delete`), 401);
   });
 
@@ -109,6 +118,7 @@ describe('Redis store: the tracked session cache', () => {
     const first = await signInCached(fixture.stack, fixture.admin, 'alice');
     const second = await signInCached(fixture.stack, fixture.admin, 'bob');
     await fixture.admin.flushall();
+    await reportDelivered();
     assert.equal(await status(first, `${fixture.stack.publicUrl}/after-flush`), 401);
     assert.equal(await status(second, `${fixture.stack.publicUrl}/after-flush`), 401);
   });
@@ -147,6 +157,7 @@ describe('Redis store: the tracked session cache', () => {
     const fresh = await signInCached(fixture.stack, fixture.admin, 'bob');
     const keys = await recordKeys(fixture.admin);
     assert.equal(await fixture.admin.del(...keys), keys.length);
+    await reportDelivered();
     assert.equal(await status(fresh, `${fixture.stack.publicUrl}/after-delete`), 401);
   });
 });
