@@ -26,19 +26,11 @@ export interface LoginCost {
   firstError?: string;
 }
 
-/** The first logins of a fresh gateway, measured apart: what a gateway that signs in few users pays. */
+/** The first logins a gateway serves, measured apart: what a gateway that signs in few users pays. */
 export const COLD_LOGINS = 50;
 
-/**
- * Unmeasured logins before the measured ones. A login runs each function of its path a few times, so V8
- * optimises that path over thousands of logins, not tens: here the gateway's CPU per login was 4.9 ms after
- * 50 logins, 3.4 ms after 1,000, 2.4 ms after 3,000 and 2.2 ms after 6,000 (the V8 compiler threads' share
- * fell from 1 ms to nothing). The steady state is what a gateway that signs in many users pays.
- */
-export const WARM_UP_LOGINS = 3000;
-
 /** Signs in `count` times through `system`, `concurrency` at once, and returns the gateway's and the provider's CPU. */
-async function loginBatch(system: RunningSystem, idp: BenchProcess, count: number, concurrency: number) {
+export async function loginBatch(system: RunningSystem, idp: BenchProcess, count: number, concurrency: number) {
   let next = 0;
   let failures = 0;
   let firstError: string | undefined;
@@ -73,7 +65,7 @@ async function loginBatch(system: RunningSystem, idp: BenchProcess, count: numbe
  * first COLD_LOGINS of those (one at a time: the first logins this gateway serves besides its benchmark
  * sign-in) are measured too, as the cold figure.
  */
-export async function measureLoginCost(system: RunningSystem, idp: BenchProcess, count: number, concurrency: number, warmUp = WARM_UP_LOGINS): Promise<LoginCost> {
+export async function measureLoginCost(system: RunningSystem, idp: BenchProcess, count: number, concurrency: number, warmUp: number): Promise<LoginCost> {
   const cold = await loginBatch(system, idp, Math.min(COLD_LOGINS, warmUp), 1);
   if (warmUp > COLD_LOGINS) await loginBatch(system, idp, warmUp - COLD_LOGINS, concurrency);
   const run = await loginBatch(system, idp, count, concurrency);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGateway } from './build.js';
 import { formatPerRequest, formatPerUnit, formatSummary, selfTimes, summarise, type CpuProfile, type ProfileWindow } from './cpuprofile.js';
-import { measureLoginCost } from './login-cost.js';
+import { loginBatch, measureLoginCost } from './login-cost.js';
 import { runLoad } from './load.js';
 import { ROOT } from './proc.js';
 import { readSettings, type BenchSettings } from './settings.js';
@@ -120,7 +120,7 @@ async function profileLogins(o: { store: 'cookie' | 'redis'; logins: number; top
     const [gateway] = stack.systems;
     if (!gateway) throw new Error('the gateway did not start');
     console.log(`${settings.loginWarmUp} warm-up logins...`);
-    await measureLoginCost(gateway, stack.idp, 0, settings.loginConcurrency, settings.loginWarmUp);
+    await loginBatch(gateway, stack.idp, settings.loginWarmUp, settings.loginConcurrency);
     console.log(`profiling ${logins} logins...`);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
     const cost = await measureLoginCost(gateway, stack.idp, logins, settings.loginConcurrency, 0);

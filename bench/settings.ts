@@ -1,5 +1,4 @@
 /** The benchmark's knobs, all from the environment so `npm run bench` needs no arguments. */
-import { WARM_UP_LOGINS } from './login-cost.js';
 
 /** Everything a run can be told. */
 export interface BenchSettings {
@@ -17,7 +16,12 @@ export interface BenchSettings {
   halfLoad: boolean;
   /** BENCH_LOGINS: logins through each authgate for the CPU-per-login figure (after the warm-up); 0 skips. Default 300. */
   logins: number;
-  /** BENCH_LOGIN_WARMUP: unmeasured logins before those (the first 50 measured as the cold figure). Default 3000. */
+  /**
+   * BENCH_LOGIN_WARMUP: unmeasured logins before those (the first 50 measured as the cold figure). Default 3000.
+   * A login runs each function of its path a few times, so V8 optimises that path over thousands of logins,
+   * not tens: here the gateway's CPU per login was 4.9 ms after 50 logins, 3.4 ms after 1,000, 2.4 ms after
+   * 3,000 and 2.2 ms after 6,000 (the V8 compiler threads' share fell from 1 ms to nothing).
+   */
   loginWarmUp: number;
   /** BENCH_LOGIN_CONCURRENCY: logins in flight at once. Default 4. */
   loginConcurrency: number;
@@ -67,7 +71,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     connections: number(env, 'BENCH_CONNECTIONS', 32, 1),
     halfLoad: flag(env, 'BENCH_HALF_LOAD', true),
     logins: number(env, 'BENCH_LOGINS', 300, 0),
-    loginWarmUp: number(env, 'BENCH_LOGIN_WARMUP', WARM_UP_LOGINS, 0),
+    loginWarmUp: number(env, 'BENCH_LOGIN_WARMUP', 3000, 0),
     loginConcurrency: number(env, 'BENCH_LOGIN_CONCURRENCY', 4, 1),
     soak: flag(env, 'BENCH_SOAK', false),
     soakRequests: number(env, 'BENCH_SOAK_REQUESTS', 1_000_000, 1),

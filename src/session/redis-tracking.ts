@@ -97,7 +97,7 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
    * Both connections' 'ready' can start an activation, and after a reconnect the two can overlap. They run
    * one after the other, and one that finds tracking on already does nothing: a second activation's
    * `TRACKING OFF` made Redis forget the keys read since the first was proven, so a record deleted later
-   * was never reported and stayed cached.
+   * was never reported and stayed cached until its re-read (ENTRY_TTL_MS).
    */
   let activations: Promise<void> = Promise.resolve();
   function activate(): Promise<void> {
