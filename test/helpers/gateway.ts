@@ -7,7 +7,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -17,6 +16,7 @@ import { buildApp, type Gateway } from '../../src/app.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { BrowserClient } from './browser-client.js';
 import { startIdp, type IdpOptions, type StartedIdp } from './idp.js';
+import { freePort } from './ports.js';
 import { startUpstream, type StartedUpstream } from './upstream.js';
 
 /** A valid 32-byte session key for tests (base64). */
@@ -28,20 +28,10 @@ export const TEST_CLIENT_SECRET = 'test-client-secret-do-not-log-4f9a';
 /** The test client id. */
 export const TEST_CLIENT_ID = 'authgate-test';
 
+export { freePort };
+
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** A TCP port that was free a moment ago (listen on 0, read it, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A configuration file's content, typed as the schema's input (what a YAML file may say). */
 export type ConfigTree = z.input<typeof configSchema>;
@@ -85,7 +75,12 @@ export async function startGateway(tree: ConfigTree, options: { port: number; wa
     },
   });
   const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 }, refreshRetryMs: 200 });
-  await gateway.app.listen({ host: '127.0.0.1', port: options.port });
+  try {
+    await gateway.app.listen({ host: '127.0.0.1', port: options.port });
+  } catch (err) {
+    await gateway.app.close(); // its store connections would otherwise keep the test process alive
+    throw err;
+  }
   if (options.waitForProvider !== false) await gateway.context.provider.whenReady;
   return {
     url: `http://127.0.0.1:${options.port}`,
