@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { IdpClient } from '../test/helpers/idp.js';
+import { freePort } from '../test/helpers/ports.js';
 import { compileEntry } from './compile.js';
-import { freePort, pinSelf, rssKb, STARTING_CPUS, spawnProcess, spawnTsx, waitForHttp, type BenchProcess } from './proc.js';
+import { pinSelf, rssKb, STARTING_CPUS, spawnProcess, spawnTsx, waitForHttp, type BenchProcess } from './proc.js';
 import { checkSession, signIn } from './sign-in.js';
 import { spawnAuthgate } from './systems/authgate.js';
 import { redisAvailable, startRedis } from './systems/redis.js';
