@@ -3,8 +3,8 @@
  * under 4 KB when it is larger (`name`, `name_1`, `name_2`, …) and joined back on the next request.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { LRUCache } from 'lru-cache';
 import type { CookieNames } from './cookie-names.js';
+import { ExpiringMap } from './expiring-map.js';
 import { OpenedCache } from './opened-cache.js';
 import type { SealBox } from './seal.js';
 import { parseSessionData } from './parse.js';
@@ -23,7 +23,7 @@ const OPENED_CACHE_TTL_MS = 60_000;
 export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number; revocations: Revocations }): SessionStore {
   const { names, box, maxAgeSeconds, revocations } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
-  const claimed = new LRUCache<string, true>({ max: 100_000, ttlAutopurge: false });
+  const claimed = new ExpiringMap<string, true>({ max: 100_000 });
   const opened = new OpenedCache<LoadedSession>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
   // The text each session object was sealed to: a session is never changed once made (a change is a new
   // object), and access.ts hands every request with the same old cookie the same touched copy, so it is
@@ -84,7 +84,7 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
 
     claimOnce(key, ttlMs) {
       if (claimed.has(key)) return Promise.resolve(false);
-      claimed.set(key, true, { ttl: ttlMs });
+      claimed.set(key, true, ttlMs);
       return Promise.resolve(true);
     },
 

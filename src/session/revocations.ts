@@ -4,7 +4,7 @@
  * so each request's session is checked against it. Limits, said in docs/sessions.md: each replica knows
  * only the logouts it received, and the list forgets its oldest entries past `max`.
  */
-import { LRUCache } from 'lru-cache';
+import { ExpiringMap } from './expiring-map.js';
 import type { ProviderLogout, SessionData } from './types.js';
 
 /** The revocation list. */
@@ -15,12 +15,12 @@ export interface Revocations {
 
 /** Creates a revocation list; entries live as long as a session may (the absolute timeout). */
 export function createRevocations(options: { max: number; ttlMs: number }): Revocations {
-  const bySid = new LRUCache<string, number>({ max: options.max, ttl: options.ttlMs });
-  const bySub = new LRUCache<string, number>({ max: options.max, ttl: options.ttlMs });
+  const bySid = new ExpiringMap<string, number>({ max: options.max });
+  const bySub = new ExpiringMap<string, number>({ max: options.max });
   return {
     add(logout) {
-      if (logout.sid !== undefined) bySid.set(logout.sid, logout.at);
-      else if (logout.sub !== undefined) bySub.set(logout.sub, Math.max(logout.at, bySub.get(logout.sub) ?? 0));
+      if (logout.sid !== undefined) bySid.set(logout.sid, logout.at, options.ttlMs);
+      else if (logout.sub !== undefined) bySub.set(logout.sub, Math.max(logout.at, bySub.get(logout.sub) ?? 0), options.ttlMs);
     },
     isRevoked(session) {
       if (bySid.size === 0 && bySub.size === 0) return false;
