@@ -98,6 +98,8 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     if (sealed === undefined) {
       sealed = box.seal(session);
       sealedTexts.set(session, sealed);
+      // The next request brings this text back: it opens to this session, so it is not decrypted again.
+      opened.set(sealed, { session, needsRewrite: false });
     }
     const count = Math.ceil(sealed.length / CHUNK_SIZE);
     for (let i = 0; i < count; i++) {

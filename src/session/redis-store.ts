@@ -169,11 +169,21 @@ export function createRedisStore(options: {
     const key = recordKey(session.id);
     tracked?.invalidate(key);
     // One round trip: commands on one connection run in the order they were sent.
-    await call('save', () => Promise.all([redis.hset(key, 'gen', String(session.gen), 'data', recordBox.seal(session)), redis.pexpire(key, ttlOf(session))]));
+    const data = sealRecord(session);
+    await call('save', () => Promise.all([redis.hset(key, 'gen', String(session.gen), 'data', data), redis.pexpire(key, ttlOf(session))]));
+  }
+
+  /** Seals a record; the next read of it gets its bytes back, which then need no opening. */
+  function sealRecord(session: SessionData): string {
+    const data = recordBox.seal(session);
+    openedRecords.set(data, { session, needsRewrite: false });
+    return data;
   }
 
   function setIdCookie(reply: FastifyReply, id: string): void {
-    reply.setCookie(names.session, cookieBox.seal({ v: 1, rid: id }), { ...attributes, maxAge: cookieMaxAge });
+    const cookie = cookieBox.seal({ v: 1, rid: id });
+    openedCookies.set(cookie, { id, key: recordKey(id), stale: false });
+    reply.setCookie(names.session, cookie, { ...attributes, maxAge: cookieMaxAge });
   }
 
   async function deleteSessions(ids: string[]): Promise<number> {
@@ -198,21 +208,25 @@ export function createRedisStore(options: {
     },
 
     async create(_request, reply, session) {
-      await persist(session);
       // Each index scores an id with its session's absolute end: at every login, ids past theirs leave it
       // in the same round trip (a user who signs in every day keeps the index alive, never growing).
       const now = Date.now();
       const endsAt = session.createdAt + lifetime.absoluteTimeout;
       const indexes = [subKey(session.identity.sub), ...(session.providerSid ? [sidKey(session.providerSid)] : [])];
-      await call('index', () =>
-        Promise.all(
-          indexes.flatMap((key) => [
-            redis.zadd(key, endsAt, session.id),
-            redis.pexpire(key, lifetime.absoluteTimeout),
-            redis.zremrangebyscore(key, '-inf', now),
-          ]),
+      // The record and its indexes leave in one write; the cookie is set only if both were stored.
+      corkTurn();
+      await Promise.all([
+        persist(session),
+        call('index', () =>
+          Promise.all(
+            indexes.flatMap((key) => [
+              redis.zadd(key, endsAt, session.id),
+              redis.pexpire(key, lifetime.absoluteTimeout),
+              redis.zremrangebyscore(key, '-inf', now),
+            ]),
+          ),
         ),
-      );
+      ]);
       setIdCookie(reply, session.id);
     },
 
@@ -220,7 +234,7 @@ export function createRedisStore(options: {
       const key = recordKey(session.id);
       tracked?.invalidate(key);
       const written = await call('save', () =>
-        redis.eval(SAVE_SCRIPT, 1, key, String(session.gen), recordBox.seal(session), String(ttlOf(session))),
+        redis.eval(SAVE_SCRIPT, 1, key, String(session.gen), sealRecord(session), String(ttlOf(session))),
       );
       if (written === 1 && staleCookies.has(request)) setIdCookie(reply, session.id);
     },
