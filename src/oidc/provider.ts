@@ -36,6 +36,8 @@ export interface LoginResult {
 /** The provider client: one per gateway. */
 export class OidcProvider {
   private configuration: client.Configuration | undefined;
+  /** The configuration's metadata, copied once: openid-client's serverMetadata() deep-copies it per call. */
+  private serverMetadata: Readonly<client.ServerMetadata> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private stopped = false;
@@ -69,8 +71,8 @@ export class OidcProvider {
   }
 
   /** The provider's metadata once discovery succeeded. */
-  get metadata(): client.ServerMetadata | undefined {
-    return this.configuration?.serverMetadata();
+  get metadata(): Readonly<client.ServerMetadata> | undefined {
+    return this.serverMetadata;
   }
 
   /** Starts discovery in the background; it retries until it succeeds or stop() is called. */
@@ -89,7 +91,7 @@ export class OidcProvider {
     this.timer = undefined;
     const done = this.metrics.providerDuration.startTimer({ operation: 'discovery' });
     try {
-      this.configuration = await client.discovery(
+      const configuration = await client.discovery(
         new URL(this.oidc.issuer),
         this.oidc.clientId,
         undefined,
@@ -97,6 +99,8 @@ export class OidcProvider {
         // openid-client keeps the discovery's customFetch for every later call of this configuration.
         { execute: this.oidc.allowInsecureHttp ? [client.allowInsecureRequests] : [], timeout: 10, [client.customFetch]: this.http.fetch },
       );
+      this.serverMetadata = Object.freeze(configuration.serverMetadata());
+      this.configuration = configuration;
       this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'success' });
       this.markReady();
       this.log.info({ issuer: this.oidc.issuer, attempts: this.attempt + 1 }, 'provider metadata loaded');
@@ -173,7 +177,7 @@ export class OidcProvider {
       obtainedAt: Date.now(),
     };
     let merged: Record<string, unknown> = { ...claims };
-    if (this.needsUserinfo(merged) && config.serverMetadata().userinfo_endpoint) {
+    if (this.needsUserinfo(merged) && this.serverMetadata?.userinfo_endpoint) {
       const done = this.metrics.providerDuration.startTimer({ operation: 'userinfo' });
       try {
         const userinfo = await client.fetchUserInfo(config, response.access_token, claims.sub);
@@ -218,7 +222,7 @@ export class OidcProvider {
       return { ok: false, reason };
     }
     const claims = response.claims();
-    if (claims && (claims.sub !== identity.sub || claims.iss !== config.serverMetadata().issuer)) {
+    if (claims && (claims.sub !== identity.sub || claims.iss !== this.serverMetadata?.issuer)) {
       this.log.warn({ sub: identity.sub }, 'refreshed ID token names another subject or issuer; ending the session');
       return { ok: false, reason: 'invalid_response' };
     }
@@ -241,7 +245,7 @@ export class OidcProvider {
    */
   async introspect(token: string): Promise<Record<string, unknown>> {
     const config = this.config();
-    if (!config.serverMetadata().introspection_endpoint) {
+    if (!this.serverMetadata?.introspection_endpoint) {
       throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The provider offers no token introspection.');
     }
     const done = this.metrics.providerDuration.startTimer({ operation: 'introspection' });
@@ -260,7 +264,7 @@ export class OidcProvider {
   /** The provider's end-session URL for RP-initiated logout, or null when it offers none. */
   endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): URL | null {
     const config = this.configuration;
-    if (!config?.serverMetadata().end_session_endpoint) return null;
+    if (!config || !this.serverMetadata?.end_session_endpoint) return null;
     return client.buildEndSessionUrl(config, {
       client_id: this.oidc.clientId,
       post_logout_redirect_uri: postLogoutRedirectUri,
