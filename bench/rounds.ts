@@ -104,7 +104,7 @@ export async function measurePass(systems: RunningSystem[], options: PassOptions
       runs.get(system.id)?.push(run);
       const trouble = run.non2xx + run.errors > 0 ? `  !! ${run.non2xx} non-2xx, ${run.errors} errors` : '';
       options.log(
-        `  round ${round + 1}/${options.rounds} ${system.id.padEnd(16)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50)} ms  p99 ${fmt(run.p99)} ms  ${cpuLine}, pid ${system.proc.pid}${trouble}`,
+        `  round ${round + 1}/${options.rounds} ${system.id.padEnd(16)} ${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50)} ms  p99 ${fmt(run.p99)} ms  ${cpuLine}, RSS ${fmt(rssMb, 1)} MB, pid ${system.proc.pid}${trouble}`,
       );
     }
   }
