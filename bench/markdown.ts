@@ -124,7 +124,8 @@ is utime + stime from /proc/PID/stat across ${s.logins} logins (${s.loginConcurr
 runs each function of its path only a few times, so V8 optimises that path over thousands of logins. The first
 ${COLD_LOGINS} logins the gateway serves (one at a time, right after the load passes) are measured apart: what a
 gateway that signs in few users pays per login. The provider's CPU is counted apart, in its own process. Logins/s is bounded by the provider and the client
-driving the logins, which share the other core.` : 'Not run this time (BENCH_LOGINS=0).'}
+driving the logins, which share the other core. The provider's code is the same in every run, so "gateway / provider
+CPU" compares runs made on hosts of different speed (a shared VM can run at half its usual speed for hours).` : 'Not run this time (BENCH_LOGINS=0).'}
 
 ## Soak
 

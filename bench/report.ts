@@ -147,11 +147,11 @@ function halfRows(report: RunReport): string[][] {
 
 const FULL_HEAD = ['system', 'req/s (median)', 'rounds min–max', 'p50 ms', 'p99 ms', 'CPU %', 'max RSS MB', 'others CPU %', 'errors'];
 const HALF_HEAD = ['system', 'rate asked', 'req/s', 'p50 ms', 'p99 ms', 'p99 added ms', 'CPU %', 'others CPU %', 'errors'];
-const LOGIN_HEAD = ['system', 'logins', 'logins/s', 'gateway CPU ms/login', 'first 50 logins: gateway CPU ms/login', 'provider CPU ms/login', 'failures'];
+const LOGIN_HEAD = ['system', 'logins', 'logins/s', 'gateway CPU ms/login', 'first 50 logins: gateway CPU ms/login', 'provider CPU ms/login', 'gateway / provider CPU', 'failures'];
 const SCALING_HEAD = ['workers', 'cores used', 'req/s (median)', 'p50 ms', 'p99 ms', 'CPU %', 'max RSS MB'];
 
 function loginRows(report: RunReport): string[][] {
-  return report.logins.map((l) => [l.id, String(l.logins), f(l.loginsPerSecond, 1), f(l.cpuMsPerLogin), f(l.coldCpuMsPerLogin), f(l.idpCpuMsPerLogin, 1), String(l.failures)]);
+  return report.logins.map((l) => [l.id, String(l.logins), f(l.loginsPerSecond, 1), f(l.cpuMsPerLogin), f(l.coldCpuMsPerLogin), f(l.idpCpuMsPerLogin, 1), f(l.cpuMsPerLogin / l.idpCpuMsPerLogin), String(l.failures)]);
 }
 
 function scalingRows(report: RunReport): string[][] {
