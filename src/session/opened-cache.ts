@@ -24,6 +24,11 @@ export class OpenedCache<T extends object> {
     this.#ttlMs = options.ttlMs;
   }
 
+  /** Entries held, expired ones not yet dropped included. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
   /** What `sealed` opened to, if it was opened lately. */
   get(sealed: string): T | undefined {
     const key = sealed.slice(-KEY_LENGTH);
@@ -38,6 +43,22 @@ export class OpenedCache<T extends object> {
 
   /** Remembers what `sealed` opened to (call only for a text that opened). */
   set(sealed: string, value: T): void {
-    this.#entries.set(sealed.slice(-KEY_LENGTH), { sealed, value, expiresAt: Date.now() + this.#ttlMs });
+    const now = Date.now();
+    this.#entries.set(sealed.slice(-KEY_LENGTH), { sealed, value, expiresAt: now + this.#ttlMs });
+    this.#sweep(now);
+  }
+
+  /**
+   * Drops expired entries from the least recently used end, up to the first live one: after a burst of logins
+   * their sessions (tokens included) leave memory once their time is up, not only when `max` newer ones came.
+   */
+  #sweep(now: number): void {
+    const expired: string[] = [];
+    for (const key of this.#entries.rkeys()) {
+      const entry = this.#entries.peek(key);
+      if (entry !== undefined && entry.expiresAt > now) break;
+      expired.push(key);
+    }
+    for (const key of expired) this.#entries.delete(key);
   }
 }
