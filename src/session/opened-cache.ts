@@ -7,6 +7,7 @@
  * lookup cost 2 µs a request; an entry keeps the whole text, and only an exact match is a hit.
  */
 import { LRUCache } from 'lru-cache';
+import { sweepExpired } from './lru-sweep.js';
 
 /** The sealed text ends with its nonce: 24 random bytes, 32 characters of base64url. */
 const KEY_LENGTH = 32;
@@ -45,20 +46,6 @@ export class OpenedCache<T extends object> {
   set(sealed: string, value: T): void {
     const now = Date.now();
     this.#entries.set(sealed.slice(-KEY_LENGTH), { sealed, value, expiresAt: now + this.#ttlMs });
-    this.#sweep(now);
-  }
-
-  /**
-   * Drops expired entries from the least recently used end, up to the first live one: after a burst of logins
-   * their sessions (tokens included) leave memory once their time is up, not only when `max` newer ones came.
-   */
-  #sweep(now: number): void {
-    const expired: string[] = [];
-    for (const key of this.#entries.rkeys()) {
-      const entry = this.#entries.peek(key);
-      if (entry !== undefined && entry.expiresAt > now) break;
-      expired.push(key);
-    }
-    for (const key of expired) this.#entries.delete(key);
+    sweepExpired(this.#entries, (entry) => entry.expiresAt > now);
   }
 }

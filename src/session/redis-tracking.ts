@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { sweepExpired } from './lru-sweep.js';
 import type { Logger } from 'pino';
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
@@ -221,7 +222,11 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     fill(key, ticket, value) {
       if (ticket === undefined || pending.get(key) !== ticket) return;
       pending.delete(key);
-      if (value !== undefined && serving()) entries.set(key, { value, rereadAt: Date.now() + ENTRY_TTL_MS });
+      if (value !== undefined && serving()) {
+        const now = Date.now();
+        entries.set(key, { value, rereadAt: now + ENTRY_TTL_MS });
+        sweepExpired(entries, (entry) => entry.rereadAt > now);
+      }
     },
     invalidate(key) {
       entries.delete(key);
