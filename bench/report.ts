@@ -189,6 +189,23 @@ export function disturbance(report: RunReport): string | undefined {
   return `Other processes on the machine used up to ${worst.toFixed(0)}% of a core during the measured runs (load average ${report.machine.loadAverage} at the start): every figure here is disturbed by them. Rerun on an otherwise idle machine.`;
 }
 
+/** Above this max/min spread between the bare proxy's own rounds, ratios against it are called imprecise. */
+const SPREAD_LIMIT = 1.15;
+
+/**
+ * A warning when the bare proxy's own full-load rounds spread widely: fresh processes of one build ran at
+ * different speeds, so a ratio is only as precise as that spread.
+ */
+export function spread(report: RunReport): string | undefined {
+  const bare = byId(report.full, 'bare');
+  const rates = bare?.runs.map((run) => run.rps).filter((rps) => rps > 0) ?? [];
+  if (rates.length < 2) return undefined;
+  const low = Math.min(...rates);
+  const high = Math.max(...rates);
+  if (high / low <= SPREAD_LIMIT) return undefined;
+  return `The bare proxy's own rounds ranged from ${int(low)} to ${int(high)} req/s (${times(high / low)}): fresh processes of the same build ran at different speeds on this machine, so each ratio to the bare proxy is only as precise as that spread. The ratios are medians of per-round ratios; one close to its target is not settled by this run.`;
+}
+
 /** A table: its header and its rows of cells. */
 export interface Table {
   head: string[];
@@ -222,10 +239,9 @@ export function consoleReport(report: RunReport): string {
   return parts.join('\n');
 }
 
-/** The run's notes, a disturbance warning first. */
+/** The run's notes, the warnings about a disturbed or imprecise run first. */
 export function allNotes(report: RunReport): string[] {
-  const warning = disturbance(report);
-  return warning ? [warning, ...report.notes] : report.notes;
+  return [disturbance(report), spread(report), ...report.notes].filter((note): note is string => note !== undefined);
 }
 
 /** The soak in one sentence. */
