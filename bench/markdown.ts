@@ -95,8 +95,9 @@ third), so medians over fresh processes are not one process's luck.` : 'Each sys
 response's own latency (autocannon's histogram keeps whole milliseconds only). RSS is the largest VmRSS
 (/proc/PID/status, the process and its children) sampled every 200 ms while the system is under load.
 "CPU %" is the system's CPU time over the run (100% = its core fully used: below that, something else was the
-limit); "others CPU %" is what processes outside the benchmark used meanwhile (/proc/stat minus the
-benchmark's own processes), the largest over the rounds: anything but ~0 means the machine was not quiet.
+limit); "others CPU %" is the CPU time outside the benchmark's own processes meanwhile (/proc/stat's busy
+time, the hypervisor's steal time and the kernel's interrupt work included, minus the benchmark's processes),
+the largest over the rounds: anything but ~0 means the machine was not quiet.
 The ratios (authgate / bare proxy, authgate / express-openid-connect) are the median over rounds of each
 round's own ratio: the two runs of a round are seconds apart, so the machine's drift between minutes cancels.
 ${report.half.length ? `\nHalf load: the same rounds at a fixed rate (autocannon \`overallRate\`) of half the bare proxy's median full-load rate; "p99 added" is the median over rounds of a system's p99 minus the bare proxy's p99 in the same round, at that same rate.` : ''}

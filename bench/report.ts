@@ -186,7 +186,7 @@ export function disturbance(report: RunReport): string | undefined {
   const scaling = report.scaling?.rows.map((row) => row.measurement) ?? [];
   const worst = Math.max(0, ...[...report.full, ...report.half, ...scaling].map((m) => m.foreignCpuPercent), report.soak?.foreignCpuPercent ?? 0);
   if (worst <= FOREIGN_CPU_LIMIT) return undefined;
-  return `Other processes on the machine used up to ${worst.toFixed(0)}% of a core during the measured runs (load average ${report.machine.loadAverage} at the start): every figure here is disturbed by them. Rerun on an otherwise idle machine.`;
+  return `Other processes, the hypervisor (steal time) or kernel interrupt work took up to ${worst.toFixed(0)}% of a core during the measured runs (load average ${report.machine.loadAverage} at the start): every figure here is disturbed by them. Rerun on an otherwise idle machine.`;
 }
 
 /** Above this max/min spread between the bare proxy's own rounds, ratios against it are called imprecise. */
