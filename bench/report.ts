@@ -129,10 +129,16 @@ function targets(report: RunReport): TargetRow[] {
 const mark = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? 'met' : 'NOT met');
 const trouble = (m: Measurement) => (m.non2xx + m.errors > 0 ? `${m.non2xx} non-2xx, ${m.errors} errors` : 'none');
 
+/** The slowest and the fastest of a measurement's rounds, requests/s. */
+function rateRange(m: Measurement): { low: number; high: number } {
+  const rates = m.runs.map((run) => run.rps);
+  return { low: Math.min(...rates), high: Math.max(...rates) };
+}
+
 function fullRows(report: RunReport): string[][] {
   return report.full.map((m) => {
-    const rates = m.runs.map((run) => run.rps);
-    return [m.id, int(m.rps), `${int(Math.min(...rates))}–${int(Math.max(...rates))}`, f(m.p50), f(m.p99), f(m.cpuPercent, 0), f(m.rssMb, 1), f(m.foreignCpuPercent, 0), trouble(m)];
+    const { low, high } = rateRange(m);
+    return [m.id, int(m.rps), `${int(low)}–${int(high)}`, f(m.p50), f(m.p99), f(m.cpuPercent, 0), f(m.rssMb, 1), f(m.foreignCpuPercent, 0), trouble(m)];
   });
 }
 
@@ -192,18 +198,13 @@ export function disturbance(report: RunReport): string | undefined {
 /** Above this max/min spread between the bare proxy's own rounds, ratios against it are called imprecise. */
 const SPREAD_LIMIT = 1.15;
 
-/**
- * A warning when the bare proxy's own full-load rounds spread widely: fresh processes of one build ran at
- * different speeds, so a ratio is only as precise as that spread.
- */
-export function spread(report: RunReport): string | undefined {
+/** A warning when the bare proxy's own full-load rounds spread widely: a ratio is only as precise as that spread. */
+function spread(report: RunReport): string | undefined {
   const bare = byId(report.full, 'bare');
-  const rates = bare?.runs.map((run) => run.rps).filter((rps) => rps > 0) ?? [];
-  if (rates.length < 2) return undefined;
-  const low = Math.min(...rates);
-  const high = Math.max(...rates);
-  if (high / low <= SPREAD_LIMIT) return undefined;
-  return `The bare proxy's own rounds ranged from ${int(low)} to ${int(high)} req/s (${times(high / low)}): fresh processes of the same build ran at different speeds on this machine, so each ratio to the bare proxy is only as precise as that spread. The ratios are medians of per-round ratios; one close to its target is not settled by this run.`;
+  if (!bare || bare.runs.length < 2) return undefined;
+  const { low, high } = rateRange(bare);
+  if (low > 0 && high / low <= SPREAD_LIMIT) return undefined;
+  return `The bare proxy's own rounds ranged from ${int(low)} to ${int(high)} req/s: the same build ran at different speeds within this run, so each ratio to the bare proxy is only as precise as that spread. The ratios are medians of per-round ratios; one close to its target is not settled by this run.`;
 }
 
 /** A table: its header and its rows of cells. */
