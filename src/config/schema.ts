@@ -60,6 +60,15 @@ const origin = httpUrl
   )
   .transform((value) => new URL(value).origin);
 
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parseUrl(value: string): URL | undefined {
   try {
     return new URL(value);
@@ -123,6 +132,8 @@ const upstreamSchema = z.strictObject({
   url: httpUrl.optional(),
   auth: z.enum(['required', 'optional', 'public']).default('required'),
   forwardAccessToken: flag.default(true),
+  /** Forward-auth: X-Auth-Request-Access-Token in the answer to a trusted proxy (oauth2-proxy's --pass-access-token). */
+  authRequestAccessToken: flag.default(false),
   stripPrefix: flag.default(false),
   preserveHost: flag.default(false),
   timeout: duration.prefault('30s'),
@@ -173,6 +184,19 @@ const configShape = z.strictObject({
       .refine((scopes) => scopes.includes('openid'), { message: 'must include "openid"' })
       .default(['openid', 'profile', 'email', 'offline_access']),
     groupsClaim: z.string().min(1).default('groups'),
+    /** A regular expression; only the groups it matches are kept in the session and sent upstream. */
+    groupsFilter: z
+      .string()
+      .refine((pattern) => isRegExp(pattern), { message: 'expected a regular expression, e.g. "^(admins|staff|team-.*)$"' })
+      .optional(),
+    /** Email rules and X-Forwarded-Email accept an email the provider did not mark email_verified: true. */
+    trustUnverifiedEmail: flag.default(false),
+    /** How far in the future an ID token's iat may be (clock differences). */
+    clockSkew: duration.prefault('60s'),
+    /** How old an ID token's iat may be when the gateway receives it. */
+    maxIdTokenAge: duration.prefault('10m'),
+    /** How often the provider's metadata and JWKS are fetched again. */
+    metadataRefresh: duration.prefault('24h'),
     allowInsecureHttp: flag.default(false),
   }),
   session: z.strictObject({
