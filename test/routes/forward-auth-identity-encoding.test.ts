@@ -1,0 +1,74 @@
+/**
+ * Forward-auth identity headers never break a request: names and groups in any script (Cyrillic, CJK,
+ * Arabic, emoji), with commas, semicolons, quotes, "%" or control characters, give a 202 whose
+ * X-Auth-Request-* values percent-decode to the originals, a group with a comma staying one group.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startStack, type Stack } from '../helpers/gateway.js';
+import { demoUsers, type IdpUser } from '../helpers/idp.js';
+
+/** Users whose claims exercise every kind of value a header cannot carry as it is. */
+export const UNUSUAL_USERS: IdpUser[] = [
+  {
+    sub: 'иван',
+    email: 'иван@пример.рф',
+    preferredUsername: 'Иван Петров',
+    name: 'Иван Петров',
+    groups: ['администраторы', 'a,b', 'x;y', 'plain'],
+  },
+  { sub: '山田太郎', email: 'yamada@example.jp', preferredUsername: '山田', name: '山田 太郎', groups: ['開発チーム', '管理者,全員'] },
+  { sub: 'محمد', email: 'mohammed@example.sa', preferredUsername: 'محمد علي', name: 'محمد علي', groups: ['مدراء', 'فريق التطوير'] },
+  {
+    sub: 'fox-🦊',
+    email: 'fox@example.com',
+    preferredUsername: ' 🦊 "the fox" it\'s 100% ',
+    name: '🦊',
+    groups: ['🚀 team', 'quote"d', "it's", '100%', 'tab\there', 'line\r\nbreak', 'nul\u0000x', 'del\u007f', ' padded '],
+  },
+];
+
+/** Decodes one percent-encoded value. */
+const decode = (value: string | null) => (value === null ? null : decodeURIComponent(value));
+/** Decodes a comma-separated list of percent-encoded items. */
+const decodeList = (value: string | null) => (value === null ? null : value.split(',').map((item) => decodeURIComponent(item)));
+
+describe('forward-auth identity headers for names and groups in any script and with separators', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      idp: { users: [...demoUsers, ...UNUSUAL_USERS] },
+      configure: (c) => {
+        c.server.trustedProxies = ['127.0.0.1/32'];
+        // Sign-in lands on a public page: what the proxied app gets is not this file's subject.
+        c.upstreams[0] = { ...c.upstreams[0], name: 'app', path: '/', auth: 'public' };
+        c.upstreams.push({ name: 'reports', path: '/reports' }); // forward-auth only
+      },
+    });
+  });
+  after(() => stack.close());
+
+  for (const user of UNUSUAL_USERS) {
+    it(`${user.sub}: 202, and every X-Auth-Request-* header decodes to the original claim`, async () => {
+      const browser = await stack.signIn(user.sub, '/oauth2/start?rd=/');
+      const response = await browser.fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { 'x-forwarded-uri': '/reports' } });
+      assert.equal(response.status, 202, await response.text());
+      const headers = response.headers;
+      for (const name of ['x-auth-request-user', 'x-auth-request-email', 'x-auth-request-preferred-username', 'x-auth-request-groups']) {
+        assert.match(headers.get(name) ?? '', /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, `${name} is printable ASCII without edge spaces`);
+      }
+      assert.equal(decode(headers.get('x-auth-request-user')), user.sub);
+      assert.equal(decode(headers.get('x-auth-request-email')), user.email);
+      assert.equal(decode(headers.get('x-auth-request-preferred-username')), user.preferredUsername);
+      assert.deepEqual(decodeList(headers.get('x-auth-request-groups')), user.groups);
+    });
+  }
+
+  it('plain ASCII values are sent as they are (alice)', async () => {
+    const browser = await stack.signIn('alice', '/oauth2/start?rd=/');
+    const response = await browser.fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { 'x-forwarded-uri': '/reports' } });
+    assert.equal(response.status, 202);
+    assert.equal(response.headers.get('x-auth-request-user'), 'alice');
+    assert.equal(response.headers.get('x-auth-request-groups'), 'admins,staff');
+  });
+});
