@@ -115,7 +115,8 @@ describe('forward-auth: a trusted peer that names no original URI, and an untrus
   after(() => stack.close());
 
   it('without X-Forwarded-Uri and X-Original-URL (X-Forwarded-Host alone, or nothing) the answer is 403, not the "/" route\'s 202', async () => {
-    for (const headers of [{}, { 'x-forwarded-host': 'app.example.com' }, { 'x-forwarded-proto': 'https', 'x-forwarded-method': 'GET' }]) {
+    const variants: Array<Record<string, string>> = [{}, { 'x-forwarded-host': 'app.example.com' }, { 'x-forwarded-proto': 'https', 'x-forwarded-method': 'GET' }];
+    for (const headers of variants) {
       for (const cookie of [bobCookie, '']) {
         const answer = await rawRequest(stack.gateway.url, '/oauth2/auth', { accept: 'application/json', cookie, ...headers });
         assertRefused(answer, `${cookie ? 'bob' : 'signed out'} ${JSON.stringify(headers)}`);

@@ -6,27 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startStack, type Stack } from '../helpers/gateway.js';
-import { demoUsers, type IdpUser } from '../helpers/idp.js';
-
-/** Users whose claims exercise every kind of value a header cannot carry as it is. */
-export const UNUSUAL_USERS: IdpUser[] = [
-  {
-    sub: 'иван',
-    email: 'иван@пример.рф',
-    preferredUsername: 'Иван Петров',
-    name: 'Иван Петров',
-    groups: ['администраторы', 'a,b', 'x;y', 'plain'],
-  },
-  { sub: '山田太郎', email: 'yamada@example.jp', preferredUsername: '山田', name: '山田 太郎', groups: ['開発チーム', '管理者,全員'] },
-  { sub: 'محمد', email: 'mohammed@example.sa', preferredUsername: 'محمد علي', name: 'محمد علي', groups: ['مدراء', 'فريق التطوير'] },
-  {
-    sub: 'fox-🦊',
-    email: 'fox@example.com',
-    preferredUsername: ' 🦊 "the fox" it\'s 100% ',
-    name: '🦊',
-    groups: ['🚀 team', 'quote"d', "it's", '100%', 'tab\there', 'line\r\nbreak', 'nul\u0000x', 'del\u007f', ' padded '],
-  },
-];
+import { demoUsers } from '../helpers/idp.js';
+import { UNUSUAL_USERS } from './identity-fixtures.js';
 
 /** Decodes one percent-encoded value. */
 const decode = (value: string | null) => (value === null ? null : decodeURIComponent(value));

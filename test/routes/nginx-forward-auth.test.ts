@@ -57,7 +57,7 @@ async function startNginxStack(idpOptions: Partial<IdpOptions> = {}): Promise<Ng
       { name: 'admin', path: '/admin', allow: { groups: ['admins'] } },
       { name: 'public', path: '/public', auth: 'public' },
     ],
-    extraServers: { count: 1, config: ([port]) => ingressNginxStyleServer(port as number) },
+    extraServers: { count: 1, config: ([port]) => ingressNginxStyleServer(port) },
   });
 }
 
