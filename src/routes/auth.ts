@@ -8,15 +8,20 @@
  * - `/oauth2/auth/<original path>`, any method (Envoy ext_authz HTTP service with `path_prefix:
  *   /oauth2/auth`): the original path is the suffix, the host the request's own. Answers 200, as Envoy
  *   counts only 200 as allowed.
- * Allowed: X-Auth-Request-User/-Email/-Preferred-Username/-Groups/-Access-Token; 401 signed out; 403 denied.
+ * Fails closed: when the original request cannot be known (an untrusted peer, or a trusted one that names
+ * no original URI) and any route is protected, the answer is 403, never a judgement of some other path.
+ * Allowed: X-Auth-Request-User/-Email/-Preferred-Username/-Groups, percent-encoded where needed, and
+ * -Access-Token only to a trusted peer for routes that set `authRequestAccessToken`; 401 signed out; 403 denied.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
+import { canonicalHost } from '../http/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
 import { compileTrustedProxies } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
+import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
 import { normaliseTarget } from '../proxy/normalise-path.js';
-import { matchUpstream } from '../proxy/upstreams.js';
+import { matchUpstream, type CompiledUpstream } from '../proxy/upstreams.js';
 
 const ENVOY_PREFIX = '/oauth2/auth';
 const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
@@ -27,14 +32,30 @@ interface OriginalRequest {
   uri: string;
 }
 
+/** What a trusted peer's headers say: the original(s), nothing, or a refusal. */
+type OriginalsFromHeaders = { originals: OriginalRequest[] } | { missing: true } | { error: 'bad-original-uri' | 'bad-original-host' };
+
+/** Why the original request cannot be known; each is logged once per gateway. */
+type UnknownCause = 'untrusted-peer' | 'no-original-uri';
+
+/** The warning for each cause: what the operator must change. */
+const UNKNOWN_CAUSE_MESSAGE: Record<UnknownCause, string> = {
+  'untrusted-peer':
+    'forward-auth: a peer not listed in server.trustedProxies asked /oauth2/auth; its original request is unknown, so it gets 403 until its address is listed in server.trustedProxies',
+  'no-original-uri':
+    'forward-auth: a trusted peer asked /oauth2/auth without X-Forwarded-Uri or X-Original-URL; its original request is unknown, so it gets 403 until the proxy sends X-Forwarded-Uri (and X-Forwarded-Host)',
+};
+
 /** Registers /oauth2/auth and /oauth2/auth/*. */
 export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): void {
   const isTrusted = compileTrustedProxies(ctx.config.server.trustedProxies);
+  // One warning per cause for the life of this gateway: a misconfigured proxy asks on every request.
+  const warned = new Set<UnknownCause>();
 
   /** Judges every original the proxy reported (normally one); all must pass, the strictest answer wins. */
-  async function judge(request: FastifyRequest, reply: FastifyReply, originals: OriginalRequest[], allowedStatus: 200 | 202) {
+  async function judge(request: FastifyRequest, reply: FastifyReply, originals: OriginalRequest[], allowedStatus: 200 | 202, trustedPeer: boolean) {
     reply.header('cache-control', 'no-store');
-    const upstreams = [];
+    const upstreams: CompiledUpstream[] = [];
     for (const original of originals) {
       const target = normaliseTarget(original.uri);
       if (!target) return reply.code(400).send({ error: 'bad-original-uri' });
@@ -61,22 +82,44 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
       return reply.code(403).send({ error: 'forbidden', reason: denied.reason });
     }
     if (principal && upstreams.every((u) => u.config.auth !== 'public')) {
+      // Names and groups in any script, or with "," or control characters, must neither break the answer
+      // (a 500 for a value outside Latin-1) nor change meaning (a group "a,b" read as two).
       const { sub, email, preferredUsername, groups } = principal.identity;
-      reply.header('x-auth-request-user', sub);
-      if (email !== undefined) reply.header('x-auth-request-email', email);
-      if (preferredUsername !== undefined) reply.header('x-auth-request-preferred-username', preferredUsername);
-      if (groups.length > 0) reply.header('x-auth-request-groups', groups.join(','));
-      if (upstreams.every((u) => u.config.forwardAccessToken)) reply.header('x-auth-request-access-token', principal.accessToken);
+      reply.header('x-auth-request-user', encodeHeaderValue(sub));
+      if (email !== undefined) reply.header('x-auth-request-email', encodeHeaderValue(email));
+      if (preferredUsername !== undefined) reply.header('x-auth-request-preferred-username', encodeHeaderValue(preferredUsername));
+      if (groups.length > 0) reply.header('x-auth-request-groups', encodeHeaderList(groups));
+      // The token is for the proxy to hand to the app, never for whoever can read this answer.
+      if (trustedPeer && upstreams.every((u) => u.config.authRequestAccessToken)) {
+        reply.header('x-auth-request-access-token', principal.accessToken);
+      }
     }
     return reply.code(allowedStatus).send();
   }
 
+  /**
+   * The original request is unknown. With any protected route, judging something else (the peer's own `/`)
+   * could allow what the real request's route denies: refuse, and tell the operator why, once. A
+   * configuration of public routes only has nothing to protect and still answers for `/` of the own Host.
+   */
+  function unknownOriginal(request: FastifyRequest, reply: FastifyReply, cause: UnknownCause) {
+    if (!ctx.routes.current.upstreams.some((u) => u.config.auth !== 'public')) {
+      return judge(request, reply, [{ host: request.headers.host, uri: '/' }], 202, false);
+    }
+    if (!warned.has(cause)) {
+      warned.add(cause);
+      request.log.warn({ peer: request.socket.remoteAddress, cause }, UNKNOWN_CAUSE_MESSAGE[cause]);
+    }
+    return reply.code(403).header('cache-control', 'no-store').send({ error: 'unknown-original-request' });
+  }
+
   app.get('/oauth2/auth', async (request, reply) => {
-    if (!isTrusted(request.socket.remoteAddress)) return judge(request, reply, [{ host: request.headers.host, uri: '/' }], 202);
-    const originals = originalsFromHeaders(request);
-    if (!originals) return reply.code(400).header('cache-control', 'no-store').send({ error: 'bad-original-uri' });
-    if (originals.length > 1) request.log.info('forward-auth: X-Original-URL and X-Forwarded-Uri/-Host disagree; judging both');
-    return judge(request, reply, originals, 202);
+    if (!isTrusted(request.socket.remoteAddress)) return unknownOriginal(request, reply, 'untrusted-peer');
+    const found = originalsFromHeaders(request);
+    if ('missing' in found) return unknownOriginal(request, reply, 'no-original-uri');
+    if ('error' in found) return reply.code(400).header('cache-control', 'no-store').send({ error: found.error });
+    if (found.originals.length > 1) request.log.info('forward-auth: X-Original-URL and X-Forwarded-Uri/-Host disagree; judging both');
+    return judge(request, reply, found.originals, 202, true);
   });
 
   app.route({
@@ -88,7 +131,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
       }
       const { path, query } = request.authgate;
       const uri = path.slice(ENVOY_PREFIX.length) + (query ? `?${query}` : '');
-      return judge(request, reply, [{ host: request.headers.host, uri }], 200);
+      return judge(request, reply, [{ host: request.headers.host, uri }], 200, true);
     },
   });
 }
@@ -96,35 +139,44 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
 /**
  * What a trusted proxy says the original request was: from X-Forwarded-Uri (+ -Host), from X-Original-URL,
  * or both when both are present and disagree. A proxy that sets one header may pass a client's copy of the
- * other (ingress-nginx sets only X-Original-URL), so neither is preferred: both are judged. Undefined when
- * malformed.
+ * other (ingress-nginx sets only X-Original-URL), so neither is preferred: both are judged. A host that
+ * cannot name a host (see canonicalHost) is refused, never matched loosely.
  */
-function originalsFromHeaders(request: FastifyRequest): OriginalRequest[] | undefined {
+function originalsFromHeaders(request: FastifyRequest): OriginalsFromHeaders {
   const header = (name: string) => {
     const value = request.headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
   const forwardedUri = header('x-forwarded-uri');
-  const forwardedHost = header('x-forwarded-host');
   const originalUrl = header('x-original-url');
-  const fromForwarded = forwardedUri !== undefined ? { host: forwardedHost ?? request.headers.host, uri: forwardedUri } : undefined;
+  if (forwardedUri === undefined && originalUrl === undefined) return { missing: true };
+  const rawForwardedHost = header('x-forwarded-host');
+  let forwardedHost = request.headers.host;
+  if (rawForwardedHost !== undefined) {
+    const host = canonicalHost(rawForwardedHost);
+    if (!host) return { error: 'bad-original-host' };
+    forwardedHost = host.value;
+  }
+  const fromForwarded = forwardedUri !== undefined ? { host: forwardedHost, uri: forwardedUri } : undefined;
   let fromOriginal: OriginalRequest | undefined;
   if (originalUrl !== undefined) {
     if (originalUrl.startsWith('/')) {
-      fromOriginal = { host: forwardedHost ?? request.headers.host, uri: originalUrl };
+      fromOriginal = { host: forwardedHost, uri: originalUrl };
     } else {
+      let url: URL;
       try {
-        const url = new URL(originalUrl);
-        fromOriginal = { host: url.host, uri: url.pathname + url.search };
+        url = new URL(originalUrl);
       } catch {
-        return undefined;
+        return { error: 'bad-original-uri' };
       }
+      const host = canonicalHost(url.host);
+      if (!host) return { error: 'bad-original-host' };
+      fromOriginal = { host: host.value, uri: url.pathname + url.search };
     }
   }
   if (fromForwarded && fromOriginal) {
     const same = fromForwarded.uri === fromOriginal.uri && (fromForwarded.host ?? '').toLowerCase() === (fromOriginal.host ?? '').toLowerCase();
-    return same ? [fromForwarded] : [fromForwarded, fromOriginal];
+    return { originals: same ? [fromForwarded] : [fromForwarded, fromOriginal] };
   }
-  const only = fromForwarded ?? fromOriginal;
-  return only ? [only] : [{ host: forwardedHost ?? request.headers.host, uri: '/' }];
+  return { originals: [(fromForwarded ?? fromOriginal) as OriginalRequest] };
 }

@@ -137,13 +137,17 @@ describe('trusted proxies: an untrusted peer cannot change anything with X-Forwa
     assert.equal(session.secure, false);
   });
 
-  it('forward-auth ignores X-Forwarded-Uri: a signed-out check of a public URI is judged as "/" (401)', async () => {
-    const answer = await rawGet(stack.gateway.url, '/oauth2/auth', {
-      accept: 'application/json',
-      'x-forwarded-uri': '/open/x',
-      'x-forwarded-host': new URL(stack.publicUrl).host,
-    });
-    assert.equal(answer.status, 401);
+  it('forward-auth does not believe X-Forwarded-Uri: a check naming a public URI is refused (403), not judged', async () => {
+    for (const session of ['', cookie]) {
+      const answer = await rawGet(stack.gateway.url, '/oauth2/auth', {
+        accept: 'application/json',
+        cookie: session,
+        'x-forwarded-uri': '/open/x',
+        'x-forwarded-host': new URL(stack.publicUrl).host,
+      });
+      assert.equal(answer.status, 403, answer.body);
+      assert.deepEqual(JSON.parse(answer.body), { error: 'unknown-original-request' });
+    }
   });
 });
 

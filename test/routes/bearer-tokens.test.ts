@@ -25,7 +25,8 @@ function withBearers(audiences: string[] = [API]) {
     c.api = { acceptBearerTokens: true, audiences };
     c.server.trustedProxies = ['127.0.0.1/32'];
     const url = c.upstreams[0]?.url;
-    c.upstreams.push({ name: 'admin', path: '/admin', url, allow: { groups: ['admins'] } });
+    // authRequestAccessToken: forward-auth answers for /admin carry the token (to the trusted proxy only).
+    c.upstreams.push({ name: 'admin', path: '/admin', url, allow: { groups: ['admins'] }, authRequestAccessToken: true });
   };
 }
 

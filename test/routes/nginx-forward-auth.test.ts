@@ -7,96 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
-import { baseConfig, freePort, startGateway, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type StartedGateway } from '../helpers/gateway.js';
-import { startIdp, type IdpOptions, type StartedIdp } from '../helpers/idp.js';
-import { nginxAvailable, startNginx, type StartedNginx } from '../helpers/nginx.js';
-import { startUpstream, type RecordedRequest, type StartedUpstream } from '../helpers/upstream.js';
-
-/**
- * The nginx recipe of docs/forward-auth.md, with plain http on 127.0.0.1 instead of TLS and a hostname.
- * `{{port}}` is nginx's own port (filled in by startNginx).
- */
-function forwardAuthRecipe(gatewayPort: number, appPort: number): string {
-  return `
-upstream authgate { server 127.0.0.1:${gatewayPort}; }
-upstream app { server 127.0.0.1:${appPort}; }
-
-# Only a browser navigation (GET or HEAD asking for HTML) is sent to sign in; an API client keeps the 401.
-map "$request_method $http_accept" $authgate_signin_redirect {
-  default 0;
-  "~^(GET|HEAD) .*text/html" 1;
-}
-# The app gets the user's access token when authgate gives one, else what the client sent.
-map $authgate_token $authgate_authorization {
-  "" $http_authorization;
-  default "Bearer $authgate_token";
-}
-
-server {
-  listen 127.0.0.1:{{port}};
-  server_name _;
-
-  # authgate's answers can carry a session cookie and a JWT access token: more than nginx's default 4 KB
-  # of response headers (which fails with "upstream sent too big header" and a 500).
-  proxy_buffer_size 16k;
-  proxy_buffers 8 16k;
-
-  location = /oauth2/auth {
-    internal;
-    proxy_pass http://authgate;
-    proxy_pass_request_body off;
-    proxy_set_header Content-Length "";
-    proxy_set_header X-Forwarded-Uri $request_uri;
-    proxy_set_header X-Forwarded-Host $host;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    # authgate also reads X-Original-URL: never pass on a client's copy.
-    proxy_set_header X-Original-URL "";
-  }
-
-  location /oauth2/ {
-    proxy_pass http://authgate;
-    proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-  }
-
-  location / {
-    auth_request /oauth2/auth;
-    auth_request_set $authgate_user $upstream_http_x_auth_request_user;
-    auth_request_set $authgate_email $upstream_http_x_auth_request_email;
-    auth_request_set $authgate_groups $upstream_http_x_auth_request_groups;
-    auth_request_set $authgate_username $upstream_http_x_auth_request_preferred_username;
-    auth_request_set $authgate_token $upstream_http_x_auth_request_access_token;
-    # A renewed session cookie (token refresh, idle clock) must reach the browser.
-    auth_request_set $authgate_cookie $upstream_http_set_cookie;
-    add_header Set-Cookie $authgate_cookie;
-    error_page 401 = @authgate_signin;
-
-    proxy_pass http://app;
-    proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto $scheme;
-    # Set even when empty: an empty value removes whatever the client sent under that name.
-    proxy_set_header X-Forwarded-User $authgate_user;
-    proxy_set_header X-Forwarded-Email $authgate_email;
-    proxy_set_header X-Forwarded-Groups $authgate_groups;
-    proxy_set_header X-Forwarded-Preferred-Username $authgate_username;
-    proxy_set_header Authorization $authgate_authorization;
-  }
-
-  location @authgate_signin {
-    # A relative Location: right behind a TLS-terminating load balancer too.
-    absolute_redirect off;
-    if ($authgate_signin_redirect) {
-      return 302 /oauth2/start?rd=$request_uri;
-    }
-    default_type application/json;
-    return 401 '{"error":"unauthenticated"}';
-  }
-}
-`;
-}
+import type { IdpOptions } from '../helpers/idp.js';
+import { nginxAvailable, startNginxForwardAuthStack, type NginxForwardAuthStack } from '../helpers/nginx.js';
+import type { RecordedRequest } from '../helpers/upstream.js';
 
 /**
  * A second server in the same nginx that asks authgate the way the Kubernetes ingress-nginx controller's
@@ -132,60 +45,20 @@ server {
 `;
 }
 
-/** Provider, recording upstream, gateway and nginx, wired like the docs say. */
-interface NginxStack {
-  idp: StartedIdp;
-  upstream: StartedUpstream;
-  gateway: StartedGateway;
-  nginx: StartedNginx;
-  /** The ingress-nginx style server (see ingressNginxStyleServer). */
-  ingressStyleUrl: string;
-  close(): Promise<void>;
-}
+/** The documented recipe plus the ingress-nginx style server (extraUrls[0]). */
+type NginxStack = NginxForwardAuthStack;
 
 async function startNginxStack(idpOptions: Partial<IdpOptions> = {}): Promise<NginxStack> {
-  const [nginxPort, gatewayPort, ingressStylePort] = [await freePort(), await freePort(), await freePort()];
-  const publicUrl = `http://127.0.0.1:${nginxPort}`;
-  const upstream = await startUpstream();
-  const idp = await startIdp({
-    clients: [
-      {
-        clientId: TEST_CLIENT_ID,
-        clientSecret: TEST_CLIENT_SECRET,
-        redirectUris: [`${publicUrl}/oauth2/callback`],
-        postLogoutRedirectUris: [`${publicUrl}/`],
-      },
+  return startNginxForwardAuthStack({
+    idp: idpOptions,
+    upstreams: [
+      // The app's own token goes to the app (through the recipe's Authorization line) only with this option.
+      { name: 'app', path: '/', authRequestAccessToken: true },
+      { name: 'admin', path: '/admin', allow: { groups: ['admins'] } },
+      { name: 'public', path: '/public', auth: 'public' },
     ],
-    ...idpOptions,
+    extraServers: { count: 1, config: ([port]) => ingressNginxStyleServer(port) },
   });
-  const tree = baseConfig({ publicUrl, issuer: idp.issuer, upstreamUrl: upstream.url, listenPort: gatewayPort });
-  tree.server.trustedProxies = ['127.0.0.1/32'];
-  // Forward-auth only: nginx proxies to the app, so no upstream has a url.
-  tree.upstreams = [
-    { name: 'app', path: '/' },
-    { name: 'admin', path: '/admin', allow: { groups: ['admins'] } },
-    { name: 'public', path: '/public', auth: 'public' },
-  ];
-  const stopped: Array<() => Promise<void>> = [() => idp.close(), () => upstream.close()];
-  try {
-    const gateway = await startGateway(tree, { port: gatewayPort });
-    stopped.unshift(() => gateway.close());
-    const nginx = await startNginx(forwardAuthRecipe(gatewayPort, upstream.port) + ingressNginxStyleServer(ingressStylePort), { port: nginxPort });
-    return {
-      idp,
-      upstream,
-      gateway,
-      nginx,
-      ingressStyleUrl: `http://127.0.0.1:${ingressStylePort}`,
-      close: async () => {
-        await nginx.close();
-        for (const stop of stopped) await stop();
-      },
-    };
-  } catch (err) {
-    for (const stop of stopped) await stop();
-    throw err;
-  }
 }
 
 /** The upstream's echo of the request it received. */
@@ -304,12 +177,12 @@ describe('nginx auth_request in front of an app, authgate behind nginx', { skip 
   });
 
   it('ingress-nginx style (X-Original-URL only): judges the original URL', async () => {
-    const admin = await fetch(`${stack.ingressStyleUrl}/admin/panel`, { headers: { accept: 'application/json' } });
+    const admin = await fetch(`${stack.extraUrls[0]}/admin/panel`, { headers: { accept: 'application/json' } });
     assert.equal(admin.status, 401);
     await admin.body?.cancel();
-    const open = await echoed(await fetch(`${stack.ingressStyleUrl}/public/page`));
+    const open = await echoed(await fetch(`${stack.extraUrls[0]}/public/page`));
     assert.equal(open.url, '/public/page');
-    const bobs = await bob.fetch(`${stack.ingressStyleUrl}/admin/panel`);
+    const bobs = await bob.fetch(`${stack.extraUrls[0]}/admin/panel`);
     assert.equal(bobs.status, 403);
     await bobs.body?.cancel();
   });
@@ -318,9 +191,9 @@ describe('nginx auth_request in front of an app, authgate behind nginx', { skip 
     // The proxy sets X-Original-URL but passes the client's X-Forwarded-Uri/-Host through untouched.
     const spoof = { 'x-forwarded-uri': '/public/page', 'x-forwarded-host': '127.0.0.1' };
     const seen = stack.upstream.requests.length;
-    const anonymous = await fetch(`${stack.ingressStyleUrl}/admin/panel`, { headers: { ...spoof, accept: 'application/json' } });
+    const anonymous = await fetch(`${stack.extraUrls[0]}/admin/panel`, { headers: { ...spoof, accept: 'application/json' } });
     await anonymous.body?.cancel();
-    const bobs = await bob.fetch(`${stack.ingressStyleUrl}/admin/panel`, { headers: spoof });
+    const bobs = await bob.fetch(`${stack.extraUrls[0]}/admin/panel`, { headers: spoof });
     await bobs.body?.cancel();
     assert.deepEqual(
       { anonymous: anonymous.status, bob: bobs.status, reachedApp: stack.upstream.requests.length - seen },
