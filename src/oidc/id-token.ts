@@ -49,13 +49,17 @@ export async function verifyIdToken(token: string, policy: IdTokenPolicy, nonce?
       issuer: policy.issuer,
       audience: policy.clientId,
       clockTolerance: Math.floor(policy.clockSkewMs / 1000),
-      maxTokenAge: Math.floor(policy.maxAgeMs / 1000),
       requiredClaims: ['exp', 'iat', 'sub'],
     }));
   } catch (err) {
     if (err instanceof errors.JOSEError) throw new InvalidIdToken(`ID token refused: ${reasonOf(err)}`);
     throw err;
   }
+  // Checked here rather than with jose's maxTokenAge, which adds the clock skew to the maximum age too.
+  const now = Date.now();
+  if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) throw new InvalidIdToken('ID token refused: "iat" is not a number');
+  if (claims.iat * 1000 > now + policy.clockSkewMs) throw new InvalidIdToken('ID token refused: "iat" is further in the future than oidc.clockSkew');
+  if (now - claims.iat * 1000 > policy.maxAgeMs) throw new InvalidIdToken('ID token refused: "iat" is older than oidc.maxIdTokenAge');
   if (typeof claims.sub !== 'string' || claims.sub === '') throw new InvalidIdToken('ID token refused: "sub" is not a non-empty string');
   if (claims.azp !== undefined && claims.azp !== policy.clientId) throw new InvalidIdToken('ID token refused: "azp" names another client');
   if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp === undefined) {

@@ -57,6 +57,13 @@ export interface IdpOptions {
   idTokenSigningAlgs?: SigningAlgorithmWithNone[];
 }
 
+/** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
+export interface RefreshTamper {
+  sub?: string;
+  iss?: string;
+  sign?: SignJwtOptions;
+}
+
 /** How `tamperNextIdToken` changes the ID token of the next authorization_code answer to a registered client. */
 export interface IdTokenTamper {
   /** New claims from the provider's own (default: the same claims). */
@@ -136,6 +143,8 @@ export interface StartedIdp {
    * during a key rotation or after a compromised key is withdrawn. What the provider signs with does not change.
    */
   publishJwks(document: { keys: JWK[] } | null): void;
+  /** Makes the JWKS endpoint answer 503 until called with false (the requests are still counted). */
+  failJwks(fail: boolean): void;
   /** Signs `payload` as given (no claims are added) to forge tokens the provider could have issued; see SignJwtOptions. */
   signJwt(payload: Record<string, unknown>, options?: SignJwtOptions): Promise<string>;
   addUser(user: IdpUser): void;
@@ -148,10 +157,11 @@ export interface StartedIdp {
   failTokenEndpoint(mode: 'http-503' | 'drop' | null): void;
   /**
    * Changes the next successful refresh_token answer, as a misbehaving provider or a proxy in front of it
-   * would: the ID token re-signed with the provider's key but other claims ({sub} or {iss}), or a 502 HTML
-   * page instead of the JSON (the refresh token is used up at the provider either way).
+   * would: the ID token re-signed with the provider's key but other claims ({sub} or {iss}), or signed as
+   * `sign` says (another key, alg none, HS256 ...), or a 502 HTML page instead of the JSON (the refresh token
+   * is used up at the provider either way).
    */
-  tamperNextRefresh(change: { sub?: string; iss?: string } | 'html-502'): void;
+  tamperNextRefresh(change: RefreshTamper | 'html-502'): void;
   /**
    * Replaces the ID token of the next successful authorization_code answer to one of `clients` (not the
    * built-in API client) by one made from its claims as `change` says: a misbehaving or compromised provider,
@@ -258,7 +268,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const users = new Map((options.users ?? demoUsers).map((u) => [u.sub, u]));
   const tokenRequests: TokenRequestRecord[] = [];
   let tokenFailure: 'http-503' | 'drop' | null = null;
-  let refreshTamper: { sub?: string; iss?: string } | 'html-502' | null = null;
+  let refreshTamper: RefreshTamper | 'html-502' | null = null;
   let idTokenTamper: IdTokenTamper | null = null;
   const authorizationRequests: URLSearchParams[] = [];
   // PKCE challenges of authorization requests that asked for offline_access (see issueRefreshToken).
@@ -269,6 +279,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   let otherKey: ReturnType<typeof signingKey> | undefined;
   let publishedJwks: { keys: JWK[] } | null = null;
   let jwksCount = 0;
+  let jwksFailing = false;
   const apiClient = { clientId: 'authgate-test-api-client', clientSecret: randomBytes(24).toString('base64url') };
 
   // The issuer must name the real port, so the server listens first and the provider is plugged in after.
@@ -395,6 +406,12 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   provider.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === JWKS_PATH) {
       jwksCount += 1;
+      if (jwksFailing) {
+        ctx.status = 503;
+        ctx.type = 'text/plain';
+        ctx.body = 'the test made the JWKS endpoint fail';
+        return;
+      }
       if (publishedJwks !== null) {
         ctx.type = 'application/jwk-set+json';
         ctx.body = publishedJwks;
@@ -445,7 +462,8 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
           ctx.body = '<html><body><h1>502 Bad Gateway</h1></body></html>';
         } else {
           const body = ctx.body as { id_token?: string };
-          ctx.body = { ...body, id_token: await signJwt({ ...decodePayload(body.id_token ?? ''), ...tamper }) };
+          const { sign, ...claims } = tamper;
+          ctx.body = { ...body, id_token: await signJwt({ ...decodePayload(body.id_token ?? ''), ...claims }, sign) };
         }
       }
     } finally {
@@ -553,6 +571,9 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     publicJwk,
     publishJwks: (document) => {
       publishedJwks = document;
+    },
+    failJwks: (fail) => {
+      jwksFailing = fail;
     },
     issueJwtAccessToken,
     apiClient,
