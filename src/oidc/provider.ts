@@ -355,7 +355,7 @@ export class OidcProvider {
   private async verifyIdToken(token: string, nonce?: string): Promise<Record<string, unknown>> {
     const policy = this.idTokenPolicy;
     if (!policy) throw new JwksUnavailable('the provider keys are not loaded');
-    return (await verifyIdToken(token, policy, nonce));
+    return verifyIdToken(token, policy, nonce);
   }
 
   /** verifyIdToken at login: a token that fails is a 400 page, keys that cannot be fetched a 503. */
