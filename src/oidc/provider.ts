@@ -219,7 +219,7 @@ export class OidcProvider {
     const tokens: TokenSet = {
       accessToken: response.access_token,
       refreshToken: response.refresh_token,
-      idToken: response.id_token,
+      idToken: storableIdToken(response.id_token),
       expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
       obtainedAt: Date.now(),
     };
@@ -291,7 +291,7 @@ export class OidcProvider {
       tokens: {
         accessToken: response.access_token,
         refreshToken: response.refresh_token ?? tokens.refreshToken,
-        idToken: response.id_token ?? tokens.idToken,
+        idToken: response.id_token === undefined ? tokens.idToken : storableIdToken(response.id_token),
         expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
         obtainedAt: Date.now(),
       },
@@ -376,6 +376,18 @@ export class OidcProvider {
     }
   }
 
+}
+
+/**
+ * ID tokens longer than this are not kept in the session. The session keeps the ID token only as the
+ * id_token_hint of RP-initiated logout; a user with thousands of groups (which `oidc.groupsFilter` trims
+ * from the identity, not from the token) would otherwise carry it in every Cookie header, and a hint this
+ * large would not fit in the logout URL anyway. Without a hint the provider asks the user to confirm.
+ */
+export const MAX_KEPT_ID_TOKEN_LENGTH = 8 * 1024;
+
+function storableIdToken(token: string | undefined): string | undefined {
+  return token !== undefined && token.length <= MAX_KEPT_ID_TOKEN_LENGTH ? token : undefined;
 }
 
 /** What a refresh grant produced. */
