@@ -10,8 +10,10 @@ import type { Config } from '../config/schema.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Identity, TokenSet } from '../session/types.js';
-import { identityFromClaims } from './identity.js';
+import { idTokenAlgorithms, InvalidIdToken, verifyIdToken, type IdTokenPolicy } from './id-token.js';
+import { identityFromClaims, identityRules, mergeClaims, type IdentityRules } from './identity.js';
 import { createProviderFetch } from './provider-fetch.js';
+import { JwksUnavailable, ProviderKeys } from './provider-keys.js';
 
 /** Backoff between discovery attempts; tests shorten it. */
 export interface RetryPolicy {
@@ -38,7 +40,11 @@ export class OidcProvider {
   private configuration: client.Configuration | undefined;
   /** The configuration's metadata, copied once: openid-client's serverMetadata() deep-copies it per call. */
   private serverMetadata: Readonly<client.ServerMetadata> | undefined;
+  /** The provider's signing keys and what its ID tokens are checked against (with the metadata). */
+  private idTokenPolicy: IdTokenPolicy | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly rules: IdentityRules;
   private attempt = 0;
   private stopped = false;
   private readonly redirectUri: string;
@@ -61,6 +67,7 @@ export class OidcProvider {
     private readonly retry: RetryPolicy = { initialMs: 500, maxMs: 30_000 },
   ) {
     this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
+    this.rules = identityRules(oidc);
     this.clientAuth =
       oidc.clientAuthMethod === 'client_secret_post' ? client.ClientSecretPost(oidc.clientSecret) : client.ClientSecretBasic(oidc.clientSecret);
   }
@@ -84,6 +91,7 @@ export class OidcProvider {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     void this.http.close();
   }
 
@@ -91,19 +99,11 @@ export class OidcProvider {
     this.timer = undefined;
     const done = this.metrics.providerDuration.startTimer({ operation: 'discovery' });
     try {
-      const configuration = await client.discovery(
-        new URL(this.oidc.issuer),
-        this.oidc.clientId,
-        undefined,
-        this.clientAuth,
-        // openid-client keeps the discovery's customFetch for every later call of this configuration.
-        { execute: this.oidc.allowInsecureHttp ? [client.allowInsecureRequests] : [], timeout: 10, [client.customFetch]: this.http.fetch },
-      );
-      this.serverMetadata = Object.freeze(configuration.serverMetadata());
-      this.configuration = configuration;
+      await this.load();
       this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'success' });
       this.markReady();
       this.log.info({ issuer: this.oidc.issuer, attempts: this.attempt + 1 }, 'provider metadata loaded');
+      this.scheduleMetadataRefresh();
     } catch (err) {
       this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'error' });
       const delay = Math.min(this.retry.initialMs * 2 ** this.attempt, this.retry.maxMs);
@@ -116,6 +116,51 @@ export class OidcProvider {
     } finally {
       done();
     }
+  }
+
+  /**
+   * Fetches the metadata and then the JWKS it names, and only when both succeed replaces the ones in use:
+   * a provider whose keys cannot be fetched is not ready, and a failed refresh keeps the previous ones.
+   */
+  private async load(): Promise<void> {
+    const configuration = await client.discovery(
+      new URL(this.oidc.issuer),
+      this.oidc.clientId,
+      undefined,
+      this.clientAuth,
+      // openid-client keeps the discovery's customFetch for every later call of this configuration.
+      { execute: this.oidc.allowInsecureHttp ? [client.allowInsecureRequests] : [], timeout: 10, [client.customFetch]: this.http.fetch },
+    );
+    const metadata = Object.freeze(configuration.serverMetadata());
+    if (!metadata.jwks_uri) throw new Error('the provider metadata names no jwks_uri: its ID tokens cannot be verified');
+    const keys = this.idTokenPolicy?.keys ?? new ProviderKeys(metadata.jwks_uri, this.http.fetch);
+    await keys.load(metadata.jwks_uri);
+    const algorithms = idTokenAlgorithms(metadata.id_token_signing_alg_values_supported);
+    if (algorithms.length === 0) {
+      this.log.warn({ advertised: metadata.id_token_signing_alg_values_supported }, 'the provider offers no asymmetric ID token algorithm; every login will fail');
+    }
+    this.idTokenPolicy = {
+      issuer: metadata.issuer,
+      clientId: this.oidc.clientId,
+      algorithms,
+      keys,
+      clockSkewMs: this.oidc.clockSkew,
+      maxAgeMs: this.oidc.maxIdTokenAge,
+    };
+    this.serverMetadata = metadata;
+    this.configuration = configuration;
+  }
+
+  /** Fetches the metadata and JWKS again every `oidc.metadataRefresh`; a failure keeps the previous ones. */
+  private scheduleMetadataRefresh(): void {
+    if (this.stopped) return;
+    this.refreshTimer = setTimeout(() => {
+      void this.load()
+        .then(() => this.log.debug({ issuer: this.oidc.issuer }, 'provider metadata and keys refreshed'))
+        .catch((err: unknown) => this.log.warn({ err, issuer: this.oidc.issuer }, 'provider metadata refresh failed; keeping the previous metadata and keys'))
+        .finally(() => this.scheduleMetadataRefresh());
+    }, this.oidc.metadataRefresh);
+    this.refreshTimer.unref();
   }
 
   private config(): client.Configuration {
@@ -167,12 +212,14 @@ export class OidcProvider {
     } finally {
       grantDone();
     }
-    const claims = response.claims();
-    if (!claims) throw new GatewayError(ErrorCode.loginFailed, 400, 'The provider did not return an ID token.');
+    if (!response.claims() || response.id_token === undefined) {
+      throw new GatewayError(ErrorCode.loginFailed, 400, 'The provider did not return an ID token.');
+    }
+    const claims = await this.verifyLoginIdToken(response.id_token, checks.nonce);
     const tokens: TokenSet = {
       accessToken: response.access_token,
       refreshToken: response.refresh_token,
-      idToken: response.id_token,
+      idToken: storableIdToken(response.id_token),
       expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
       obtainedAt: Date.now(),
     };
@@ -180,9 +227,9 @@ export class OidcProvider {
     if (this.needsUserinfo(merged) && this.serverMetadata?.userinfo_endpoint) {
       const done = this.metrics.providerDuration.startTimer({ operation: 'userinfo' });
       try {
-        const userinfo = await client.fetchUserInfo(config, response.access_token, claims.sub);
+        const userinfo = await client.fetchUserInfo(config, response.access_token, claims.sub as string);
         done();
-        merged = { ...userinfo, ...claims };
+        merged = mergeClaims(claims, userinfo);
         this.metrics.providerRequests.inc({ operation: 'userinfo', outcome: 'success' });
       } catch (err) {
         done();
@@ -221,7 +268,20 @@ export class OidcProvider {
       this.log.warn({ err, sub: identity.sub }, message);
       return { ok: false, reason };
     }
-    const claims = response.claims();
+    let claims: Record<string, unknown> | undefined;
+    if (response.id_token !== undefined) {
+      try {
+        claims = await this.verifyIdToken(response.id_token);
+      } catch (err) {
+        if (err instanceof JwksUnavailable) {
+          this.log.warn({ err, sub: identity.sub }, 'token refresh failed: the provider keys could not be fetched');
+          return { ok: false, reason: 'unavailable' };
+        }
+        if (!(err instanceof InvalidIdToken)) throw err;
+        this.log.warn({ reason: err.message, sub: identity.sub }, 'refreshed ID token failed verification; ending the session');
+        return { ok: false, reason: 'invalid_response' };
+      }
+    }
     if (claims && (claims.sub !== identity.sub || claims.iss !== this.serverMetadata?.issuer)) {
       this.log.warn({ sub: identity.sub }, 'refreshed ID token names another subject or issuer; ending the session');
       return { ok: false, reason: 'invalid_response' };
@@ -231,7 +291,7 @@ export class OidcProvider {
       tokens: {
         accessToken: response.access_token,
         refreshToken: response.refresh_token ?? tokens.refreshToken,
-        idToken: response.id_token ?? tokens.idToken,
+        idToken: response.id_token === undefined ? tokens.idToken : storableIdToken(response.id_token),
         expiresAt: response.expires_in === undefined ? undefined : Date.now() + response.expires_in * 1000,
         obtainedAt: Date.now(),
       },
@@ -288,9 +348,46 @@ export class OidcProvider {
   }
 
   private identityFrom(claims: Record<string, unknown>): Identity {
-    return identityFromClaims(claims, this.oidc.groupsClaim, this.claimNames());
+    return identityFromClaims(claims, this.rules, this.claimNames());
   }
 
+  /** The gateway's own check of an ID token (see id-token.ts); rejects with InvalidIdToken or JwksUnavailable. */
+  private async verifyIdToken(token: string, nonce?: string): Promise<Record<string, unknown>> {
+    const policy = this.idTokenPolicy;
+    if (!policy) throw new JwksUnavailable('the provider keys are not loaded');
+    return verifyIdToken(token, policy, nonce);
+  }
+
+  /** verifyIdToken at login: a token that fails is a 400 page, keys that cannot be fetched a 503. */
+  private async verifyLoginIdToken(token: string, nonce: string): Promise<Record<string, unknown>> {
+    try {
+      return await this.verifyIdToken(token, nonce);
+    } catch (err) {
+      if (err instanceof JwksUnavailable) {
+        throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service is not reachable right now. Please try again.', {
+          cause: err,
+        });
+      }
+      if (err instanceof InvalidIdToken) {
+        // The reason is the message of the cause (logged); the token itself is never attached.
+        throw new GatewayError(ErrorCode.loginFailed, 400, 'The sign-in response could not be verified. Please sign in again.', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+}
+
+/**
+ * ID tokens longer than this are not kept in the session. The session keeps the ID token only as the
+ * id_token_hint of RP-initiated logout; a user with thousands of groups (which `oidc.groupsFilter` trims
+ * from the identity, not from the token) would otherwise carry it in every Cookie header, and a hint this
+ * large would not fit in the logout URL anyway. Without a hint the provider asks the user to confirm.
+ */
+export const MAX_KEPT_ID_TOKEN_LENGTH = 8 * 1024;
+
+function storableIdToken(token: string | undefined): string | undefined {
+  return token !== undefined && token.length <= MAX_KEPT_ID_TOKEN_LENGTH ? token : undefined;
 }
 
 /** What a refresh grant produced. */

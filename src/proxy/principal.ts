@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { createAccessTokenVerifier, InvalidAccessToken, type AccessTokenVerifier } from '../oidc/access-token.js';
-import { identityFromClaims } from '../oidc/identity.js';
+import { identityFromClaims, identityRules } from '../oidc/identity.js';
 import { loadActiveSession, type MaybePromise } from '../session/access.js';
 import type { Identity, SessionData } from '../session/types.js';
 
@@ -30,6 +30,7 @@ const JWKS_TIMEOUT_MS = 5_000;
 /** Creates the resolver for one gateway. */
 export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrincipal'>) {
   const { api, oidc } = ctx.config;
+  const rules = identityRules(oidc);
   let verifier: AccessTokenVerifier | undefined;
 
   function getVerifier(): AccessTokenVerifier {
@@ -85,7 +86,7 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
     if (token === undefined) return NO_PRINCIPAL;
     try {
       const claims = isJwt(token) ? await getVerifier()(token) : await introspect(token);
-      const identity = identityFromClaims(claims, oidc.groupsClaim, ctx.routes.current.claimNames);
+      const identity = identityFromClaims(claims, rules, ctx.routes.current.claimNames);
       return { principal: { identity, accessToken: token, source: 'bearer' } };
     } catch (err) {
       if (err instanceof InvalidAccessToken) {

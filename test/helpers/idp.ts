@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import type { JWTHeaderParameters } from 'jose';
 import type Provider from 'oidc-provider';
-import type { Account, ClientMetadata, Configuration, JWK, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
+import type { Account, ClientMetadata, Configuration, JWK, KoaContextWithOIDC, ResourceServer, SigningAlgorithmWithNone } from 'oidc-provider';
 import { BrowserClient } from './browser-client.js';
 
 /** A person who can sign in at the test identity provider (any password is accepted). */
@@ -50,6 +50,28 @@ export interface IdpOptions {
   rotateRefreshTokens?: boolean;
   /** Seconds, default 0 (oidc-provider's own default is 15), so short-lived tokens really expire. */
   clockTolerance?: number;
+  /**
+   * The ID token algorithms the discovery document advertises (`id_token_signing_alg_values_supported`);
+   * default ["RS256"]. The provider itself keeps signing with RS256; tests forge the others with `signJwt`.
+   */
+  idTokenSigningAlgs?: SigningAlgorithmWithNone[];
+}
+
+/** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
+export interface RefreshTamper {
+  sub?: string;
+  iss?: string;
+  sign?: SignJwtOptions;
+}
+
+/** How `tamperNextIdToken` changes the ID token of the next authorization_code answer to a registered client. */
+export interface IdTokenTamper {
+  /** New claims from the provider's own (default: the same claims). */
+  claims?: (claims: Record<string, unknown>) => Record<string, unknown>;
+  /** How the new token is signed (default: like the provider, with its own key and kid). */
+  sign?: SignJwtOptions;
+  /** First publish the "other" key next to the provider's in the JWKS, as a provider rotating its keys does. */
+  publishOtherKey?: boolean;
 }
 
 /** One POST to the token endpoint as it arrived on the wire, so tests can prove how the client authenticated. */
@@ -121,6 +143,8 @@ export interface StartedIdp {
    * during a key rotation or after a compromised key is withdrawn. What the provider signs with does not change.
    */
   publishJwks(document: { keys: JWK[] } | null): void;
+  /** Makes the JWKS endpoint answer 503 until called with false (the requests are still counted). */
+  failJwks(fail: boolean): void;
   /** Signs `payload` as given (no claims are added) to forge tokens the provider could have issued; see SignJwtOptions. */
   signJwt(payload: Record<string, unknown>, options?: SignJwtOptions): Promise<string>;
   addUser(user: IdpUser): void;
@@ -133,10 +157,17 @@ export interface StartedIdp {
   failTokenEndpoint(mode: 'http-503' | 'drop' | null): void;
   /**
    * Changes the next successful refresh_token answer, as a misbehaving provider or a proxy in front of it
-   * would: the ID token re-signed with the provider's key but other claims ({sub} or {iss}), or a 502 HTML
-   * page instead of the JSON (the refresh token is used up at the provider either way).
+   * would: the ID token re-signed with the provider's key but other claims ({sub} or {iss}), or signed as
+   * `sign` says (another key, alg none, HS256 ...), or a 502 HTML page instead of the JSON (the refresh token
+   * is used up at the provider either way).
    */
-  tamperNextRefresh(change: { sub?: string; iss?: string } | 'html-502'): void;
+  tamperNextRefresh(change: RefreshTamper | 'html-502'): void;
+  /**
+   * Replaces the ID token of the next successful authorization_code answer to one of `clients` (not the
+   * built-in API client) by one made from its claims as `change` says: a misbehaving or compromised provider,
+   * or an attacker who can answer in its place.
+   */
+  tamperNextIdToken(change: IdTokenTamper): void;
   /** Stops the server and closes every connection. */
   close(): Promise<void>;
 }
@@ -202,6 +233,12 @@ function account(user: IdpUser): Account {
   };
 }
 
+/** The claims of a compact JWT, unverified (the provider's own token, to be changed and signed again). */
+function decodePayload(jwt: string): Record<string, unknown> {
+  const [, payload = ''] = jwt.split('.');
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
 function page(title: string, body: string): string {
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 }
@@ -231,7 +268,8 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const users = new Map((options.users ?? demoUsers).map((u) => [u.sub, u]));
   const tokenRequests: TokenRequestRecord[] = [];
   let tokenFailure: 'http-503' | 'drop' | null = null;
-  let refreshTamper: { sub?: string; iss?: string } | 'html-502' | null = null;
+  let refreshTamper: RefreshTamper | 'html-502' | null = null;
+  let idTokenTamper: IdTokenTamper | null = null;
   const authorizationRequests: URLSearchParams[] = [];
   // PKCE challenges of authorization requests that asked for offline_access (see issueRefreshToken).
   const offlineChallenges = new Set<string>();
@@ -241,6 +279,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   let otherKey: ReturnType<typeof signingKey> | undefined;
   let publishedJwks: { keys: JWK[] } | null = null;
   let jwksCount = 0;
+  let jwksFailing = false;
   const apiClient = { clientId: 'authgate-test-api-client', clientSecret: randomBytes(24).toString('base64url') };
 
   // The issuer must name the real port, so the server listens first and the provider is plugged in after.
@@ -271,6 +310,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     jwks: { keys: [providerKey.jwk] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     clockTolerance: options.clockTolerance ?? 0,
+    ...(options.idTokenSigningAlgs ? { enabledJWA: { idTokenSigningAlgValues: options.idTokenSigningAlgs } } : {}),
     conformIdTokenClaims: false,
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     claims: {
@@ -306,7 +346,9 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     // Identity claims in JWT access tokens for users, as Keycloak and Okta put them there; nothing else changes.
     extraTokenClaims: (_ctx, token) => {
       const user = 'accountId' in token && token.resourceServer?.accessTokenFormat === 'jwt' ? users.get(token.accountId) : undefined;
-      return user ? { email: user.email, preferred_username: user.preferredUsername, groups: user.groups } : undefined;
+      return user
+        ? { email: user.email, email_verified: user.emailVerified ?? true, preferred_username: user.preferredUsername, groups: user.groups }
+        : undefined;
     },
     // offline_access only survives an authorization request that also says prompt=consent (OIDC Core 11);
     // most real providers do not insist, so a refresh token is issued when the request asked for offline_access.
@@ -364,6 +406,12 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   provider.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === JWKS_PATH) {
       jwksCount += 1;
+      if (jwksFailing) {
+        ctx.status = 503;
+        ctx.type = 'text/plain';
+        ctx.body = 'the test made the JWKS endpoint fail';
+        return;
+      }
       if (publishedJwks !== null) {
         ctx.type = 'application/jwk-set+json';
         ctx.body = publishedJwks;
@@ -395,7 +443,16 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     }
     try {
       await next();
-      const grant = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.body?.grant_type;
+      const oidc = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc;
+      const grant = oidc?.body?.grant_type;
+      if (grant === 'authorization_code' && idTokenTamper !== null && ctx.status === 200 && oidc?.client?.clientId !== apiClient.clientId) {
+        const tamper = idTokenTamper;
+        idTokenTamper = null;
+        if (tamper.publishOtherKey) publishedJwks = { keys: [publicJwk('provider'), publicJwk('other')] };
+        const body = ctx.body as { id_token?: string };
+        const claims = decodePayload(body.id_token ?? '');
+        ctx.body = { ...body, id_token: await signJwt(tamper.claims ? tamper.claims(claims) : claims, tamper.sign) };
+      }
       if (grant === 'refresh_token' && refreshTamper !== null && ctx.status === 200) {
         const tamper = refreshTamper;
         refreshTamper = null;
@@ -405,9 +462,8 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
           ctx.body = '<html><body><h1>502 Bad Gateway</h1></body></html>';
         } else {
           const body = ctx.body as { id_token?: string };
-          const [, payload = ''] = (body.id_token ?? '').split('.');
-          const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
-          ctx.body = { ...body, id_token: await signJwt({ ...claims, ...tamper }) };
+          const { sign, ...claims } = tamper;
+          ctx.body = { ...body, id_token: await signJwt({ ...decodePayload(body.id_token ?? ''), ...claims }, sign) };
         }
       }
     } finally {
@@ -435,6 +491,11 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
       provider.AuthorizationCode.revokeByGrantId(grantId),
       provider.Grant.find(grantId).then((grant) => grant?.destroy()),
     ]);
+  }
+
+  function publicJwk(key: 'provider' | 'other' = 'provider'): JWK & { kid: string } {
+    const { jwk, privateKey } = key === 'other' ? (otherKey ??= signingKey()) : providerKey;
+    return { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid: jwk.kid, alg: 'RS256', use: 'sig' };
   }
 
   async function signJwt(payload: Record<string, unknown>, sign: SignJwtOptions = {}): Promise<string> {
@@ -507,12 +568,12 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     authorizationRequests,
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
     jwksRequests: () => jwksCount,
-    publicJwk: (key = 'provider') => {
-      const { jwk, privateKey } = key === 'other' ? (otherKey ??= signingKey()) : providerKey;
-      return { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid: jwk.kid, alg: 'RS256', use: 'sig' };
-    },
+    publicJwk,
     publishJwks: (document) => {
       publishedJwks = document;
+    },
+    failJwks: (fail) => {
+      jwksFailing = fail;
     },
     issueJwtAccessToken,
     apiClient,
@@ -521,6 +582,9 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     },
     tamperNextRefresh: (change) => {
       refreshTamper = change;
+    },
+    tamperNextIdToken: (change) => {
+      idTokenTamper = change;
     },
     signJwt,
     addUser: (user) => {

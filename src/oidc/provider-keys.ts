@@ -1,0 +1,99 @@
+/**
+ * The provider's signing keys (its JWKS), for checking ID tokens. Fetched through the provider's own fetch
+ * (provider-fetch.ts) when the metadata is loaded and again with every metadata refresh; a fetch replaces
+ * the whole set, so a key the provider withdraws stops verifying. A token naming a kid that is not in the
+ * set fetches it again at once, at most once per UNKNOWN_KID_REFETCH_MS: a flood of made-up kids costs the
+ * provider one request a minute, a real key rotation costs one request.
+ *
+ * Symmetric keys (`kty: oct`) are never taken from a JWKS, whatever the provider publishes.
+ * API bearer tokens still use their own JWKS client (access-token.ts); a later change merges the two.
+ */
+import type { CustomFetch } from 'openid-client';
+import { createLocalJWKSet, errors, type JWK, type JWTVerifyGetKey } from 'jose';
+
+/** A token with an unknown kid may fetch the JWKS again at most this often. */
+export const UNKNOWN_KID_REFETCH_MS = 60_000;
+/** How long one JWKS fetch may take. */
+const FETCH_TIMEOUT_MS = 10_000;
+
+/** The provider's JWKS could not be fetched or read: an outage (503), not the token's fault. */
+export class JwksUnavailable extends Error {
+  override readonly name = 'JwksUnavailable';
+}
+
+/** The provider's current signing keys, with the kid-driven refetch. */
+export class ProviderKeys {
+  private set: JWTVerifyGetKey | undefined;
+  private lastKidRefetch = -Infinity;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private jwksUri: string,
+    private readonly fetch: CustomFetch,
+  ) {}
+
+  /** True once a JWKS has been loaded. */
+  get loaded(): boolean {
+    return this.set !== undefined;
+  }
+
+  /**
+   * Fetches the JWKS now (optionally from a new jwks_uri, after a metadata refresh) and replaces the set.
+   * Rejects with JwksUnavailable and keeps the old set when the fetch fails.
+   */
+  async load(jwksUri: string = this.jwksUri): Promise<void> {
+    const response = await this.fetch(jwksUri, {
+      method: 'GET',
+      body: undefined,
+      headers: { accept: 'application/json, application/jwk-set+json' },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    }).catch((err: unknown) => {
+      throw new JwksUnavailable('the provider JWKS could not be fetched', { cause: err });
+    });
+    if (response.status !== 200) throw new JwksUnavailable(`the provider JWKS answered HTTP ${response.status}`);
+    let document: { keys?: unknown };
+    try {
+      document = (await response.json()) as { keys?: unknown };
+    } catch (err) {
+      throw new JwksUnavailable('the provider JWKS is not JSON', { cause: err });
+    }
+    if (!Array.isArray(document.keys)) throw new JwksUnavailable('the provider JWKS has no "keys" array');
+    const keys = (document.keys as JWK[]).filter((k) => typeof k === 'object' && k !== null && k.kty !== 'oct');
+    try {
+      this.set = createLocalJWKSet({ keys });
+    } catch (err) {
+      throw new JwksUnavailable('the provider JWKS is malformed', { cause: err });
+    }
+    this.jwksUri = jwksUri;
+  }
+
+  /**
+   * The key for a token's header, as jose's jwtVerify takes it. An unknown kid fetches the JWKS again
+   * (single flight, rate-limited) and looks once more; a fetch that fails rejects with JwksUnavailable.
+   */
+  readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    const set = this.set;
+    if (!set) throw new JwksUnavailable('the provider JWKS is not loaded yet');
+    try {
+      return await set(header, token);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      if (this.inFlight) await this.inFlight;
+      else if (Date.now() - this.lastKidRefetch >= UNKNOWN_KID_REFETCH_MS) await this.refetch();
+      else throw err;
+      return (this.set as JWTVerifyGetKey)(header, token);
+    }
+  };
+
+  /** One kid-driven fetch at a time; callers that arrive meanwhile wait for it instead of fetching too. */
+  private refetch(): Promise<void> {
+    if (!this.inFlight) {
+      this.lastKidRefetch = Date.now();
+      this.inFlight = this.load().finally(() => {
+        this.inFlight = undefined;
+      });
+    }
+    return this.inFlight;
+  }
+}
