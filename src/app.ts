@@ -273,7 +273,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
         ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
         : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
     );
-  });
+  }, cookieNames);
   await app.register(async (scope) => {
     // Bodies are streamed to the upstream as they arrive, whatever their type.
     scope.removeAllContentTypeParsers();
