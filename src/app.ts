@@ -361,16 +361,22 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   };
 }
 
-/** Headers for a proxied WebSocket upgrade: the request's own, minus hop-by-hop and handshake ones, injected. */
-function webSocketHeaders(
-  request: FastifyRequest,
-  inject: HeaderInjector,
-): Record<string, string | string[] | undefined> {
+/**
+ * Headers for a proxied WebSocket upgrade: the request's own, minus hop-by-hop and handshake ones, injected.
+ * What the injector removed (set to undefined) is dropped: Node's http client refuses an undefined value.
+ */
+function webSocketHeaders(request: FastifyRequest, inject: HeaderInjector): Record<string, string | string[]> {
   const headers: Record<string, string | string[] | undefined> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined && !WS_HANDSHAKE_HEADERS.has(name)) headers[name] = value;
   }
-  return inject(request, headers);
+  const injected = inject(request, headers);
+  const out: Record<string, string | string[]> = {};
+  for (const name in injected) {
+    const value = injected[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 const WS_HANDSHAKE_HEADERS = new Set([
   'host',
