@@ -281,6 +281,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     await scope.register(fastifyReplyFrom, {
       undici: { connections: 128 },
       disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
+      // No hidden retries: by default reply-from repeats a GET up to 10 times on a 503 (and on a reset
+      // socket), multiplying the load on an upstream that is already failing. No method is retried.
+      retryMethods: [],
     });
     scope.all(UPSTREAM_ROUTE, { preHandler: guard }, (request, reply) => {
       try {
