@@ -73,8 +73,11 @@ export function responseHeadersForClient(headers: Headers, cookieNames: CookieNa
     }
     out[name] = typeof value === 'string' ? clean(value) : Array.isArray(value) ? value.map(clean) : value;
   }
-  // delete, not undefined: reply-from would send an undefined header as an empty one. Rare (a listing Connection).
-  if (connection !== undefined) for (const listed of connectionTokens(connection)) delete out[listed];
+  // delete, not undefined: reply-from would send an undefined header as an empty one.
+  // Most upstreams say just "keep-alive" (or "close"): nothing listed, no split.
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    for (const listed of connectionTokens(connection)) delete out[listed];
+  }
   return out;
 }
 
