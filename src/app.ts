@@ -273,7 +273,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
         ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
         : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
     );
-  });
+  }, cookieNames);
   await app.register(async (scope) => {
     // Bodies are streamed to the upstream as they arrive, whatever their type.
     scope.removeAllContentTypeParsers();
@@ -281,6 +281,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     await scope.register(fastifyReplyFrom, {
       undici: { connections: 128 },
       disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
+      // No hidden retries: by default reply-from repeats a GET up to 10 times on a 503 (and on a reset
+      // socket), multiplying the load on an upstream that is already failing. No method is retried.
+      retryMethods: [],
     });
     scope.all(UPSTREAM_ROUTE, { preHandler: guard }, (request, reply) => {
       try {
@@ -361,16 +364,22 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   };
 }
 
-/** Headers for a proxied WebSocket upgrade: the request's own, minus hop-by-hop and handshake ones, injected. */
-function webSocketHeaders(
-  request: FastifyRequest,
-  inject: HeaderInjector,
-): Record<string, string | string[] | undefined> {
+/**
+ * Headers for a proxied WebSocket upgrade: the request's own, minus hop-by-hop and handshake ones, injected.
+ * What the injector removed (set to undefined) is dropped: Node's http client refuses an undefined value.
+ */
+function webSocketHeaders(request: FastifyRequest, inject: HeaderInjector): Record<string, string | string[]> {
   const headers: Record<string, string | string[] | undefined> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined && !WS_HANDSHAKE_HEADERS.has(name)) headers[name] = value;
   }
-  return inject(request, headers);
+  const injected = inject(request, headers);
+  const out: Record<string, string | string[]> = {};
+  for (const name in injected) {
+    const value = injected[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 const WS_HANDSHAKE_HEADERS = new Set([
   'host',

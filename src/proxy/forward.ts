@@ -4,6 +4,7 @@
  * and the upstream's answer cleaned of what is not the client's business.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CookieNames } from '../session/cookie-names.js';
 import type { CompiledUpstream } from './upstreams.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -19,7 +20,8 @@ export interface ForwardOptions {
 }
 
 /** The options for each upstream, made once and kept as long as the upstream is in use. */
-export function createForwardOptions(onError: ForwardOptions['onError']): (upstream: CompiledUpstream) => ForwardOptions {
+export function createForwardOptions(onError: ForwardOptions['onError'], cookieNames: CookieNames): (upstream: CompiledUpstream) => ForwardOptions {
+  const rewriteHeaders = (headers: Headers) => responseHeadersForClient(headers, cookieNames);
   const made = new WeakMap<CompiledUpstream, ForwardOptions>();
   return (upstream) => {
     const known = made.get(upstream);
@@ -31,7 +33,7 @@ export function createForwardOptions(onError: ForwardOptions['onError']): (upstr
       // The query exactly as the client sent it (the route step kept it apart from the normalised path).
       queryString: (_search, _url, request) => request.authgate.query,
       rewriteRequestHeaders: (request, headers) => upstream.injectHeaders(request, headers),
-      rewriteHeaders: responseHeadersForClient,
+      rewriteHeaders,
       onError,
     };
     made.set(upstream, options);
@@ -45,16 +47,57 @@ const INVALID_HEADER_VALUE_ALL = /[^\t\x20-\x7E\x80-\xFF]/g;
 const clean = (value: string) => (INVALID_HEADER_VALUE.test(value) ? value.replace(INVALID_HEADER_VALUE_ALL, '') : value);
 
 /**
- * The upstream's response headers as the client gets them: without Keep-Alive (hop-by-hop: the upstream's
- * terms are for the gateway's connection), and with characters a header may not carry removed rather than
- * failing the response. Location and everything else pass unchanged.
+ * Hop-by-hop headers (RFC 9110 7.6.1): the upstream's terms for its connection with the gateway, never the
+ * client's. Its Connection: keep-alive would otherwise override a client's Connection: close. Transfer-Encoding
+ * is safe to drop: reply-from already removes it (undici decodes the chunks) and Node frames the body anew.
+ * Upgrade is dropped always: this path never relays a 101 (WebSocket upgrades go through the ws proxy).
  */
-export function responseHeadersForClient(headers: Headers): Headers {
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/**
+ * The upstream's response headers as the client gets them: without hop-by-hop headers (and those its
+ * Connection header names), without a Set-Cookie that would plant one of the gateway's cookies (another user's
+ * session, a login transaction), and with characters a header may not carry removed rather than failing the
+ * response. Location and everything else pass unchanged.
+ */
+export function responseHeadersForClient(headers: Headers, cookieNames: CookieNames): Headers {
   const out: Headers = {};
+  const connection = headers.connection;
   for (const name in headers) {
-    if (name === 'keep-alive') continue;
+    if (HOP_BY_HOP.has(name)) continue;
     const value = headers[name];
+    if (name === 'set-cookie') {
+      const kept = keptCookies(value, cookieNames);
+      if (kept !== undefined) out[name] = kept;
+      continue;
+    }
     out[name] = typeof value === 'string' ? clean(value) : Array.isArray(value) ? value.map(clean) : value;
   }
+  // delete, not undefined: reply-from would send an undefined header as an empty one.
+  // Most upstreams say just "keep-alive" (or "close"): nothing listed, no split.
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    for (const listed of connectionTokens(connection)) delete out[listed];
+  }
   return out;
+}
+
+/** The Set-Cookie values that do not touch the gateway's cookies, cleaned; undefined when none is left. */
+function keptCookies(value: string | string[] | undefined, cookieNames: CookieNames): string | string[] | undefined {
+  if (typeof value === 'string') return cookieNames.setsGatewayCookie(value) ? undefined : clean(value);
+  if (!Array.isArray(value)) return undefined;
+  const kept: string[] = [];
+  for (const cookie of value) if (!cookieNames.setsGatewayCookie(cookie)) kept.push(clean(cookie));
+  return kept.length === 0 ? undefined : kept;
+}
+
+/** The header names a Connection header lists (lower-cased), which are hop-by-hop too. */
+function connectionTokens(connection: string | string[]): string[] {
+  const tokens: string[] = [];
+  for (const part of Array.isArray(connection) ? connection : [connection]) {
+    for (const token of part.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '' && name !== 'close' && name !== 'keep-alive') tokens.push(name);
+    }
+  }
+  return tokens;
 }

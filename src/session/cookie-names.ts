@@ -15,6 +15,12 @@ export interface CookieNames {
   isGatewayCookie(name: string): boolean;
   /** A string every one of the gateway's cookie names contains (a header without it has none of them). */
   marker: string;
+  /**
+   * True when a Set-Cookie header (from an upstream) would plant a cookie the gateway reads or could come to
+   * read: its name in any case, with whitespace, with or without a `__Host-`/`__Secure-` prefix, or a nameless
+   * cookie whose value a browser sends as `authgate=…` or `authgate`.
+   */
+  setsGatewayCookie(setCookie: string): boolean;
 }
 
 /** Derives the cookie names: `__Host-authgate` on https, `authgate` on http, unless configured. */
@@ -29,7 +35,38 @@ export function buildCookieNames(publicUrl: string, configured?: string): Cookie
     transactionPrefix,
     secure,
     marker: base,
+    setsGatewayCookie: gatewayCookieSetter(base),
     isGatewayCookie: (name) => name === session || name.startsWith(chunkPrefix) || name.startsWith(transactionPrefix),
+  };
+}
+
+/** Cookie name prefixes browsers give meaning to; compared case-insensitively, as RFC 6265bis does. */
+const NAME_PREFIXES = ['__host-', '__secure-'];
+
+/**
+ * The test behind `setsGatewayCookie`: every name in the gateway's namespace (the base name, and anything
+ * starting `base_`: chunks and login transactions), however an upstream spells it.
+ */
+function gatewayCookieSetter(base: string): (setCookie: string) => boolean {
+  const lower = base.toLowerCase();
+  const lowerPrefix = `${lower}_`;
+  const claimed = (name: string) => {
+    let canonical = name.trim().toLowerCase();
+    for (const prefix of NAME_PREFIXES) if (canonical.startsWith(prefix)) canonical = canonical.slice(prefix.length).trimStart();
+    return canonical === lower || canonical.startsWith(lowerPrefix);
+  };
+  return (setCookie) => {
+    const semicolon = setCookie.indexOf(';');
+    const pair = semicolon === -1 ? setCookie : setCookie.slice(0, semicolon);
+    const eq = pair.indexOf('=');
+    // No "=": a nameless cookie whose value is the whole pair (RFC 6265bis); the browser sends it bare.
+    if (eq === -1) return claimed(pair);
+    const name = pair.slice(0, eq);
+    if (name.trim() !== '') return claimed(name);
+    // "=authgate=x": nameless, sent as "authgate=x", which a Cookie parser reads as the cookie "authgate".
+    const value = pair.slice(eq + 1);
+    const inner = value.indexOf('=');
+    return claimed(inner === -1 ? value : value.slice(0, inner));
   };
 }
 

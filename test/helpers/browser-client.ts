@@ -42,11 +42,14 @@ export class CookieJar {
   setCookie(header: string, url: string | URL): void {
     const from = new URL(url);
     const [pair = '', ...attributes] = header.split(';');
+    // Like browsers (RFC 6265bis): no "=" means a nameless cookie whose value is the whole pair, and so does "=v".
     const eq = pair.indexOf('=');
-    if (eq <= 0) return;
+    const name = eq === -1 ? '' : pair.slice(0, eq).trim();
+    const value = (eq === -1 ? pair : pair.slice(eq + 1)).trim();
+    if (name === '' && value === '') return;
     const cookie: StoredCookie = {
-      name: pair.slice(0, eq).trim(),
-      value: pair.slice(eq + 1).trim(),
+      name,
+      value,
       domain: from.hostname,
       hostOnly: true,
       path: defaultPath(from),
@@ -85,7 +88,8 @@ export class CookieJar {
       .filter((c) => domainMatches(to.hostname, c) && pathMatches(to.pathname, c.path))
       .filter((c) => !c.secure || to.protocol === 'https:')
       .sort((a, b) => b.path.length - a.path.length);
-    return matching.length ? matching.map((c) => `${c.name}=${c.value}`).join('; ') : undefined;
+    // A nameless cookie goes as its value alone, as browsers send it.
+    return matching.length ? matching.map((c) => (c.name === '' ? c.value : `${c.name}=${c.value}`)).join('; ') : undefined;
   }
 
   /** The first live cookie with this name (on any host), for assertions. */
