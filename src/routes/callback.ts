@@ -21,10 +21,11 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
   app.get('/oauth2/callback', async (request: FastifyRequest, reply: FastifyReply) => {
     const query = new URLSearchParams(request.authgate.query);
     const state = query.get('state');
-    const fail = (outcome: string, err: GatewayError) => {
+    // `withRetry` false: signing in again would end the same way (unavailable, or a session too large).
+    const fail = (outcome: string, err: GatewayError, withRetry = err.status !== 503) => {
       ctx.metrics.logins.inc({ outcome });
       request.log.warn({ err, outcome }, 'login failed');
-      return sendGatewayError(request, reply, err, err.status === 503 ? undefined : retry);
+      return sendGatewayError(request, reply, err, withRetry ? retry : undefined);
     };
     if (!state) return fail('invalid_state', new GatewayError(ErrorCode.badRequest, 400, 'The sign-in response has no state. Please sign in again.'));
 
@@ -70,7 +71,12 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
       createdAt: now,
       lastSeenAt: now,
     };
-    await ctx.store.create(request, reply, session);
+    try {
+      await ctx.store.create(request, reply, session);
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === ErrorCode.sessionTooLarge) return fail('session_too_large', err, false);
+      throw err;
+    }
     request.authgate.session = { session, needsRewrite: false };
     ctx.metrics.logins.inc({ outcome: 'success' });
     request.log.info({ sub: login.identity.sub }, 'login succeeded');
