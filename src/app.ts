@@ -158,12 +158,14 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     saveSessionIfChanged(context, request, reply).then(() => done(null, payload), done);
   });
   await app.register(fastifyCookie, { hook: false });
+  // Cookies, login transactions and Redis records of this gateway open only here (keys.ts).
+  const binding = { issuer: config.oidc.issuer, clientId: config.oidc.clientId, publicUrl: config.server.publicUrl };
   const boxes = await createSealBoxes(
     app,
     {
-      session: deriveKeys(config.session.keys, 'session'),
-      transaction: deriveKeys(config.session.keys, 'login-transaction'),
-      record: deriveKeys(config.session.keys, 'session-record'),
+      session: deriveKeys(config.session.keys, 'session', binding),
+      transaction: deriveKeys(config.session.keys, 'login-transaction', binding),
+      record: deriveKeys(config.session.keys, 'session-record', binding),
     },
     { session: Math.ceil(config.session.absoluteTimeout / 1000), transaction: TRANSACTION_TTL_SECONDS },
   );

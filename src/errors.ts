@@ -17,6 +17,7 @@ export const ErrorCode = {
   upstreamTimeout: 'AUTHGATE_ERR_UPSTREAM_TIMEOUT',
   sessionStoreUnavailable: 'AUTHGATE_ERR_SESSION_STORE_UNAVAILABLE',
   headersTooLarge: 'AUTHGATE_ERR_HEADERS_TOO_LARGE',
+  sessionTooLarge: 'AUTHGATE_ERR_SESSION_TOO_LARGE',
   internal: 'AUTHGATE_ERR_INTERNAL',
 } as const;
 

@@ -29,17 +29,36 @@ const TITLES: Record<number, string> = {
   504: 'Gateway timeout',
 };
 
-/** Renders the gateway's small self-contained error page. */
-export function renderPage(status: number, message: string, link?: { href: string; text: string }): string {
-  const title = TITLES[status] ?? 'Error';
-  const action = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>` : '';
+/** The gateway's page frame: `heading` is escaped here, `bodyHtml` must already be safe HTML. */
+function renderDocument(heading: string, bodyHtml: string): string {
   return (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-    `<meta name="viewport" content="width=device-width"><title>${status} ${escapeHtml(title)}</title>` +
+    `<meta name="viewport" content="width=device-width"><title>${escapeHtml(heading)}</title>` +
     '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}' +
     'h1{font-size:1.4rem}p{line-height:1.5}</style></head><body>' +
-    `<h1>${status} ${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${action}` +
+    `<h1>${escapeHtml(heading)}</h1>${bodyHtml}` +
     '<p><small>authgate</small></p></body></html>'
+  );
+}
+
+/** Renders the gateway's small self-contained error page. */
+export function renderPage(status: number, message: string, link?: { href: string; text: string }): string {
+  const action = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>` : '';
+  return renderDocument(`${status} ${TITLES[status] ?? 'Error'}`, `<p>${escapeHtml(message)}</p>${action}`);
+}
+
+/**
+ * Renders a page that asks the user to confirm an action with one button: a same-origin POST form to
+ * `action` carrying `fields` as hidden inputs. Every value is HTML-escaped.
+ */
+export function renderConfirmation(page: { heading: string; message: string; action: string; fields: Record<string, string>; button: string }): string {
+  const hidden = Object.entries(page.fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+    .join('');
+  return renderDocument(
+    page.heading,
+    `<p>${escapeHtml(page.message)}</p><form method="post" action="${escapeHtml(page.action)}">${hidden}` +
+      `<button type="submit">${escapeHtml(page.button)}</button></form>`,
   );
 }
 

@@ -21,10 +21,11 @@ export interface Metrics {
   recordDecision(upstream: string, reason: string): void;
 }
 
-/** Creates the registry with process metrics and the gateway's own series. */
+/** Creates the registry with the conventional process and Node.js metrics and the gateway's own `authgate_` series. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'authgate_' });
+  // No prefix: process and Node.js metrics keep the names every dashboard and alert knows (process_cpu_seconds_total, ...).
+  collectDefaultMetrics({ register: registry });
   const requests = new BatchedCounter({
     name: 'authgate_http_requests_total',
     help: 'Requests answered, by upstream (or "gateway") and status code',
@@ -86,7 +87,7 @@ export function createMetrics(): Metrics {
     },
     logins: new Counter({
       name: 'authgate_logins_total',
-      help: 'Completed callbacks by outcome (success, provider_error, invalid_state, failed, unavailable)',
+      help: 'Completed callbacks by outcome (success, provider_error, invalid_state, failed, unavailable, session_too_large)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

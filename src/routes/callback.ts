@@ -1,14 +1,18 @@
 /**
  * GET /oauth2/callback: the provider's answer. Steps, in order: find the login transaction by state
- * (and clear it: single use) → refuse provider errors → code grant and ID token checks → a new session
- * with a fresh id → 302 to the saved target.
+ * (and clear it) → claim it in the store (single use, even for a replayed cookie) → refuse provider errors
+ * → code grant and ID token checks → a new session with a fresh id → 302 to the saved target.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { sendGatewayError } from '../http/replies.js';
+import { TRANSACTION_TTL_SECONDS } from '../oidc/transaction.js';
 import type { SessionData } from '../session/types.js';
+
+/** How long a used transaction is remembered: as long as its cookie could be replayed. */
+const TRANSACTION_TTL_MS = TRANSACTION_TTL_SECONDS * 1000;
 
 /** Registers /oauth2/callback. */
 export function registerCallback(app: FastifyInstance, ctx: GatewayContext): void {
@@ -17,21 +21,29 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
   app.get('/oauth2/callback', async (request: FastifyRequest, reply: FastifyReply) => {
     const query = new URLSearchParams(request.authgate.query);
     const state = query.get('state');
-    const fail = (outcome: string, err: GatewayError) => {
+    // `withRetry` false: signing in again would end the same way (unavailable, or a session too large).
+    const fail = (outcome: string, err: GatewayError, withRetry = err.status !== 503) => {
       ctx.metrics.logins.inc({ outcome });
       request.log.warn({ err, outcome }, 'login failed');
-      return sendGatewayError(request, reply, err, err.status === 503 ? undefined : retry);
+      return sendGatewayError(request, reply, err, withRetry ? retry : undefined);
     };
     if (!state) return fail('invalid_state', new GatewayError(ErrorCode.badRequest, 400, 'The sign-in response has no state. Please sign in again.'));
 
     const { transaction, clear } = ctx.transactions.finish(state, request.authgate.cookies);
     reply.setCookie(clear.name, clear.value, clear.options);
-    if (!transaction) {
-      return fail(
-        'invalid_state',
-        new GatewayError(ErrorCode.loginExpired, 400, 'This sign-in has expired or was already used. Please sign in again.'),
-      );
+    const expired = () =>
+      fail('invalid_state', new GatewayError(ErrorCode.loginExpired, 400, 'This sign-in has expired or was already used. Please sign in again.'));
+    if (!transaction) return expired();
+    // Clearing the cookie does not stop a client that kept it: the transaction is claimed once, in the store
+    // (across replicas with Redis), before its code can reach the token endpoint.
+    let first;
+    try {
+      first = await ctx.store.claimOnce(`callback:${createHash('sha256').update(state).digest('base64url')}`, TRANSACTION_TTL_MS);
+    } catch (err) {
+      if (err instanceof GatewayError) return fail('unavailable', err);
+      throw err;
     }
+    if (!first) return expired();
 
     const providerError = query.get('error');
     if (providerError !== null) {
@@ -59,7 +71,12 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
       createdAt: now,
       lastSeenAt: now,
     };
-    await ctx.store.create(request, reply, session);
+    try {
+      await ctx.store.create(request, reply, session);
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === ErrorCode.sessionTooLarge) return fail('session_too_large', err, false);
+      throw err;
+    }
     request.authgate.session = { session, needsRewrite: false };
     ctx.metrics.logins.inc({ outcome: 'success' });
     request.log.info({ sub: login.identity.sub }, 'login succeeded');

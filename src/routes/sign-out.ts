@@ -1,17 +1,54 @@
 /**
  * GET or POST /oauth2/sign_out?rd=PATH: ends the session here, then at the provider (RP-initiated logout
  * with id_token_hint) when it has an end_session_endpoint; otherwise straight to rd.
+ *
+ * A request another site made a browser send (a link, an image, an auto-submitted form: logout CSRF) does
+ * not sign out: it gets a page asking the user to confirm with a same-origin POST. Browsers say where a
+ * request comes from in Sec-Fetch-Site (or, older ones, in Origin); a request with neither (curl, scripts)
+ * is not a browser being steered by a page, and signs out as before.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
+import { renderConfirmation } from '../http/replies.js';
 import { safeRedirectTarget } from '../oidc/transaction.js';
+
+const SIGN_OUT_PATH = '/oauth2/sign_out';
 
 /** Registers /oauth2/sign_out. */
 export function registerSignOut(app: FastifyInstance, ctx: GatewayContext): void {
   const publicUrl = ctx.config.server.publicUrl;
+  const ownOrigin = new URL(publicUrl).origin;
+
+  /** True when a page on another origin made the browser send this request (not typed, not our own page). */
+  const fromElsewhere = (request: FastifyRequest): boolean => {
+    const site = request.headers['sec-fetch-site'];
+    // `same-site` counts as elsewhere: a sibling subdomain is another application, maybe another owner.
+    if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+    const origin = request.headers.origin;
+    return origin !== undefined && origin !== ownOrigin;
+  };
+
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const { rd } = request.query as { rd?: unknown };
-    const target = safeRedirectTarget(rd, publicUrl);
+    const form = request.body instanceof URLSearchParams ? request.body : undefined;
+    const target = safeRedirectTarget(form?.get('rd') ?? (request.query as { rd?: unknown }).rd, publicUrl);
+    if (fromElsewhere(request)) {
+      return reply
+        .code(200)
+        .header('cache-control', 'no-store')
+        // The button must not be clickable inside another site's frame (clickjacking).
+        .header('content-security-policy', "frame-ancestors 'none'")
+        .header('x-frame-options', 'DENY')
+        .type('text/html; charset=utf-8')
+        .send(
+          renderConfirmation({
+            heading: 'Sign out?',
+            message: 'A page on another site sent you here to sign out. Do you want to sign out?',
+            action: SIGN_OUT_PATH,
+            fields: { rd: target },
+            button: 'Sign out',
+          }),
+        );
+    }
     const loaded = request.authgate.session ?? (await ctx.store.load(request));
     await ctx.store.destroy(request, reply);
     request.authgate.session = null;
@@ -19,6 +56,6 @@ export function registerSignOut(app: FastifyInstance, ctx: GatewayContext): void
     const endSession = loaded ? ctx.provider.endSessionUrl(loaded.session.tokens.idToken, new URL(target, publicUrl).href) : null;
     return reply.header('cache-control', 'no-store').redirect(endSession?.href ?? target, 302);
   };
-  app.get('/oauth2/sign_out', handler);
-  app.post('/oauth2/sign_out', handler);
+  app.get(SIGN_OUT_PATH, handler);
+  app.post(SIGN_OUT_PATH, handler);
 }

@@ -1,8 +1,10 @@
 /**
  * The default, stateless store: the whole session sealed into the session cookie, split into chunks
- * under 4 KB when it is larger (`name`, `name_1`, `name_2`, …) and joined back on the next request.
+ * under 4 KB when it is larger (`name`, `name_1`, `name_2`, …) and joined back on the next request. A new
+ * session larger than MAX_SESSION_CHUNKS is refused with a clear error instead of being written.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode, GatewayError } from '../errors.js';
 import type { CookieNames } from './cookie-names.js';
 import { ExpiringMap } from './expiring-map.js';
 import { OpenedCache } from './opened-cache.js';
@@ -13,6 +15,12 @@ import type { LoadedSession, SessionData, SessionStore } from './types.js';
 
 /** Characters of sealed text per cookie; with name and attributes each Set-Cookie stays under 4096 bytes. */
 export const CHUNK_SIZE = 3800;
+/**
+ * Chunks a new session may take. Three chunks are about 11.4 KB of Cookie header: what a browser sends back
+ * on every request must fit the gateway's own 16 KB header limit (maxHeaderSize in app.ts) together with the
+ * request line, the application's own cookies and the other headers, so a session is kept well under it.
+ */
+export const MAX_SESSION_CHUNKS = 3;
 /** Chunks read at most; a larger cookie set is treated as signed out rather than parsed without bound. */
 const MAX_CHUNKS = 16;
 /** Opened sessions remembered (about 3 KB each) and for how long. */
@@ -65,7 +73,21 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
       return entry;
     },
 
-    create: write,
+    create(request, reply, session) {
+      // Refused before any cookie is written: a session the browser cannot send back whole is no session,
+      // and a partial chunk set would only sign the user out on the next request.
+      if (Math.ceil(sealedText(session).length / CHUNK_SIZE) > MAX_SESSION_CHUNKS) {
+        return Promise.reject(
+          new GatewayError(
+            ErrorCode.sessionTooLarge,
+            400,
+            'Your account belongs to too many groups to keep your sign-in in a browser cookie. ' +
+              'An administrator can limit the groups the gateway keeps (oidc.groupsFilter) or use the Redis session store.',
+          ),
+        );
+      }
+      return write(request, reply, session);
+    },
     save: write,
 
     destroy(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -93,7 +115,7 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     close: () => Promise.resolve(),
   };
 
-  function write(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void> {
+  function sealedText(session: SessionData): string {
     let sealed = sealedTexts.get(session);
     if (sealed === undefined) {
       sealed = box.seal(session);
@@ -101,6 +123,11 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
       // The next request brings this text back: it opens to this session, so it is not decrypted again.
       opened.set(sealed, { session, needsRewrite: false });
     }
+    return sealed;
+  }
+
+  function write(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void> {
+    const sealed = sealedText(session);
     const count = Math.ceil(sealed.length / CHUNK_SIZE);
     for (let i = 0; i < count; i++) {
       reply.setCookie(chunkName(i), sealed.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), { ...attributes, maxAge: maxAgeSeconds });

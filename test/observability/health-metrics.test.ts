@@ -40,7 +40,7 @@ describe('health and metrics endpoints', () => {
     assert.match(text, /authgate_logins_total\{outcome="success"\} 1/);
     assert.match(text, /authgate_provider_requests_total\{operation="code_grant",outcome="success"\} 1/);
     assert.match(text, /authgate_http_request_duration_seconds_bucket/);
-    assert.match(text, /authgate_process_resident_memory_bytes/);
+    assert.match(text, /^process_resident_memory_bytes \d/m);
   });
 
   it('never proxies the gateway paths to the upstream', async () => {

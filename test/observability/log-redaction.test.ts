@@ -62,7 +62,7 @@ describe('logs of a whole login', () => {
     assert.equal(landed.response.status, 200);
     const cookie = browser.jar.get('authgate')?.value ?? '';
     secrets.set('session cookie', cookie);
-    const session = (await sealBoxesFor([TEST_SESSION_KEY])).session.open(cookie)?.data as { tokens: Record<string, string> };
+    const session = (await sealBoxesFor([TEST_SESSION_KEY], tree)).session.open(cookie)?.data as { tokens: Record<string, string> };
     secrets.set('access token', session.tokens.accessToken ?? '');
     secrets.set('refresh token', session.tokens.refreshToken ?? '');
     secrets.set('ID token', session.tokens.idToken ?? '');

@@ -35,8 +35,8 @@ describe('metrics on their own listener', () => {
       /authgate_policy_decisions_total\{upstream="app",reason="unauthenticated"\} [1-9]/,
       /authgate_provider_request_duration_seconds_count\{operation="code_grant"\} 1/,
       /authgate_provider_request_duration_seconds_count\{operation="discovery"\} [1-9]/,
-      /authgate_process_cpu_seconds_total/,
-      /authgate_nodejs_heap_size_used_bytes/,
+      /^process_cpu_seconds_total \d/m,
+      /^nodejs_heap_size_used_bytes \d/m,
     ]) {
       assert.match(text, series);
     }

@@ -22,7 +22,7 @@ describe('back-channel logout', () => {
   before(async () => {
     stack = await startStack({ backchannelLogout: true });
     stack.idp.addUser({ sub: 'carol', email: 'carol@example.net', preferredUsername: 'carol', name: 'Carol Victim', groups: [] });
-    ({ session: sessionBox } = await sealBoxesFor([TEST_SESSION_KEY]));
+    ({ session: sessionBox } = await sealBoxesFor([TEST_SESSION_KEY], stack));
   });
   after(() => stack.close());
 

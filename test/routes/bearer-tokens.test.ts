@@ -431,7 +431,7 @@ describe('bearer tokens: ID tokens are refused even when api.audiences names the
   it('the ID token of a real login (from the session cookie) gets 401', async () => {
     const browser = await stack.signIn('alice');
     const sealed = browser.jar.get('authgate')?.value ?? '';
-    const session = (await sealBoxesFor([TEST_SESSION_KEY])).session.open(sealed);
+    const session = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(sealed);
     const idToken = (session?.data.tokens as { idToken?: string } | undefined)?.idToken;
     assert.ok(idToken, 'the session holds the ID token');
     const claims = JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;

@@ -19,7 +19,7 @@ for (const introspect of [true, false]) {
         },
       });
       const alice = await stack.signIn('alice');
-      const session = (await sealBoxesFor([TEST_SESSION_KEY])).session.open(alice.jar.get('authgate')?.value ?? '')?.data as {
+      const session = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(alice.jar.get('authgate')?.value ?? '')?.data as {
         tokens: { accessToken: string };
       };
       opaque = session.tokens.accessToken;

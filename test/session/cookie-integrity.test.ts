@@ -16,7 +16,7 @@ describe('session cookie integrity', () => {
     stack = await startStack({ configure: (c) => (c.session.idleTimeout = '30m') });
     const browser = await stack.signIn('alice');
     validCookie = browser.jar.get('authgate')?.value ?? '';
-    const opened = (await sealBoxesFor([TEST_SESSION_KEY])).session.open(validCookie);
+    const opened = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(validCookie);
     assert.ok(opened, 'the test can open the cookie it was given');
     validSession = opened.data;
   });
@@ -59,17 +59,17 @@ describe('session cookie integrity', () => {
   }
 
   it('treats a session sealed under a key the gateway does not have as signed out', async () => {
-    const foreign = (await sealBoxesFor([OTHER_SESSION_KEY])).session.seal(validSession);
+    const foreign = (await sealBoxesFor([OTHER_SESSION_KEY], stack)).session.seal(validSession);
     assert.equal((await asApi(foreign)).status, 401);
   });
 
   it('does not accept a login-transaction document as a session (separate keys per purpose)', async () => {
-    const crossPurpose = (await sealBoxesFor([TEST_SESSION_KEY])).transaction.seal(validSession);
+    const crossPurpose = (await sealBoxesFor([TEST_SESSION_KEY], stack)).transaction.seal(validSession);
     assert.equal((await asApi(crossPurpose)).status, 401);
   });
 
   it('enforces the idle timeout from the sealed lastSeenAt, whatever the cookie says', async () => {
-    const box = (await sealBoxesFor([TEST_SESSION_KEY])).session;
+    const box = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session;
     const idle = box.seal({ ...validSession, lastSeenAt: Date.now() - 31 * 60_000 });
     const response = await asApi(idle);
     assert.equal(response.status, 401);
@@ -78,20 +78,20 @@ describe('session cookie integrity', () => {
   });
 
   it('enforces the absolute timeout from the sealed createdAt', async () => {
-    const box = (await sealBoxesFor([TEST_SESSION_KEY])).session;
+    const box = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session;
     const old = box.seal({ ...validSession, createdAt: Date.now() - 13 * 3_600_000, lastSeenAt: Date.now() });
     assert.equal((await asApi(old)).status, 401);
   });
 
   it('signs out a session whose access token has expired when it has no refresh token', async () => {
-    const box = (await sealBoxesFor([TEST_SESSION_KEY])).session;
+    const box = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session;
     const tokens = validSession.tokens as Record<string, unknown>;
     const expired = box.seal({ ...validSession, tokens: { ...tokens, refreshToken: undefined, expiresAt: Date.now() - 1000 } });
     assert.equal((await asApi(expired)).status, 401);
   });
 
   it('accepts a session whose shape it wrote, and refuses a sealed document of another shape', async () => {
-    const box = (await sealBoxesFor([TEST_SESSION_KEY])).session;
+    const box = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session;
     assert.equal((await asApi(box.seal({ ...validSession }))).status, 200);
     assert.equal((await asApi(box.seal({ v: 2, id: 'x' }))).status, 401);
     assert.equal((await asApi(box.seal({ ...validSession, identity: { sub: 'alice' } }))).status, 401);

@@ -15,9 +15,9 @@ describe('session key rotation', () => {
     stack = await startStack({ configure: (c) => (c.session.keys = [OTHER_SESSION_KEY, TEST_SESSION_KEY]) });
     const browser = await stack.signIn('alice');
     const underNew = browser.jar.get('authgate')?.value ?? '';
-    const data = (await sealBoxesFor([OTHER_SESSION_KEY])).session.open(underNew)?.data;
+    const data = (await sealBoxesFor([OTHER_SESSION_KEY], stack)).session.open(underNew)?.data;
     assert.ok(data, 'logins are sealed under the first key');
-    sessionUnderOldKey = (await sealBoxesFor([TEST_SESSION_KEY])).session.seal(data);
+    sessionUnderOldKey = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.seal(data);
   });
   after(() => stack.close());
 
@@ -28,8 +28,8 @@ describe('session key rotation', () => {
     const reissued = response.headers.getSetCookie().find((c) => c.startsWith('authgate='));
     assert.ok(reissued, 'the session cookie is written again');
     const value = reissued.slice('authgate='.length).split(';')[0] ?? '';
-    assert.ok((await sealBoxesFor([OTHER_SESSION_KEY])).session.open(value), 'opens under the new key');
-    assert.equal((await sealBoxesFor([TEST_SESSION_KEY])).session.open(value), null, 'no longer under the old key');
+    assert.ok((await sealBoxesFor([OTHER_SESSION_KEY], stack)).session.open(value), 'opens under the new key');
+    assert.equal((await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(value), null, 'no longer under the old key');
   });
 
   it('does not re-send a cookie already sealed under the first key', async () => {

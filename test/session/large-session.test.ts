@@ -2,8 +2,9 @@
  * The cookie store with large sessions. A user with 150 groups signs in and works with a Cookie header small
  * enough for default proxies (sessions are compressed before sealing). A session that is still larger than
  * one cookie (groups with random, incompressible names) is split into `authgate`, `authgate_1`, … (each
- * Set-Cookie line under 4096 bytes) and joined back; a missing chunk means signed out; a later, smaller
- * login clears the chunks it no longer uses.
+ * Set-Cookie line under 4096 bytes, at most MAX_SESSION_CHUNKS of them: a larger session is refused, see
+ * session-too-large.test.ts) and joined back; a missing chunk means signed out; a later, smaller login
+ * clears the chunks it no longer uses.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,10 +12,11 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserClient } from '../helpers/browser-client.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
+import { MAX_SESSION_CHUNKS } from '../../src/session/cookie-store.js';
 
 const groupNames = (count: number) => Array.from({ length: count }, (_, i) => `team-platform-engineering-${String(i).padStart(3, '0')}`);
 const MANY_GROUPS = groupNames(150);
-/** Random names do not compress: this session needs several cookies. */
+/** Random names do not compress: this session needs several cookies (three, within the bound). */
 const RANDOM_GROUPS = Array.from({ length: 60 }, () => `g-${randomBytes(20).toString('hex')}`);
 /** nginx's default large_client_header_buffers (8k): one header line above it is refused. */
 const PROXY_HEADER_LINE_LIMIT = 8 * 1024;
@@ -149,6 +151,7 @@ describe('a session larger than one cookie (cookie store)', () => {
       const { chunks, cookieBytes } = measure(some);
       console.log(`cookie store: 60 random groups: ${cookieBytes} bytes of Cookie header in ${chunks.length} chunk(s)`);
       assert.ok(chunks.length >= 2, `expected several chunks, got ${chunks.join(', ')}`);
+      assert.ok(chunks.length <= MAX_SESSION_CHUNKS, `at most ${MAX_SESSION_CHUNKS} chunks, got ${chunks.join(', ')}`);
       const response = await some.fetch(`${stack.publicUrl}/groups`, { headers: API });
       assert.equal(response.status, 200);
       assert.deepEqual(String(stack.upstream.last()?.headers['x-forwarded-groups'] ?? '').split(','), RANDOM_GROUPS);

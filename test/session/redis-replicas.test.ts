@@ -125,7 +125,7 @@ describe('two gateway replicas sharing Redis', () => {
     [a, b] = await Promise.all([startReplica('A', file, portA), startReplica('B', file, portB)]);
     client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await client.connect();
-    ({ record: recordBox, session: sessionBox } = await sealBoxesFor([TEST_SESSION_KEY]));
+    ({ record: recordBox, session: sessionBox } = await sealBoxesFor([TEST_SESSION_KEY], tree));
   });
 
   after(async () => {

@@ -18,7 +18,7 @@ describe('validation of refreshed tokens', () => {
     // Two-second tokens: with the skew capped at half a token's life, a refresh is due after one second.
     stack = await startStack({ idp: { accessTokenTtl: 2 }, configure: (c) => (c.session.refreshSkew = '60s') });
     for (const name of ['sub', 'iss', 'outage']) browsers.set(name, await stack.signIn('alice'));
-    const tokens = (await sealBoxesFor([TEST_SESSION_KEY])).session.open(browsers.get('outage')?.jar.get('authgate')?.value ?? '')?.data
+    const tokens = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(browsers.get('outage')?.jar.get('authgate')?.value ?? '')?.data
       .tokens as { expiresAt: number; obtainedAt: number };
     await sleep(Math.max(0, tokens.expiresAt - (tokens.expiresAt - tokens.obtainedAt) / 2 - Date.now() + 50));
   });
@@ -50,7 +50,7 @@ describe('validation of refreshed tokens', () => {
 
   it("keeps the session and its still-valid token when a proxy answers the refresh with a 502 page", async () => {
     const browser = browsers.get('outage');
-    const oldToken = (await sealBoxesFor([TEST_SESSION_KEY])).session.open(browser?.jar.get('authgate')?.value ?? '')?.data.tokens as {
+    const oldToken = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(browser?.jar.get('authgate')?.value ?? '')?.data.tokens as {
       accessToken: string;
     };
     stack.idp.tamperNextRefresh('html-502');

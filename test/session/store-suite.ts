@@ -28,7 +28,7 @@ import {
   type StartedGateway,
 } from '../helpers/gateway.js';
 import { startIdp, type IdpOptions, type StartedIdp } from '../helpers/idp.js';
-import { sealBoxesFor } from '../helpers/seal.js';
+import { bindingOf, sealBoxesFor, type GatewayRef } from '../helpers/seal.js';
 import { startUpstream, type StartedUpstream } from '../helpers/upstream.js';
 
 /** How a test file puts one store under the suite. */
@@ -51,11 +51,11 @@ const CLEARED = /Max-Age=0|Expires=Thu, 01 Jan 1970/i;
 
 type Boxes = Awaited<ReturnType<typeof sealBoxesFor>>;
 const boxCache = new Map<string, Promise<Boxes>>();
-/** The seal boxes of a key list (cached: building them registers a fastify plugin). */
-function boxesFor(keys: string[]): Promise<Boxes> {
-  const id = keys.join(',');
+/** The seal boxes of a key list at one gateway (cached: building them registers a fastify plugin). */
+function boxesFor(keys: string[], gateway: GatewayRef): Promise<Boxes> {
+  const id = JSON.stringify([keys, bindingOf(gateway)]);
   let boxes = boxCache.get(id);
-  if (!boxes) boxCache.set(id, (boxes = sealBoxesFor(keys)));
+  if (!boxes) boxCache.set(id, (boxes = sealBoxesFor(keys, gateway)));
   return boxes;
 }
 
@@ -162,14 +162,14 @@ async function startStoreStack(setup: SessionStoreSetup, options: StackOptions =
 
   /** The sealed record behind a Redis-store cookie (HGET authgate:{<id>}:s data), or null. */
   async function recordOf(value: string): Promise<string | null> {
-    const rid = (await boxesFor(tree.session.keys)).session.open(value)?.data.rid;
+    const rid = (await boxesFor(tree.session.keys, tree)).session.open(value)?.data.rid;
     if (!redis || typeof rid !== 'string') return null;
     return redis.hget(`authgate:{${rid}}:s`, 'data');
   }
 
   async function sessionFromCookie(value: string | undefined): Promise<SessionData | null> {
     if (value === undefined) return null;
-    const boxes = await boxesFor(tree.session.keys);
+    const boxes = await boxesFor(tree.session.keys, tree);
     if (!redis) return (boxes.session.open(value)?.data as SessionData | undefined) ?? null;
     const record = await recordOf(value);
     return record === null ? null : ((boxes.record.open(record)?.data as SessionData | undefined) ?? null);
@@ -267,7 +267,7 @@ export function describeSessionStore(name: string, setup: SessionStoreSetup): vo
         const browser = await stack.signIn('alice');
         const value = cookieValue(browser);
         assert.ok(value, 'a session cookie was set');
-        const opened = (await boxesFor([KEY_A])).session.open(value);
+        const opened = (await boxesFor([KEY_A], stack)).session.open(value);
         assert.ok(opened, 'the cookie is sealed under the session key');
         const session = await stack.sessionOf(browser);
         assert.ok(session);
@@ -654,7 +654,7 @@ export function describeSessionStore(name: string, setup: SessionStoreSetup): vo
         const browser = await stack.signIn('alice');
         const underA = cookieValue(browser);
         assert.ok(underA);
-        const [a, b] = await Promise.all([boxesFor([KEY_A]), boxesFor([KEY_B])]);
+        const [a, b] = await Promise.all([boxesFor([KEY_A], stack), boxesFor([KEY_B], stack)]);
 
         await stack.restart((tree) => (tree.session.keys = [KEY_B, KEY_A]));
         const rotated = await stack.api(browser);
