@@ -19,7 +19,7 @@ describe('ID tokens of refresh answers', () => {
     // Two-second tokens: with the skew capped at half a token's life, a refresh is due after one second.
     stack = await startStack({ idp: { accessTokenTtl: 2, idTokenSigningAlgs: ['HS256', 'RS256'] }, configure: (c) => (c.session.refreshSkew = '60s') });
     for (const name of cases) browsers.set(name, await stack.signIn('alice'));
-    const box = (await sealBoxesFor([TEST_SESSION_KEY])).session;
+    const box = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session;
     const dueAt = Math.max(
       ...[...browsers.values()].map((b) => {
         const tokens = box.open(b.jar.get('authgate')?.value ?? '')?.data.tokens as { expiresAt: number; obtainedAt: number };
