@@ -174,6 +174,20 @@ export class OidcProvider {
     return this.configuration;
   }
 
+  /**
+   * RFC 9207 for every authorization response, error responses included (openid-client checks it only for
+   * the responses it completes): false when the response names another issuer, or names none although this
+   * provider promises to (`authorization_response_iss_parameter_supported`). Such a response may come from
+   * another provider mixed up with this one, so not even its error is shown.
+   */
+  responseIssuerMatches(query: URLSearchParams): boolean {
+    const metadata = this.serverMetadata;
+    if (!metadata) return true; // nothing to compare with; completeLogin refuses with 503 anyway
+    const iss = query.get('iss');
+    if (iss === null) return metadata.authorization_response_iss_parameter_supported !== true;
+    return iss === metadata.issuer;
+  }
+
   /** The provider's authorization URL for a login (code flow, PKCE S256, state and nonce). */
   authorizationUrl(checks: CallbackChecks, scopes: readonly string[]): URL {
     const config = this.config();

@@ -1,6 +1,7 @@
 /**
  * GET /oauth2/callback: the provider's answer. Steps, in order: find the login transaction by state
- * (and clear it) → claim it in the store (single use, even for a replayed cookie) → refuse provider errors
+ * (and clear it) → claim it in the store (single use, even for a replayed cookie) → the response's issuer
+ * (RFC 9207) → refuse provider errors
  * → code grant and ID token checks → a new session with a fresh id → 302 to the saved target.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -45,6 +46,9 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
     }
     if (!first) return expired();
 
+    if (!ctx.provider.responseIssuerMatches(query)) {
+      return fail('failed', new GatewayError(ErrorCode.loginFailed, 400, 'The sign-in response could not be verified: it did not come from the expected identity provider. Please sign in again.'));
+    }
     const providerError = query.get('error');
     if (providerError !== null) {
       const description = query.get('error_description');

@@ -67,7 +67,8 @@ describe('callback failures', () => {
     const start = await browser.fetch(`${stack.publicUrl}/oauth2/start`);
     const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
     const evil = '<script>alert(1)</script>';
-    const callback = `${stack.publicUrl}/oauth2/callback?state=${state}&error=access_denied&error_description=${encodeURIComponent(evil)}`;
+    // The provider advertises RFC 9207, so its error responses name it too.
+    const callback = `${stack.publicUrl}/oauth2/callback?state=${state}&error=access_denied&error_description=${encodeURIComponent(evil)}&iss=${encodeURIComponent(stack.idp.issuer)}`;
     const response = await browser.fetch(callback);
     assert.equal(response.status, 403);
     const html = await response.text();

@@ -52,6 +52,30 @@ describe('the iss parameter of the authorization response', () => {
     assert.equal(await signedIn(stack, browser), false);
   });
 
+  it('refuses an error response whose iss names another issuer, without showing its error text', async () => {
+    const { response, tokenCalls, failed } = await callbackWith((url) => {
+      url.searchParams.delete('code');
+      url.searchParams.set('error', 'access_denied');
+      url.searchParams.set('error_description', 'planted by the other provider');
+      url.searchParams.set('iss', 'https://evil.example');
+    });
+    assert.equal(response.status, 400);
+    const page = await response.text();
+    assert.match(page, /did not come from the expected identity provider/);
+    assert.doesNotMatch(page, /planted by the other provider/);
+    assert.equal(tokenCalls, 0);
+    assert.equal(failed, 1);
+  });
+
+  it('shows the error of an error response from this provider (iss matches)', async () => {
+    const { response } = await callbackWith((url) => {
+      url.searchParams.delete('code');
+      url.searchParams.set('error', 'access_denied');
+    });
+    assert.equal(response.status, 403);
+    assert.match(await response.text(), /access_denied/);
+  });
+
   it('accepts the callback as the provider sent it', async () => {
     const { response, browser, tokenCalls } = await callbackWith(() => undefined);
     assert.equal(response.status, 302);
