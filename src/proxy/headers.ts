@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamConfig } from '../config/schema.js';
+import { canonicalHost } from '../http/host.js';
 import '../http/request-state.js';
 
 /** Identity headers only the gateway may set; inbound copies are removed whatever their case or underscores. */
@@ -47,7 +48,7 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
   const sendsToken = sendsIdentity && upstream.forwardAccessToken;
 
   return (request, headers) => {
-    if (upstream.preserveHost && request.headers.host) headers.host = request.headers.host;
+    if (upstream.preserveHost && request.headers.host) headers.host = canonicalHost(request.headers.host)?.value ?? headers.host;
     // From the rightmost untrusted address on (fastify's request.ips); a trusted proxy's junk entries dropped.
     headers['x-forwarded-for'] = request.ips && request.ips.length > 1 ? request.ips.filter((ip) => isIP(ip) !== 0).reverse().join(', ') : request.ip;
     headers['x-forwarded-proto'] = proto;
