@@ -119,13 +119,17 @@ const allowSchema = z
   })
   .prefault({});
 
+/** An upstream's path prefix: from "/", no query or fragment, no control whitespace (a space is "%20"). */
+const PATH_PREFIX = /^\/[^?#\t\n\v\f\r]*$/;
+
 const upstreamSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'letters, digits, "_", "." or "-" (it is used in metrics and logs)' }),
   /** Kept as written; the route table compares its canonical form (canonicalPrefix), as for request paths. */
   path: z
     .string()
-    .regex(/^\/[^?#\t\n\v\f\r]*$/, { message: 'a path prefix starting with "/", without query or fragment' })
-    .refine((path) => canonicalPrefix(path) !== null, {
+    .regex(PATH_PREFIX, { message: 'a path prefix starting with "/", without query or fragment' })
+    // Reported only for a path of the right shape: one problem, one message.
+    .refine((path) => !PATH_PREFIX.test(path) || canonicalPrefix(path) !== null, {
       message: 'no request can spell this path: a "\\" or an encoded "/" or "\\", a control character, a "%" that starts no escape (write "%25"), or escapes that are not UTF-8',
     })
     .default('/'),
