@@ -105,7 +105,7 @@ describe('prefixes with characters outside the unreserved set, through the gatew
     }
   });
 
-  it('forward-auth judges X-Forwarded-Uri spellings the same way: 403 not allowed, 401 signed out, 202 allowed', async () => {
+  it('forward-auth judges X-Forwarded-Uri (and Envoy path) spellings the same way: 403 not allowed, 401 signed out, 2xx allowed', async () => {
     const ask = (uri: string, cookie?: string) =>
       rawGet(stack.publicUrl, '/oauth2/auth', { 'x-forwarded-uri': uri, 'x-forwarded-host': 'app.internal', ...(cookie ? { cookie } : {}) });
     assert.equal((await ask('/%40admin', bobCookie)).status, 403);
@@ -117,6 +117,11 @@ describe('prefixes with characters outside the unreserved set, through the gatew
       assert.equal((await ask(raw)).status, 401, `signed out ${prefix}: ${JSON.stringify(raw)}`);
     }
     assert.equal((await ask('/caf%C3', bobCookie)).status, 400, 'an original URI that is not UTF-8');
+    // Envoy's form: the original path after /oauth2/auth, its escapes read once.
+    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/%40admin/x', { cookie: bobCookie })).status, 403);
+    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/caf%C3%A9', { cookie: bobCookie })).status, 403);
+    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/%40admin', { cookie: aliceCookie })).status, 200);
+    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/%2540admin', { cookie: bobCookie })).status, 200, 'the path /%40admin is not /@admin');
   });
 
   it('the upstream receives one canonical wire form', async () => {
