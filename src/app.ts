@@ -2,8 +2,8 @@
  * buildApp: the gateway's whole request pipeline, registered in the order a request travels it. It never
  * listens; cli.ts (or a test) does.
  *
- *   route      rewriteUrl: normalise the path once, pick the upstream (longest prefix, host first)
- *   onRequest  request state, refuse bad paths, strip spoofed identity headers, drop gateway cookies
+ *   route      rewriteUrl: canonical path and host once, pick the upstream (longest prefix, host first)
+ *   onRequest  request state, refuse bad paths and hosts, strip spoofed identity headers, drop gateway cookies
  *   handle     /oauth2/*, /ping, /ready, /metrics  → gateway routes
  *              everything else                     → guard (session → policy) → headers → proxy
  *   onSend     save the session if the request changed it
@@ -33,8 +33,8 @@ import { createForwardOptions } from './proxy/forward.js';
 import { createGuard } from './proxy/guard.js';
 import { createPrincipalResolver } from './proxy/principal.js';
 import { stripIdentityHeaders, type HeaderInjector } from './proxy/headers.js';
-import { normaliseTarget } from './proxy/normalise-path.js';
-import { matchUpstream, RouteTable, upstreamPath, type CompiledUpstream } from './proxy/upstreams.js';
+import { routeRequest, type RouteDecision } from './proxy/route-request.js';
+import { RouteTable, type CompiledUpstream } from './proxy/upstreams.js';
 import { registerForwardAuth } from './routes/auth.js';
 import { registerBackchannelLogout } from './routes/backchannel-logout.js';
 import { registerCallback } from './routes/callback.js';
@@ -82,17 +82,9 @@ const WEBSOCKET_ROUTE = '/__authgate/websocket';
 /** How long an upstream may take to answer a WebSocket upgrade. */
 const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
 const NO_UPSTREAM_ROUTE = '/__authgate/no-upstream';
-const BAD_PATH_ROUTE = '/__authgate/bad-path';
-const GATEWAY_PATHS = new Set(['/ping', '/ready', '/metrics']);
+const REFUSED_ROUTE = '/__authgate/refused';
 
 /** What the route step decided, kept on the raw request until onRequest moves it to request.authgate. */
-interface RouteDecision {
-  upstream: CompiledUpstream | undefined;
-  path: string;
-  query: string;
-  /** The upstream's path for it (base path, stripPrefix applied). */
-  target: string;
-}
 const kRoute = Symbol('authgate.route');
 /** `upgrade` is Node's own flag (set by its parser) for a request that asks to switch protocols. */
 type RoutedMessage = IncomingMessage & { [kRoute]?: RouteDecision; upgrade?: boolean };
@@ -133,21 +125,17 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     http: { maxHeaderSize: 16 * 1024, headersTimeout: config.server.headersTimeout, connectionsCheckingInterval: 1000 },
     requestTimeout: config.server.requestTimeout,
     clientErrorHandler: createClientErrorHandler(log),
-    // ── route: one normalisation, one match, for routing, policy and the upstream request alike.
+    // ── route: one canonical path and host, one match, for routing, policy and the upstream request alike.
     rewriteUrl(req: RoutedMessage): string {
-      const target = normaliseTarget(req.url ?? '/');
-      if (!target) return BAD_PATH_ROUTE;
-      const { path, query } = target;
-      if (path.startsWith('/oauth2/') || GATEWAY_PATHS.has(path)) {
-        req[kRoute] = { upstream: undefined, path, query, target: '' };
-        return path + (query ? `?${query}` : '');
-      }
-      const upstream = matchUpstream(routes.current.upstreams, req.headers.host, path);
-      const forUpstream = upstream ? upstream.basePath + upstreamPath(upstream, path) : '';
-      req[kRoute] = { upstream, path, query, target: forUpstream };
-      if (!upstream?.origin) return NO_UPSTREAM_ROUTE;
-      // A WebSocket's internal route carries the target: @fastify/http-proxy derives the upstream URL from it.
-      return req.upgrade === true ? WEBSOCKET_ROUTE + forUpstream + (query ? `?${query}` : '') : UPSTREAM_ROUTE;
+      const route = routeRequest(routes.current.upstreams, req.url ?? '/', req.headers.host);
+      req[kRoute] = route;
+      const { path, query } = route;
+      if (route.refusal) return REFUSED_ROUTE;
+      if (route.gateway) return path + (query ? `?${query}` : '');
+      if (!route.upstream?.origin) return NO_UPSTREAM_ROUTE;
+      // A WebSocket's internal route carries the target (in wire form, which the WebSocket client's URL parser
+      // keeps as it is): @fastify/http-proxy derives the upstream URL from it.
+      return req.upgrade === true ? WEBSOCKET_ROUTE + route.target + (query ? `?${query}` : '') : UPSTREAM_ROUTE;
     },
   });
 
@@ -216,8 +204,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       inFlight: inFlight.add(request),
     };
     stripIdentityHeaders(request.headers);
-    if (request.url === BAD_PATH_ROUTE) {
-      void sendGatewayError(request, reply, new GatewayError(ErrorCode.badPath, 400, 'The request path is not allowed (encoded "/" or "\\", or malformed).'));
+    if (route?.refusal) {
+      void sendGatewayError(request, reply, route.refusal);
       return;
     }
     done();

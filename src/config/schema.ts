@@ -4,6 +4,8 @@
  * references have already been resolved.
  */
 import { z } from 'zod';
+import { canonicalHost } from '../http/host.js';
+import { canonicalPrefix } from '../proxy/normalise-path.js';
 import { parseRedisUrl } from '../session/redis-url.js';
 
 /** True when session.redis.url can be parsed (checked here so --check reports it). */
@@ -117,16 +119,30 @@ const allowSchema = z
   })
   .prefault({});
 
+/** An upstream's path prefix: from "/", no query or fragment, no control whitespace (a space is "%20"). */
+const PATH_PREFIX = /^\/[^?#\t\n\v\f\r]*$/;
+
 const upstreamSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'letters, digits, "_", "." or "-" (it is used in metrics and logs)' }),
+  /** Kept as written; the route table compares its canonical form (canonicalPrefix), as for request paths. */
   path: z
     .string()
-    .regex(/^\/[^?#\s]*$/, { message: 'a path prefix starting with "/", without query or fragment' })
+    .regex(PATH_PREFIX, { message: 'a path prefix starting with "/", without query or fragment' })
+    // Reported only for a path of the right shape: one problem, one message.
+    .refine((path) => !PATH_PREFIX.test(path) || canonicalPrefix(path) !== null, {
+      message: 'no request can spell this path: a "\\" or an encoded "/" or "\\", a control character, a "%" that starts no escape (write "%25"), or escapes that are not UTF-8',
+    })
     .default('/'),
+  /** In canonical form, as Host headers are compared: lower case, without a trailing dot ("Secure.Local." → "secure.local"). */
   host: z
     .string()
     .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { message: 'a host name such as "app.example.com", optionally with ":port"' })
-    .transform((h) => h.toLowerCase())
+    .transform((h, ctx) => {
+      const canonical = canonicalHost(h);
+      if (canonical) return canonical.value;
+      ctx.addIssue({ code: 'custom', message: 'not a host name (empty label such as "a..b", or a bad port)' });
+      return z.NEVER;
+    })
     .optional(),
   /** Where requests are proxied; may be left out for an upstream used only through forward-auth. */
   url: httpUrl.optional(),
@@ -304,8 +320,8 @@ function checkUpstreamsApart(
       names.set(upstream.name, index);
     }
     if (clean(at('host'), at('path'))) {
-      // The route table matches paths case-insensitively, so "/API" and "/api" are the same route.
-      const key = `${upstream.host ?? '*'} ${normalisePrefix(upstream.path).toLowerCase()}`;
+      // The route table compares canonical paths case-insensitively, so "/API", "/api/" and "/%61pi" are one route.
+      const key = `${upstream.host ?? '*'} ${(canonicalPrefix(upstream.path) ?? upstream.path).toLowerCase()}`;
       const sameRoute = routes.get(key);
       if (sameRoute !== undefined) {
         ctx.addIssue({
@@ -336,11 +352,6 @@ export const configSchema = configShape
     ...config,
     server: { ...config.server, shutdownDelay: config.server.shutdownDelay ?? Math.min(5_000, Math.floor(config.server.shutdownGrace / 2)) },
   }));
-
-/** Removes one trailing slash so "/api/" and "/api" name the same prefix. */
-export function normalisePrefix(path: string): string {
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-}
 
 /** The validated configuration as the rest of the gateway sees it (durations in milliseconds). */
 export type Config = z.output<typeof configSchema>;

@@ -5,9 +5,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
-import { normalisePrefix, type UpstreamConfig } from '../config/schema.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import { canonicalHost } from '../http/host.js';
 import '../http/request-state.js';
 import { encodeHeaderList, encodeHeaderValue } from './header-value.js';
+import { canonicalPrefix, wirePath } from './normalise-path.js';
 
 /** Identity headers only the gateway may set; inbound copies are removed whatever their case or underscores. */
 const SPOOFABLE = new Set([
@@ -111,13 +113,14 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
   // The first Forwarded element describes the client's request (frameworks such as Spring read host and
   // proto from it); the public scheme and host are what that client used.
   const forwardedOrigin = `;proto=${proto};host=${forwardedValue(host)}`;
-  const prefix = normalisePrefix(upstream.path);
-  const forwardedPrefix = upstream.stripPrefix && prefix !== '/' ? (/^[\x21-\x7e]*$/.test(prefix) ? prefix : encodeURI(prefix)) : undefined;
+  // The route's prefix in the one wire form its requests' paths reach the upstream in.
+  const prefix = canonicalPrefix(upstream.path) ?? '/';
+  const forwardedPrefix = upstream.stripPrefix && prefix !== '/' ? wirePath(prefix) : undefined;
   const sendsIdentity = upstream.auth !== 'public';
   const sendsToken = sendsIdentity && upstream.forwardAccessToken;
 
   return (request, headers) => {
-    if (upstream.preserveHost && request.headers.host) headers.host = request.headers.host;
+    if (upstream.preserveHost && request.headers.host) headers.host = canonicalHost(request.headers.host)?.value ?? headers.host;
     // for…in, not Object.keys: no array per request. Assigned undefined, not deleted (undici skips it).
     for (const name in headers) if (isReplacedHeader(name)) headers[name] = undefined;
 

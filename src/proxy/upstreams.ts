@@ -5,9 +5,10 @@
  * under a shorter, weaker route by spelling the path differently. The table is replaced whole on a config
  * reload; a request keeps the upstream it was routed to.
  */
-import { normalisePrefix, type UpstreamConfig } from '../config/schema.js';
+import type { UpstreamConfig } from '../config/schema.js';
+import { canonicalHost, type CanonicalHost } from '../http/host.js';
 import { buildHeaderInjector, type HeaderInjector } from './headers.js';
-import { normaliseTarget } from './normalise-path.js';
+import { canonicalPrefix } from './normalise-path.js';
 
 /** One upstream, ready for matching and proxying. */
 export interface CompiledUpstream {
@@ -15,7 +16,7 @@ export interface CompiledUpstream {
   index: number;
   name: string;
   config: UpstreamConfig;
-  /** Lower-cased prefix without trailing slash ("/" for the root). */
+  /** The canonical (decoded) prefix, lower-cased, without trailing slash ("/" for the root). */
   matchPrefix: string;
   /** Number of path segments in the prefix (what stripPrefix removes). */
   prefixSegments: number;
@@ -57,8 +58,9 @@ export class RouteTable {
 export function compileUpstreams(upstreams: readonly UpstreamConfig[], publicUrl = 'http://localhost'): CompiledUpstream[] {
   return upstreams
     .map((config, index) => {
-      // Normalised like request paths, so "/%7Euser" or "/a//b" can match what requests turn into.
-      const matchPrefix = normalisePrefix(normaliseTarget(config.path)?.path ?? config.path).toLowerCase();
+      // Canonical like request paths, so "/%40admin", "/café" or "/a//b" match what requests turn into (the
+      // schema refused a path with no canonical form).
+      const matchPrefix = (canonicalPrefix(config.path) ?? config.path).toLowerCase();
       const url = config.url ? new URL(config.url) : undefined;
       return {
         index,
@@ -74,19 +76,31 @@ export function compileUpstreams(upstreams: readonly UpstreamConfig[], publicUrl
     .sort((a, b) => b.matchPrefix.length - a.matchPrefix.length || Number(b.config.host !== undefined) - Number(a.config.host !== undefined) || a.index - b.index);
 }
 
-/** The first upstream matching the Host header and the normalised path, or undefined. */
+/**
+ * The first upstream matching the Host header and the canonical (decoded) path, or undefined. The Host is
+ * compared in canonical form (lower case, one trailing dot removed, port apart); one that cannot name a host
+ * matches nothing, not even an any-host upstream (the route step refuses it with 400 before this).
+ */
 export function matchUpstream(table: readonly CompiledUpstream[], host: string | undefined, path: string): CompiledUpstream | undefined {
+  const canonical = canonicalHost(host);
+  return canonical === null ? undefined : matchCanonical(table, canonical, path);
+}
+
+/** matchUpstream for a Host already in canonical form (undefined: the request had none). */
+export function matchCanonical(table: readonly CompiledUpstream[], host: CanonicalHost | undefined, path: string): CompiledUpstream | undefined {
   const matchPath = path.toLowerCase().replace(/;[^/]*/g, '');
-  const hostName = host?.toLowerCase();
   for (const upstream of table) {
-    if (upstream.config.host !== undefined && !hostMatches(upstream.config.host, hostName)) continue;
+    if (upstream.config.host !== undefined && !hostMatches(upstream.config.host, host)) continue;
     const prefix = upstream.matchPrefix;
     if (prefix === '/' || matchPath === prefix || matchPath.startsWith(prefix + '/')) return upstream;
   }
   return undefined;
 }
 
-/** The path the upstream receives: the whole path, or without the prefix's segments when stripPrefix is set. */
+/**
+ * The path the upstream receives: the whole path, or without the prefix's segments when stripPrefix is set.
+ * Works on either form of a canonical path (decoded or wire): "/" is never encoded in either.
+ */
 export function upstreamPath(upstream: CompiledUpstream, path: string): string {
   if (!upstream.config.stripPrefix || upstream.prefixSegments === 0) return path;
   const segments = path.split('/');
@@ -94,10 +108,8 @@ export function upstreamPath(upstream: CompiledUpstream, path: string): string {
   return '/' + rest;
 }
 
-function hostMatches(wanted: string, actual: string | undefined): boolean {
+/** A configured host (canonical, from the schema) against the request's: with its port when it names one. */
+function hostMatches(wanted: string, actual: CanonicalHost | undefined): boolean {
   if (actual === undefined) return false;
-  if (wanted.includes(':')) return actual === wanted;
-  const colon = actual.lastIndexOf(':');
-  const name = colon > -1 && !actual.endsWith(']') ? actual.slice(0, colon) : actual;
-  return name === wanted;
+  return wanted === (wanted.includes(':') && !wanted.endsWith(']') ? actual.value : actual.name);
 }

@@ -1,15 +1,14 @@
 /**
  * Attacks on the route step: spellings of a protected path meant to be judged under a weaker route, and
- * identity headers a client sends itself. The route step is reproduced exactly as the gateway runs it
- * (normalise the raw target once, then match the normalised path); every spelling must either be refused
- * (400) or reach the protected upstream, never the public one.
+ * identity headers a client sends itself. The route step is the gateway's own (routeRequest, which its
+ * rewriteUrl calls); every spelling must either be refused (400) or reach the protected upstream, never the
+ * public one.
  */
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { isSpoofableIdentityHeader, stripIdentityHeaders } from '../../src/proxy/headers.js';
-import { normaliseTarget } from '../../src/proxy/normalise-path.js';
-import { matchUpstream, upstreamPath } from '../../src/proxy/upstreams.js';
+import { routeRequest } from '../../src/proxy/route-request.js';
 import { buildTable } from './route-fixtures.js';
 
 // Both upstreams point at the same backend (the fixture's default url), the usual shape of "a public area
@@ -17,15 +16,23 @@ import { buildTable } from './route-fixtures.js';
 const table = buildTable([
   { name: 'public', path: '/public', auth: 'public' },
   { name: 'admin', path: '/admin', auth: 'required', allow: { groups: ['admins'] } },
+  { name: 'root', path: '/', auth: 'public' },
+  { name: 'at-admin', path: '/@admin', allow: { groups: ['admins'] } },
+  { name: 'odata', path: '/odata/$metadata', allow: { groups: ['admins'] } },
+  { name: 'cafe', path: '/café', allow: { groups: ['admins'] } },
+  { name: 'spaced', path: '/a b', allow: { groups: ['admins'] } },
+  { name: 'literal-percent', path: '/%2540admin', allow: { groups: ['admins'] } },
 ]);
 
 /** The gateway's route step: null when refused with 400, else the matched upstream's name and what it receives. */
 function route(rawUrl: string, host = 'app.example.com'): { upstream: string | undefined; forwarded: string } | null {
-  const target = normaliseTarget(rawUrl);
-  if (!target) return null;
-  const upstream = matchUpstream(table, host, target.path);
-  return { upstream: upstream?.name, forwarded: upstream ? upstreamPath(upstream, target.path) : target.path };
+  const decision = routeRequest(table, rawUrl, host);
+  if (decision.refusal) return null;
+  return { upstream: decision.upstream?.name, forwarded: decision.upstream ? decision.target : decision.path };
 }
+
+/** What Node gives for a request line carrying these UTF-8 bytes raw: one latin1 char per byte. */
+const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
 describe('path spellings meant to reach /admin through the public route', () => {
   const attacks: string[] = [
@@ -86,6 +93,38 @@ describe('path spellings meant to reach /admin through the public route', () => 
 
   it('a path under public that only names admin inside it stays public', () => {
     assert.deepEqual(route('/public/admin'), { upstream: 'public', forwarded: '/public/admin' });
+  });
+});
+
+describe('escaped spellings of prefixes with characters outside the unreserved set', () => {
+  const cases: [raw: string, upstream: string, forwarded: string][] = [
+    ['/@admin/x', 'at-admin', '/@admin/x'],
+    ['/%40admin/x', 'at-admin', '/@admin/x'],
+    ['/%40ADMIN', 'at-admin', '/@ADMIN'],
+    ['/public/../%40admin', 'at-admin', '/@admin'],
+    ['/odata/%24metadata', 'odata', '/odata/$metadata'],
+    ['/ODATA/%24Metadata;x=1', 'odata', '/ODATA/$Metadata;x=1'],
+    ['/odata/%24%6detadata', 'odata', '/odata/$metadata'],
+    [rawBytes('/café'), 'cafe', '/caf%C3%A9'],
+    [rawBytes('/café/x'), 'cafe', '/caf%C3%A9/x'],
+    ['/caf%C3%A9/x', 'cafe', '/caf%C3%A9/x'],
+    ['/caf%c3%a9', 'cafe', '/caf%C3%A9'],
+    ['/CAF%C3%89', 'cafe', '/CAF%C3%89'],
+    ['/a%20b/x', 'spaced', '/a%20b/x'],
+    // %25 is "%": /%2540admin is the path /%40admin, another path than /@admin, and goes upstream as sent.
+    ['/%2540admin', 'literal-percent', '/%2540admin'],
+    ['/%2540ADMIN/x', 'literal-percent', '/%2540ADMIN/x'],
+  ];
+  for (const [raw, upstream, forwarded] of cases) {
+    it(`${JSON.stringify(raw)} → ${upstream} as ${forwarded}`, () => {
+      assert.deepEqual(route(raw), { upstream, forwarded });
+    });
+  }
+
+  it('bytes that are not UTF-8 are refused, raw or escaped', () => {
+    // '\u00e9' is é as one latin1 byte (E9), not its UTF-8 bytes; C0 40 and C0 AE are overlong "@" and ".".
+    const raws = ['/caf%C3', '/caf\u00c3', '/caf\u00e9', '/caf%E9', '/%C0%40admin', '/%FF/admin', '/%C0%AE%C0%AE/admin'];
+    for (const raw of raws) assert.equal(route(raw), null, raw);
   });
 });
 

@@ -1,19 +1,23 @@
 /**
- * Request-target normalisation: the one spelling of a path that routing, policy and the upstream all see.
- * Dot segments resolve (also when percent-encoded), unreserved escapes decode, reserved ones stay encoded
- * in upper case, empty segments collapse; encoded slashes, backslashes, control characters, broken
- * escapes and anything not in origin-form are refused (null → 400).
+ * Request-target canonicalisation: the one path that routing, policy and the upstream all see. Every escape
+ * decodes (but those of "/" and "\", refused), bytes read as UTF-8, dot segments resolve (also when
+ * percent-encoded), empty segments collapse; the wire form re-encodes what is not pchar, in upper case.
+ * Encoded slashes, backslashes, control characters, broken escapes, invalid UTF-8 and anything not in
+ * origin-form are refused (null → 400).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { normaliseTarget } from '../../src/proxy/normalise-path.js';
+import { canonicalPrefix, normaliseTarget, wirePath } from '../../src/proxy/normalise-path.js';
+
+/** What Node gives for a request line carrying these UTF-8 bytes raw: one latin1 char per byte. */
+const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
 function pathOf(raw: string): string | undefined {
   return normaliseTarget(raw)?.path;
 }
 
 describe('normaliseTarget: accepted targets', () => {
-  const cases: [raw: string, path: string][] = [
+  const cases: [raw: string, path: string, wire?: string][] = [
     ['/', '/'],
     ['/a/b', '/a/b'],
     // dot segments
@@ -41,15 +45,27 @@ describe('normaliseTarget: accepted targets', () => {
     ['/%41dmin', '/Admin'],
     ['/a%2Db%5Fc%2E', '/a-b_c.'],
     ['/%30%39', '/09'],
-    // reserved and other escapes stay encoded, upper-cased
-    ['/a%3ab', '/a%3Ab'],
-    ['/a%3Ab', '/a%3Ab'],
-    ['/a%20b', '/a%20b'],
-    ['/100%25', '/100%25'],
-    ['/%25%32%65%25%32%65/x', '/%252e%252e/x'],
-    ['/caf%c3%a9', '/caf%C3%A9'],
-    ['/a%3fb', '/a%3Fb'],
-    ['/a%23b', '/a%23b'],
+    // every other escape decodes too; the wire form keeps pchar raw and re-encodes the rest in upper case
+    ['/a%3ab', '/a:b'],
+    ['/a%3Ab', '/a:b'],
+    ['/%40admin', '/@admin'],
+    ['/odata/%24metadata', '/odata/$metadata'],
+    ['/a%3Bb=c', '/a;b=c'],
+    ['/a%20b', '/a b', '/a%20b'],
+    ['/100%25', '/100%', '/100%25'],
+    ['/%2540admin', '/%40admin', '/%2540admin'],
+    ['/%25%32%65%25%32%65/x', '/%2e%2e/x', '/%252e%252e/x'],
+    ['/caf%c3%a9', '/café', '/caf%C3%A9'],
+    ['/caf%C3%A9', '/café', '/caf%C3%A9'],
+    [rawBytes('/café'), '/café', '/caf%C3%A9'],
+    ['/%E6%97%A5%E6%9C%AC', '/日本', '/%E6%97%A5%E6%9C%AC'],
+    [rawBytes('/日%E6%9C%AC'), '/日本', '/%E6%97%A5%E6%9C%AC'],
+    ['/a%3fb', '/a?b', '/a%3Fb'],
+    ['/a%23b', '/a#b', '/a%23b'],
+    ['/a[b]', '/a[b]', '/a%5Bb%5D'],
+    ['/a%5bb%5d', '/a[b]', '/a%5Bb%5D'],
+    ['/a"<>^`{|}', '/a"<>^`{|}', '/a%22%3C%3E%5E%60%7B%7C%7D'],
+    ['/%F0%9F%98%80', '/😀', '/%F0%9F%98%80'],
     // duplicate slashes collapse
     ['//a', '/a'],
     ['/a//b', '/a/b'],
@@ -62,9 +78,9 @@ describe('normaliseTarget: accepted targets', () => {
     ['/a;b=c/d', '/a;b=c/d'],
     ['/a:b@c!$&\'()*+,=', '/a:b@c!$&\'()*+,='],
   ];
-  for (const [raw, path] of cases) {
-    it(`${raw} → ${path}`, () => {
-      assert.deepEqual(normaliseTarget(raw), { path, query: '' });
+  for (const [raw, path, wire = path] of cases) {
+    it(`${JSON.stringify(raw)} → ${path} (wire ${wire})`, () => {
+      assert.deepEqual(normaliseTarget(raw), { path, wire, query: '' });
     });
   }
 });
@@ -82,7 +98,7 @@ describe('normaliseTarget: the query string', () => {
   ];
   for (const [raw, path, query] of cases) {
     it(`${raw} → path ${path}, query ${JSON.stringify(query)}`, () => {
-      assert.deepEqual(normaliseTarget(raw), { path, query });
+      assert.deepEqual(normaliseTarget(raw), { path, wire: path, query });
     });
   }
 
@@ -112,6 +128,16 @@ describe('normaliseTarget: refused targets (400)', () => {
     ['raw space', '/a b'],
     ['raw DEL', '/a\u007fb'],
     ['bad escape %zz', '/a%zz'],
+    ['truncated UTF-8 escape', '/caf%C3'],
+    ['lone continuation byte', '/%A9'],
+    ['byte FF', '/%FF'],
+    ['raw byte FF', '/a\u00ffb'],
+    ['raw truncated UTF-8', '/caf\u00c3'],
+    ['overlong "/" (C0 AF)', '/a%C0%AFb'],
+    ['overlong "." (C0 AE)', '/%C0%AE%C0%AE/admin'],
+    ['UTF-16 surrogate as UTF-8', '/%ED%A0%80'],
+    ['not a continuation byte', '/%C3%28'],
+    ['a char beyond one byte (not a request line)', '/日本'],
     ['bad escape %4 at the end', '/a%4'],
     ['bad escape %4 followed by a slash', '/a%4/b'],
     ['lone percent', '/a%'],
@@ -132,8 +158,54 @@ describe('normaliseTarget: refused targets (400)', () => {
   }
 });
 
+describe('wirePath', () => {
+  const cases: [path: string, wire: string][] = [
+    ['/', '/'],
+    ['/@admin', '/@admin'],
+    ["/a:b@c!$&'()*+,;=-._~", "/a:b@c!$&'()*+,;=-._~"],
+    ['/%40admin', '/%2540admin'],
+    ['/café', '/caf%C3%A9'],
+    ['/a b', '/a%20b'],
+    ['/a?b#c', '/a%3Fb%23c'],
+  ];
+  for (const [path, wire] of cases) {
+    it(`${path} → ${wire}`, () => {
+      assert.equal(wirePath(path), wire);
+      assert.equal(normaliseTarget(wire)?.path, path, 'reads back as the same path');
+    });
+  }
+});
+
+describe('canonicalPrefix: configured prefixes take the form request paths take', () => {
+  const cases: [configured: string, prefix: string | null][] = [
+    ['/', '/'],
+    ['/api/', '/api'],
+    ['/café', '/café'],
+    ['/caf%C3%A9', '/café'],
+    ['/caf%c3%a9/', '/café'],
+    ['/@admin', '/@admin'],
+    ['/%40admin', '/@admin'],
+    ['/%2540admin', '/%40admin'],
+    ['/odata/$metadata', '/odata/$metadata'],
+    ['/a b', '/a b'],
+    ['/日本', '/日本'],
+    ['/a//b/./c/../d', '/a/b/d'],
+    ['/%7Euser', '/~user'],
+    ['/a%2Fb', null],
+    ['/a\\b', null],
+    ['/100%', null],
+    ['/caf%C3', null],
+    ['/a\tb', null],
+  ];
+  for (const [configured, prefix] of cases) {
+    it(`${JSON.stringify(configured)} → ${String(prefix)}`, () => {
+      assert.equal(canonicalPrefix(configured), prefix);
+    });
+  }
+});
+
 describe('normaliseTarget: invariants of every accepted path', () => {
-  const samples = ['/a/./b/../c', '//x//y/', '/%2e%2e/%2E', '/a/%7E/../b', '/x/y/z/../../..', '/a;b/../c', '/%41%42%43/'];
+  const samples = ['/a/./b/../c', '//x//y/', '/%2e%2e/%2E', '/a/%7E/../b', '/x/y/z/../../..', '/a;b/../c', '/%41%42%43/', '/%2540/%C3%A9%20'];
   for (const raw of samples) {
     it(`${raw} is canonical and stable`, () => {
       const path = pathOf(raw);
@@ -141,8 +213,10 @@ describe('normaliseTarget: invariants of every accepted path', () => {
       assert.ok(path.startsWith('/'));
       assert.ok(!path.includes('//'), 'no empty segment');
       assert.ok(!path.split('/').some((s) => s === '.' || s === '..'), 'no dot segment');
-      // Normalising again changes nothing: routing and the upstream see the same path.
-      assert.equal(pathOf(path), path);
+      // The wire form reads back as the same path, and is its own wire form: routing and the upstream agree.
+      const wire = normaliseTarget(raw)?.wire ?? '';
+      assert.equal(pathOf(wire), path);
+      assert.equal(normaliseTarget(wire)?.wire, wire);
     });
   }
 });
