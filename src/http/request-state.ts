@@ -13,7 +13,7 @@ export interface RequestState {
   cookies: ReadonlyMap<string, string>;
   /** The upstream the route step chose, if any. */
   upstream: CompiledUpstream | undefined;
-  /** The path after normalisation (what routing, policy and the upstream see), without query. */
+  /** The canonical path in its wire form (what routing, policy and the upstream see, as logged), without query. */
   path: string;
   /** The query string as received, without "?". */
   query: string;
