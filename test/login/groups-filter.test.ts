@@ -21,6 +21,7 @@ describe('oidc.groupsFilter', () => {
       idp: { users: [BIG] },
       configure: (c) => {
         c.oidc.groupsFilter = '^app-\\p{Ll}+$'; // \p{…} needs the 'u' flag
+        c.server.trustedProxies = ['127.0.0.1']; // forward-auth believes the test as the proxy
         c.upstreams.push({ name: 'admin', path: '/admin', url: c.upstreams[0]?.url, allow: { groups: ['app-admins'] } });
         c.upstreams.push({ name: 'dir', path: '/dir', url: c.upstreams[0]?.url, allow: { groups: ['dir-group-0001'] } });
       },
@@ -48,7 +49,7 @@ describe('oidc.groupsFilter', () => {
   });
 
   it('answers forward-auth and userinfo with the kept groups', async () => {
-    const auth = await carol.fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { accept: 'application/json' } });
+    const auth = await carol.fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { accept: 'application/json', 'x-forwarded-uri': '/' } });
     assert.equal(auth.headers.get('x-auth-request-groups'), 'app-admins,app-staff,app-ops');
     const info = (await (await carol.fetch(`${stack.publicUrl}/oauth2/userinfo`, { headers: { accept: 'application/json' } })).json()) as {
       groups: string[];

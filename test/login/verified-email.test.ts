@@ -18,6 +18,7 @@ const EVE = { sub: 'eve', email: 'eve@example.com', emailVerified: false, prefer
 function routes(trustUnverifiedEmail: boolean) {
   return (c: ConfigTree) => {
     c.oidc.trustUnverifiedEmail = trustUnverifiedEmail;
+    c.server.trustedProxies = ['127.0.0.1']; // forward-auth believes the test as the proxy
     c.api = { acceptBearerTokens: true, audiences: [API] };
     const url = c.upstreams[0]?.url;
     c.upstreams.push(
@@ -27,7 +28,7 @@ function routes(trustUnverifiedEmail: boolean) {
   };
 }
 
-const get = (browser: BrowserClient, url: string) => browser.fetch(url, { headers: { accept: 'application/json' } });
+const get = (browser: BrowserClient, url: string) => browser.fetch(url, { headers: { accept: 'application/json', 'x-forwarded-uri': '/' } });
 
 describe('unverified emails', () => {
   let stack: Stack;
