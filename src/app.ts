@@ -142,6 +142,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   // ── onSend: write the session back only when this request changed it. Registered before @fastify/cookie:
   // its onSend writes Set-Cookie and ignores cookies set after it ran on a reply that had none before.
   app.addHook('onSend', (request, reply, payload, done) => {
+    // Draining: a keep-alive connection whose request was in flight would otherwise stay open after its answer
+    // (idle connections are closed only when the drain starts), holding the exit until shutdownGrace cuts it.
+    if (shuttingDown) reply.header('connection', 'close');
     if (!request.authgate?.sessionDirty) return done(null, payload);
     saveSessionIfChanged(context, request, reply).then(() => done(null, payload), done);
   });
