@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
-import { nginxAvailable, startNginxForwardAuthStack, type NginxForwardAuthStack } from '../helpers/nginx.js';
+import { ingressNginxStyleServer, nginxAvailable, startNginxForwardAuthStack, type NginxForwardAuthStack } from '../helpers/nginx.js';
 import type { RecordedRequest } from '../helpers/upstream.js';
 
 const skip = nginxAvailable() ? false : 'nginx with http_auth_request_module is not installed (apt-get install nginx)';
@@ -32,29 +32,6 @@ function rawRequest(base: string, target: string, headers: Record<string, string
     req.on('error', reject);
     req.end();
   });
-}
-
-/** The ingress-nginx controller's way of asking (see nginx-forward-auth.test.ts): X-Original-URL only. */
-function ingressNginxStyleServer(port: number): string {
-  return `
-server {
-  listen 127.0.0.1:${port};
-  server_name _;
-  location = /_external-auth {
-    internal;
-    proxy_pass http://authgate/oauth2/auth;
-    proxy_pass_request_body off;
-    proxy_set_header Content-Length "";
-    proxy_set_header Host $host;
-    proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-    proxy_set_header X-Original-Method $request_method;
-  }
-  location / {
-    auth_request /_external-auth;
-    proxy_pass http://app;
-  }
-}
-`;
 }
 
 /** Spellings of authgate's check endpoints a client might try through nginx. */

@@ -8,42 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
 import type { IdpOptions } from '../helpers/idp.js';
-import { nginxAvailable, startNginxForwardAuthStack, type NginxForwardAuthStack } from '../helpers/nginx.js';
+import { ingressNginxStyleServer, nginxAvailable, startNginxForwardAuthStack, type NginxForwardAuthStack } from '../helpers/nginx.js';
 import type { RecordedRequest } from '../helpers/upstream.js';
-
-/**
- * A second server in the same nginx that asks authgate the way the Kubernetes ingress-nginx controller's
- * `auth-url` annotation does (its nginx.tmpl): the original request as `X-Original-URL` (a full URL), the
- * client's other headers passed on as they came, and no `X-Forwarded-Uri` or `X-Forwarded-Host` of its own.
- */
-function ingressNginxStyleServer(port: number): string {
-  return `
-server {
-  listen 127.0.0.1:${port};
-  server_name _;
-
-  location = /_external-auth {
-    internal;
-    proxy_pass http://authgate/oauth2/auth;
-    proxy_pass_request_body off;
-    proxy_set_header Content-Length "";
-    proxy_set_header X-Forwarded-Proto "";
-    proxy_set_header Host $host;
-    proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
-    proxy_set_header X-Original-Method $request_method;
-    proxy_set_header X-Sent-From "nginx-ingress-controller";
-    proxy_set_header X-Real-IP $remote_addr;
-    proxy_set_header X-Forwarded-For $remote_addr;
-    proxy_set_header X-Auth-Request-Redirect $request_uri;
-  }
-
-  location / {
-    auth_request /_external-auth;
-    proxy_pass http://app;
-  }
-}
-`;
-}
 
 /** The documented recipe plus the ingress-nginx style server (extraUrls[0]). */
 type NginxStack = NginxForwardAuthStack;
