@@ -32,10 +32,28 @@ function canListen(port: number): Promise<boolean> {
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago and that the kernel does not hand out by itself. */
-export async function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
+  return freePortWith(0);
+}
+
+/** How far above its port a Redis Cluster node binds its cluster bus. */
+export const REDIS_CLUSTER_BUS_OFFSET = 10_000;
+
+/**
+ * A port for a Redis Cluster node: it and its cluster bus port (port + 10,000) both free and both below the
+ * ephemeral range. With a port from freePort the bus port could land in that range, where an outgoing
+ * connection may hold it, and the node then fails to start (CI saw a cluster node never answer).
+ */
+export function freeClusterNodePort(): Promise<number> {
+  return freePortWith(REDIS_CLUSTER_BUS_OFFSET);
+}
+
+/** A free port whose companion `offset` above it is free too (offset 0: just the port). */
+async function freePortWith(offset: number): Promise<number> {
+  const top = highest - offset;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const port = LOWEST + Math.floor(Math.random() * (highest - LOWEST + 1));
-    if (await canListen(port)) return port;
+    const port = LOWEST + Math.floor(Math.random() * (top - LOWEST + 1));
+    if ((await canListen(port)) && (offset === 0 || (await canListen(port + offset)))) return port;
   }
-  throw new Error(`no free port between ${LOWEST} and ${highest} after ${ATTEMPTS} tries`);
+  throw new Error(`no free port between ${LOWEST} and ${top} (with port + ${offset} free) after ${ATTEMPTS} tries`);
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './gateway.js';
+import { freeClusterNodePort } from './ports.js';
 
 /** Sends one inline command and resolves with the first reply chunk. */
 function ask(port: number, command: string): Promise<string> {
@@ -92,7 +93,7 @@ export interface StartedCluster {
 /** Starts three cluster-enabled servers and joins them into one cluster covering all slots. */
 export async function startCluster(): Promise<StartedCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'authgate-cluster-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
+  const ports = [await freeClusterNodePort(), await freeClusterNodePort(), await freeClusterNodePort()];
   const children = ports.map((port) => {
     const nodeDir = join(dir, String(port));
     spawnSync('mkdir', ['-p', nodeDir]);
