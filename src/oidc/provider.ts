@@ -82,6 +82,14 @@ export class OidcProvider {
     return this.serverMetadata;
   }
 
+  /**
+   * The provider's signing keys once loaded: the one key set ID tokens and API bearer tokens are both
+   * checked with (one fetch path, one refetch policy; see provider-keys.ts).
+   */
+  get keys(): ProviderKeys | undefined {
+    return this.idTokenPolicy?.keys;
+  }
+
   /** Starts discovery in the background; it retries until it succeeds or stop() is called. */
   start(): void {
     void this.discover();
