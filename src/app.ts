@@ -59,6 +59,8 @@ export interface AppDependencies {
   discoveryRetry?: RetryPolicy;
   /** How long a failed token refresh is not retried for the same session (ms). */
   refreshRetryMs?: number;
+  /** How often the provider's JWKS is fetched again between metadata refreshes (ms; default 10 minutes). */
+  keysRefreshMs?: number;
 }
 
 /** A built gateway: the fastify instance and the services behind it. */
@@ -105,7 +107,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   const routes = new RouteTable(config.upstreams, config.server.publicUrl);
   const cookieNames = buildCookieNames(config.server.publicUrl, config.session.cookieName);
   const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
-  const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry);
+  const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry, deps.keysRefreshMs);
   let shuttingDown = false;
   // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
   const inFlight = new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false);

@@ -6,7 +6,8 @@
  * provider one request a minute, a real key rotation costs one request.
  *
  * Symmetric keys (`kty: oct`) are never taken from a JWKS, whatever the provider publishes.
- * API bearer tokens still use their own JWKS client (access-token.ts); a later change merges the two.
+ * This is the gateway's one key set: ID tokens (id-token.ts) and API bearer tokens (access-token.ts) are
+ * both checked with it, so they share one fetch path and one refetch policy.
  */
 import type { CustomFetch } from 'openid-client';
 import { createLocalJWKSet, errors, type JWK, type JWTVerifyGetKey } from 'jose';
@@ -26,11 +27,22 @@ export class ProviderKeys {
   private set: JWTVerifyGetKey | undefined;
   private lastKidRefetch = -Infinity;
   private inFlight: Promise<void> | undefined;
+  /** The last loaded keys as JSON, to tell a changed set from the same one fetched again. */
+  private loadedJson: string | undefined;
+  private changes = 0;
 
   constructor(
     private jwksUri: string,
     private readonly fetch: CustomFetch,
   ) {}
+
+  /**
+   * Goes up each time a load brings a set that differs from the one before (a key added, changed or
+   * withdrawn), so caches of what was verified with the old set (access-token.ts) know to forget it.
+   */
+  get generation(): number {
+    return this.changes;
+  }
 
   /** True once a JWKS has been loaded. */
   get loaded(): boolean {
@@ -66,6 +78,11 @@ export class ProviderKeys {
       throw new JwksUnavailable('the provider JWKS is malformed', { cause: err });
     }
     this.jwksUri = jwksUri;
+    const json = JSON.stringify(keys);
+    if (json !== this.loadedJson) {
+      this.loadedJson = json;
+      this.changes += 1;
+    }
   }
 
   /**

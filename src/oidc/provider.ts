@@ -15,6 +15,9 @@ import { identityFromClaims, identityRules, mergeClaims, type IdentityRules } fr
 import { createProviderFetch } from './provider-fetch.js';
 import { JwksUnavailable, ProviderKeys } from './provider-keys.js';
 
+/** How often the JWKS is fetched again between metadata refreshes: a withdrawn key stops verifying within this. */
+export const KEYS_REFRESH_MS = 10 * 60_000;
+
 /** Backoff between discovery attempts; tests shorten it. */
 export interface RetryPolicy {
   initialMs: number;
@@ -44,6 +47,7 @@ export class OidcProvider {
   private idTokenPolicy: IdTokenPolicy | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private keysTimer: NodeJS.Timeout | undefined;
   private readonly rules: IdentityRules;
   private attempt = 0;
   private stopped = false;
@@ -65,6 +69,8 @@ export class OidcProvider {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly retry: RetryPolicy = { initialMs: 500, maxMs: 30_000 },
+    /** How often the JWKS alone is fetched again (tests shorten it); never less often than the metadata. */
+    private readonly keysRefreshMs = KEYS_REFRESH_MS,
   ) {
     this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
     this.rules = identityRules(oidc);
@@ -82,6 +88,14 @@ export class OidcProvider {
     return this.serverMetadata;
   }
 
+  /**
+   * The provider's signing keys once loaded: the one key set ID tokens and API bearer tokens are both
+   * checked with (one fetch path, one refetch policy; see provider-keys.ts).
+   */
+  get keys(): ProviderKeys | undefined {
+    return this.idTokenPolicy?.keys;
+  }
+
   /** Starts discovery in the background; it retries until it succeeds or stop() is called. */
   start(): void {
     void this.discover();
@@ -92,6 +106,7 @@ export class OidcProvider {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.keysTimer) clearInterval(this.keysTimer);
     void this.http.close();
   }
 
@@ -104,6 +119,7 @@ export class OidcProvider {
       this.markReady();
       this.log.info({ issuer: this.oidc.issuer, attempts: this.attempt + 1 }, 'provider metadata loaded');
       this.scheduleMetadataRefresh();
+      this.scheduleKeysRefresh();
     } catch (err) {
       this.metrics.providerRequests.inc({ operation: 'discovery', outcome: 'error' });
       const delay = Math.min(this.retry.initialMs * 2 ** this.attempt, this.retry.maxMs);
@@ -161,6 +177,21 @@ export class OidcProvider {
         .finally(() => this.scheduleMetadataRefresh());
     }, this.oidc.metadataRefresh);
     this.refreshTimer.unref();
+  }
+
+  /**
+   * Fetches the JWKS alone again every `keysRefreshMs` (10 minutes) when the metadata refresh is rarer, so a
+   * key the provider withdraws stops verifying ID and bearer tokens within minutes, not at the next metadata
+   * refresh (24 h by default). A failed fetch keeps the keys in use.
+   */
+  private scheduleKeysRefresh(): void {
+    if (this.stopped || this.keysTimer || this.keysRefreshMs >= this.oidc.metadataRefresh) return;
+    this.keysTimer = setInterval(() => {
+      this.idTokenPolicy?.keys
+        .load()
+        .catch((err: unknown) => this.log.warn({ err, issuer: this.oidc.issuer }, 'provider JWKS refresh failed; keeping the previous keys'));
+    }, this.keysRefreshMs);
+    this.keysTimer.unref();
   }
 
   private config(): client.Configuration {

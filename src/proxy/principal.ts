@@ -23,32 +23,20 @@ export interface Principal {
 /** The outcome of looking for a principal. */
 export type PrincipalResult = { principal: Principal } | { principal: undefined; invalidBearer: boolean };
 
-/** How long an unknown kid blocks another JWKS fetch. */
-const JWKS_COOLDOWN_MS = 30_000;
-const JWKS_TIMEOUT_MS = 5_000;
-
 /** Creates the resolver for one gateway. */
 export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrincipal'>) {
   const { api, oidc } = ctx.config;
   const rules = identityRules(oidc);
   let verifier: AccessTokenVerifier | undefined;
 
+  /** The verifier, once the provider's metadata and keys are loaded (the keys are the provider's one set). */
   function getVerifier(): AccessTokenVerifier {
     const metadata = ctx.provider.metadata;
-    if (!metadata?.jwks_uri) {
+    const keys = ctx.provider.keys;
+    if (!metadata || !keys) {
       throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service is not reachable to check this token. Please retry.');
     }
-    verifier ??= createAccessTokenVerifier({
-      issuer: metadata.issuer,
-      jwksUri: metadata.jwks_uri,
-      audiences: api.audiences,
-      cooldownMs: JWKS_COOLDOWN_MS,
-      fetchJwks: async (url) => {
-        const response = await fetch(url, { signal: AbortSignal.timeout(JWKS_TIMEOUT_MS), headers: { accept: 'application/json' } });
-        if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
-        return (await response.json()) as { keys: [] };
-      },
-    });
+    verifier ??= createAccessTokenVerifier({ issuer: metadata.issuer, audiences: api.audiences, keys });
     return verifier;
   }
 

@@ -65,7 +65,7 @@ export interface StartedGateway {
 }
 
 /** Builds and starts a gateway from a configuration tree (validated exactly as a YAML file would be). */
-export async function startGateway(tree: ConfigTree, options: { port: number; waitForProvider?: boolean }): Promise<StartedGateway> {
+export async function startGateway(tree: ConfigTree, options: { port: number; waitForProvider?: boolean; keysRefreshMs?: number }): Promise<StartedGateway> {
   const config = parseConfigText(stringify(tree), 'test config', {});
   const logs: string[] = [];
   const logStream = new Writable({
@@ -74,7 +74,7 @@ export async function startGateway(tree: ConfigTree, options: { port: number; wa
       callback();
     },
   });
-  const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 }, refreshRetryMs: 200 });
+  const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 }, refreshRetryMs: 200, keysRefreshMs: options.keysRefreshMs });
   try {
     await gateway.app.listen({ host: '127.0.0.1', port: options.port });
   } catch (err) {
@@ -113,6 +113,8 @@ export interface StackOptions {
   clientAuthMethod?: 'client_secret_basic' | 'client_secret_post';
   /** Registers the gateway's /oauth2/backchannel_logout at the provider (it then sends logout tokens there). */
   backchannelLogout?: boolean;
+  /** How often the gateway fetches the provider's JWKS between metadata refreshes (ms; default 10 minutes). */
+  keysRefreshMs?: number;
 }
 
 /** Starts a provider, an upstream and a gateway in front of it. */
@@ -138,7 +140,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   options.configure?.(tree);
   let gateway: StartedGateway;
   try {
-    gateway = await startGateway(tree, { port });
+    gateway = await startGateway(tree, { port, keysRefreshMs: options.keysRefreshMs });
   } catch (err) {
     await Promise.all([idp.close(), upstream.close()]);
     throw err;
