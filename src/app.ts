@@ -23,6 +23,7 @@ import { createClientErrorHandler } from './http/client-errors.js';
 import { InFlightList } from './http/in-flight.js';
 import { sendGatewayError } from './http/replies.js';
 import './http/request-state.js';
+import { compileTrustedProxies } from './http/trusted-proxies.js';
 import { createAccessLog } from './observability/access-log.js';
 import { registerHealth } from './observability/health.js';
 import { createLogger, LazyChildLogger } from './observability/logger.js';
@@ -112,6 +113,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
   const inFlight = new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false);
 
+  // One trusted-proxy matcher for fastify's request.ip/ips/host/protocol and for forward-auth's peer check.
+  const isTrustedProxy = compileTrustedProxies(config.server.trustedProxies);
   const app = Fastify({
     // pino's Logger is wider than FastifyBaseLogger; without the cast fastify infers a Logger-typed instance
     // that its own plugin types then refuse.
@@ -119,7 +122,8 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     childLoggerFactory: (logger, bindings) => new LazyChildLogger(logger as unknown as Logger, bindings) as unknown as FastifyBaseLogger,
-    trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
+    // None trusted: fastify's plain getters give the matcher's answers without parsing X-Forwarded-For.
+    trustProxy: config.server.trustedProxies.length > 0 ? isTrustedProxy : false,
     requestIdHeader: false,
     genReqId: nextRequestId,
     // Slow clients (slowloris): headers must arrive within headersTimeout, the whole request within
@@ -249,7 +253,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     registerCallback(scope, context);
     registerSignOut(scope, context);
     registerUserinfo(scope, context);
-    registerForwardAuth(scope, context);
+    registerForwardAuth(scope, context, isTrustedProxy);
     registerBackchannelLogout(scope, context);
   });
 

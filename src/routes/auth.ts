@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { canonicalHost } from '../http/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
-import { compileTrustedProxies } from '../http/trusted-proxies.js';
+import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
 import { normaliseTarget } from '../proxy/normalise-path.js';
@@ -46,9 +46,8 @@ const UNKNOWN_CAUSE_MESSAGE: Record<UnknownCause, string> = {
     'forward-auth: a trusted peer asked /oauth2/auth without X-Forwarded-Uri or X-Original-URL; its original request is unknown, so it gets 403 until the proxy sends X-Forwarded-Uri (and X-Forwarded-Host)',
 };
 
-/** Registers /oauth2/auth and /oauth2/auth/*. */
-export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): void {
-  const isTrusted = compileTrustedProxies(ctx.config.server.trustedProxies);
+/** Registers /oauth2/auth and /oauth2/auth/*; `isTrusted` is the matcher fastify's trustProxy uses too. */
+export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, isTrusted: TrustedProxyMatcher): void {
   // One warning per cause for the life of this gateway: a misconfigured proxy asks on every request.
   const warned = new Set<UnknownCause>();
 
