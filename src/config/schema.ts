@@ -79,17 +79,23 @@ function parseUrl(value: string): URL | undefined {
   }
 }
 
-const cidr = z.string().refine(
-  (value) => {
-    const [addr, bits, extra] = value.split('/');
-    if (extra !== undefined || !addr) return false;
-    const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(addr);
-    const v6 = addr.includes(':');
-    if (!v4 && !v6) return false;
-    return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (v4 ? 32 : 128));
-  },
-  { message: 'expected an IP address or CIDR, e.g. "10.0.0.0/8" or "127.0.0.1"' },
-);
+const cidr = z
+  .string()
+  .refine(
+    (value) => {
+      const [addr, bits, extra] = value.split('/');
+      if (extra !== undefined || !addr) return false;
+      const v4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(addr);
+      const v6 = addr.includes(':');
+      if (!v4 && !v6) return false;
+      return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (v4 ? 32 : 128));
+    },
+    { message: 'expected an IP address or CIDR, e.g. "10.0.0.0/8" or "127.0.0.1"' },
+  )
+  // fastify's matcher refuses a /0 prefix at start-up; --check says so first, and why it is wrong anyway.
+  .refine((value) => !/\/0+$/.test(value), {
+    message: 'a /0 prefix would trust every peer to say who the client is and what forward-auth judges; list your proxies',
+  });
 
 /** One session key: at least 32 bytes, written as hex or base64. Decoded in session/keys.ts. */
 const sessionKey = z

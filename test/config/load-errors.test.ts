@@ -225,6 +225,16 @@ describe('insecure or contradictory settings', () => {
     assert.deepEqual(load(tree).server.metricsListen, { host: '127.0.0.1', port: 9090 });
   });
 
+  it('refuses a trusted proxy prefix of /0 (every peer), which the gateway could not start with', () => {
+    for (const entry of ['0.0.0.0/0', '::/0', '10.0.0.1/00']) {
+      const tree = minimalTree();
+      tree.server.trustedProxies = ['10.0.0.0/8', entry];
+      const problems = problemsOf(tree);
+      assert.equal(problems.length, 1, entry);
+      assert.match(problems[0] ?? '', /^server\.trustedProxies\[1\]: a \/0 prefix would trust every peer/, entry);
+    }
+  });
+
   it('refuses scopes without openid', () => {
     const tree = minimalTree();
     tree.oidc.scopes = ['profile'];
