@@ -11,6 +11,14 @@ export interface RecordedRequest {
   body: string;
 }
 
+/** A request the upstream keeps unanswered until the test lets it go: a request in flight, with no timer. */
+export interface HeldRequest {
+  /** Resolves with the request as soon as the upstream has received it (body read). */
+  arrived: Promise<RecordedRequest>;
+  /** Sends the usual 200 answer now, or on arrival if it has not arrived yet; harmless once the client is gone. */
+  release(): void;
+}
+
 /** A running upstream and what it has received so far. */
 export interface StartedUpstream {
   /** "http://127.0.0.1:PORT". */
@@ -19,29 +27,38 @@ export interface StartedUpstream {
   /** Every request in arrival order (recorded once its body has been read). */
   requests: RecordedRequest[];
   last(): RecordedRequest | undefined;
-  /** Stops the server and destroys open connections, including ones waiting on /slow/. */
+  /**
+   * Holds the next request whose path starts with `pathPrefix` until `release()`; never releasing it gives an
+   * upstream that does not answer (timeouts, shutdown grace). Several holds match in the order they were made.
+   */
+  hold(pathPrefix: string): HeldRequest;
+  /** Stops the server and destroys open connections, including held ones. */
   close(): Promise<void>;
 }
 
-/** How long paths under /slow/ wait before answering, for timeout tests. */
-export const SLOW_DELAY_MS = 2000;
+/** A hold waiting for its request. */
+interface Hold {
+  pathPrefix: string;
+  arrive(request: RecordedRequest, answer: () => void): void;
+}
 
 /**
  * Starts an upstream on 127.0.0.1 that answers every request 200 with JSON `{ method, url, headers }`, except
- * `/redirect?to=LOCATION` (302 to LOCATION) and paths under /slow/ (answered after SLOW_DELAY_MS).
+ * `/redirect?to=LOCATION` (302 to LOCATION) and requests a test holds (answered when it releases them).
  */
 export async function startUpstream(opts: { port?: number } = {}): Promise<StartedUpstream> {
   const requests: RecordedRequest[] = [];
-  const timers = new Set<NodeJS.Timeout>();
+  const holds: Hold[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = req.url ?? '/';
       const headers: IncomingHttpHeaders = { ...req.headers };
-      requests.push({ method: req.method ?? 'GET', url, headers, body: Buffer.concat(chunks).toString('utf8') });
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', url, headers, body: Buffer.concat(chunks).toString('utf8') };
+      requests.push(recorded);
       const answer = () => {
-        if (res.destroyed) return;
+        if (res.destroyed || res.headersSent) return; // the client is gone, or a second release()
         res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ method: req.method, url, headers }));
       };
@@ -50,12 +67,9 @@ export async function startUpstream(opts: { port?: number } = {}): Promise<Start
         res.writeHead(302, { location: decodeURIComponent(url.slice('/redirect?to='.length)), 'content-length': '0' });
         return res.end();
       }
-      if (!url.startsWith('/slow/')) return answer();
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        answer();
-      }, SLOW_DELAY_MS);
-      timers.add(timer);
+      const index = holds.findIndex((hold) => url.startsWith(hold.pathPrefix));
+      if (index === -1) return answer();
+      holds.splice(index, 1)[0]?.arrive(recorded, answer);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -68,12 +82,32 @@ export async function startUpstream(opts: { port?: number } = {}): Promise<Start
     port,
     requests,
     last: () => requests[requests.length - 1],
+    hold(pathPrefix) {
+      let released = false;
+      let answer: (() => void) | undefined;
+      const arrived = new Promise<RecordedRequest>((resolve) => {
+        holds.push({
+          pathPrefix,
+          arrive(request, answerIt) {
+            answer = answerIt;
+            resolve(request);
+            if (released) answerIt();
+          },
+        });
+      });
+      return {
+        arrived,
+        release() {
+          released = true;
+          answer?.();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
+        holds.length = 0;
         server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
+        server.closeAllConnections(); // held requests included: their clients see the connection drop
       }),
   };
 }

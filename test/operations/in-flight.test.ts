@@ -3,6 +3,7 @@
  * client went away is no longer listed, and the entries of such requests do not pile up.
  */
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { InFlightList, SWEEP_EVERY } from '../../src/http/in-flight.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
@@ -14,24 +15,36 @@ describe('requests in flight', () => {
   });
   after(() => stack.close());
 
-  const waitForUpstream = async (url: string) => {
-    while (!stack.upstream.requests.some((r) => r.url === url)) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
+  /** Resolves when the gateway's socket for the next request to `url` closes (what the list looks at). */
+  const gatewaySocketClosed = (url: string) =>
+    new Promise<void>((resolve) => {
+      const server = stack.gateway.gateway.app.server;
+      const onRequest = (request: IncomingMessage) => {
+        if (request.url !== url) return;
+        server.off('request', onRequest);
+        request.socket.once('close', () => resolve());
+      };
+      server.prependListener('request', onRequest); // first: the gateway rewrites request.url
+    });
 
   it('lists a slow request, and no longer once its client disconnected', async () => {
     const alice = await stack.signIn('alice');
     const aborted = new AbortController();
+    const abandonedHold = stack.upstream.hold('/slow/abandoned'); // both in flight until released
+    const keptHold = stack.upstream.hold('/slow/kept');
+    const abandonedClosed = gatewaySocketClosed('/slow/abandoned');
     const gone = alice.fetch(`${stack.publicUrl}/slow/abandoned`, { signal: aborted.signal }).catch((err: unknown) => err);
     const kept = alice.fetch(`${stack.publicUrl}/slow/kept`);
-    await waitForUpstream('/slow/abandoned');
-    await waitForUpstream('/slow/kept');
+    await abandonedHold.arrived;
+    await keptHold.arrived;
     const paths = () => stack.gateway.gateway.inFlightRequests().map((r) => r.path).sort();
     assert.deepEqual(paths(), ['/slow/abandoned', '/slow/kept']);
     aborted.abort();
     await gone;
-    const deadline = Date.now() + 1500;
-    while (paths().length > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await abandonedClosed;
     assert.deepEqual(paths(), ['/slow/kept']);
+    abandonedHold.release(); // the upstream answers it late, as a real app would; nobody is there to read it
+    keptHold.release();
     assert.equal((await kept).status, 200);
     assert.deepEqual(paths(), []);
   });

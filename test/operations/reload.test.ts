@@ -32,8 +32,9 @@ describe('config reload', () => {
 
   it('applies a changed file: new policy at once, the session kept, a slow request in flight completes', async () => {
     assert.equal((await api('/admin/x')).status, 403, 'alice is not in group nobody');
-    const slow = api('/slow/report'); // the upstream answers /slow/ after 2 s
-    while (!stack.upstream.requests.some((r) => r.url === '/slow/report')) await new Promise((resolve) => setImmediate(resolve));
+    const held = stack.upstream.hold('/slow/report'); // in flight until released, after the reload
+    const slow = api('/slow/report');
+    await held.arrived;
     const next = clone(stack.tree);
     const admin = next.upstreams.find((u) => u.name === 'admin');
     assert.ok(admin);
@@ -42,6 +43,7 @@ describe('config reload', () => {
     stack.writeTo(next);
     await waitForReloadLine(before + 1);
     assert.equal((await api('/admin/x')).status, 200, 'the new policy lets admins in');
+    held.release();
     assert.equal((await slow).status, 200, 'the request in flight during the reload completed');
     stack.tree = next;
   });

@@ -1,5 +1,5 @@
 /**
- * SIGTERM: /ready turns 503 at once while the gateway still serves, a request in flight (a slow upstream)
+ * SIGTERM: /ready turns 503 at once while the gateway still serves, a request in flight (held by the upstream)
  * completes, then the process exits 0. Past shutdownGrace it exits 1 and names the requests it cut.
  */
 import assert from 'node:assert/strict';
@@ -13,13 +13,15 @@ describe('graceful shutdown', () => {
     try {
       const alice = new BrowserClient();
       await alice.login(`${stack.publicUrl}/`, 'alice');
+      const held = stack.upstream.hold('/slow/export'); // in flight until released, once the drain has begun
       const slow = alice.fetch(`${stack.publicUrl}/slow/export`, { headers: { accept: 'application/json' } });
-      while (!stack.upstream.requests.some((r) => r.url === '/slow/export')) await new Promise((resolve) => setImmediate(resolve));
+      await held.arrived;
       stack.proc.child.kill('SIGTERM');
       await waitForOutput(stack.proc, (out) => out.includes('shutting down'));
       const ready = await fetch(`${stack.publicUrl}/ready`);
       assert.equal(ready.status, 503, '/ready answers 503 at once');
       assert.equal((await ready.json() as { shuttingDown: boolean }).shuttingDown, true);
+      held.release();
       assert.equal((await slow).status, 200, 'the request in flight completed');
       assert.equal(await stack.proc.exited, 0);
       assert.ok(stack.logEntries().some((e) => e.msg === 'stopped'));
@@ -33,8 +35,9 @@ describe('graceful shutdown', () => {
     try {
       const alice = new BrowserClient();
       await alice.login(`${stack.publicUrl}/`, 'alice');
+      const held = stack.upstream.hold('/slow/too-long'); // never released: the upstream does not answer
       const slow = alice.fetch(`${stack.publicUrl}/slow/too-long`, { headers: { accept: 'application/json' } }).catch((err: unknown) => err);
-      while (!stack.upstream.requests.some((r) => r.url === '/slow/too-long')) await new Promise((resolve) => setImmediate(resolve));
+      await held.arrived;
       stack.proc.child.kill('SIGTERM');
       assert.equal(await stack.proc.exited, 1);
       const cut = stack.logEntries().find((e) => String(e.msg).startsWith('shutdown grace period over'));

@@ -40,6 +40,7 @@ describe('upstream outages', () => {
   });
 
   it('answers 504 when the upstream does not answer within its timeout', async () => {
+    stack.upstream.hold('/slow/x'); // never released: the upstream does not answer
     const response = await alice.fetch(`${stack.publicUrl}/slow/x`, { headers: { accept: 'application/json' } });
     assert.equal(response.status, 504);
     assert.equal(((await response.json()) as { error: string }).error, 'AUTHGATE_ERR_UPSTREAM_TIMEOUT');
