@@ -6,31 +6,19 @@
  * UTF-8 are a 400. Requests go through node:http with the raw path (fetch would normalise the URL).
  */
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { BrowserClient } from '../helpers/browser-client.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
+import { rawGet } from '../helpers/raw-http.js';
 import { PROTECTED_PREFIXES, pathUnder, spellingOf } from './path-encodings.js';
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-
-/** GET with the path exactly as given (latin1 chars go out as single bytes) and the given headers. */
-function rawGet(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, agent, headers: { accept: 'application/json', ...headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A raw GET on one keep-alive pool (a few hundred of them), asking for JSON answers. */
+const get = (base: string, path: string, headers: Record<string, string> = {}) => rawGet(base, path, { accept: 'application/json', ...headers }, agent);
 
 /** UTF-8 bytes as the latin1 text a raw request line is made of. */
 const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
@@ -92,7 +80,7 @@ describe('prefixes with characters outside the unreserved set, through the gatew
   it('a user not allowed gets 403 for every spelling, and the upstream receives none of them', async () => {
     const before = stack.upstream.requests.length;
     for (const { prefix, raw } of sampleSpellings(25, 7)) {
-      const { status } = await rawGet(stack.publicUrl, raw, { cookie: bobCookie });
+      const { status } = await get(stack.publicUrl, raw, { cookie: bobCookie });
       assert.equal(status, 403, `${prefix}: ${JSON.stringify(raw)}`);
     }
     assert.equal(stack.upstream.requests.length, before);
@@ -100,14 +88,14 @@ describe('prefixes with characters outside the unreserved set, through the gatew
 
   it('a signed-out request gets 401 for every spelling', async () => {
     for (const { prefix, raw } of sampleSpellings(10, 11)) {
-      const { status } = await rawGet(stack.publicUrl, raw);
+      const { status } = await get(stack.publicUrl, raw);
       assert.equal(status, 401, `${prefix}: ${JSON.stringify(raw)}`);
     }
   });
 
   it('forward-auth judges X-Forwarded-Uri (and Envoy path) spellings the same way: 403 not allowed, 401 signed out, 2xx allowed', async () => {
     const ask = (uri: string, cookie?: string) =>
-      rawGet(stack.publicUrl, '/oauth2/auth', { 'x-forwarded-uri': uri, 'x-forwarded-host': 'app.internal', ...(cookie ? { cookie } : {}) });
+      get(stack.publicUrl, '/oauth2/auth', { 'x-forwarded-uri': uri, 'x-forwarded-host': 'app.internal', ...(cookie ? { cookie } : {}) });
     assert.equal((await ask('/%40admin', bobCookie)).status, 403);
     assert.equal((await ask('/odata/%24metadata', bobCookie)).status, 403);
     assert.equal((await ask('/%40admin', aliceCookie)).status, 202);
@@ -118,10 +106,10 @@ describe('prefixes with characters outside the unreserved set, through the gatew
     }
     assert.equal((await ask('/caf%C3', bobCookie)).status, 400, 'an original URI that is not UTF-8');
     // Envoy's form: the original path after /oauth2/auth, its escapes read once.
-    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/%40admin/x', { cookie: bobCookie })).status, 403);
-    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/caf%C3%A9', { cookie: bobCookie })).status, 403);
-    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/%40admin', { cookie: aliceCookie })).status, 200);
-    assert.equal((await rawGet(stack.publicUrl, '/oauth2/auth/%2540admin', { cookie: bobCookie })).status, 200, 'the path /%40admin is not /@admin');
+    assert.equal((await get(stack.publicUrl, '/oauth2/auth/%40admin/x', { cookie: bobCookie })).status, 403);
+    assert.equal((await get(stack.publicUrl, '/oauth2/auth/caf%C3%A9', { cookie: bobCookie })).status, 403);
+    assert.equal((await get(stack.publicUrl, '/oauth2/auth/%40admin', { cookie: aliceCookie })).status, 200);
+    assert.equal((await get(stack.publicUrl, '/oauth2/auth/%2540admin', { cookie: bobCookie })).status, 200, 'the path /%40admin is not /@admin');
   });
 
   it('the upstream receives one canonical wire form', async () => {
@@ -139,7 +127,7 @@ describe('prefixes with characters outside the unreserved set, through the gatew
       ['/x/a%3Fb%23c', '/x/a%3Fb%23c'],
     ];
     for (const [sent, received] of cases) {
-      const { status } = await rawGet(stack.publicUrl, sent, { cookie: aliceCookie });
+      const { status } = await get(stack.publicUrl, sent, { cookie: aliceCookie });
       assert.equal(status, 200, JSON.stringify(sent));
       assert.equal(stack.upstream.last()?.url, received, JSON.stringify(sent));
     }
@@ -166,7 +154,7 @@ describe('prefixes with characters outside the unreserved set, through the gatew
 
   it('escapes that are not UTF-8 are a 400 from the route step, never a 500 or 502', async () => {
     for (const raw of ['/caf%C3', '/%FF', '/%C0%AE%C0%AE/admin', '/%40admin%E6%97', '/%c3%28']) {
-      const { status, body } = await rawGet(stack.publicUrl, raw, { cookie: aliceCookie });
+      const { status, body } = await get(stack.publicUrl, raw, { cookie: aliceCookie });
       assert.equal(status, 400, JSON.stringify(raw));
       assert.match(body, /AUTHGATE_ERR_BAD_PATH/);
     }
@@ -174,7 +162,7 @@ describe('prefixes with characters outside the unreserved set, through the gatew
 
   it("raw bytes above 0x7F in the request line are a 400 (Node's parser refuses them before routing)", async () => {
     for (const raw of [rawBytes('/café'), '/caf\u00e9', rawBytes('/日本')]) {
-      const { status } = await rawGet(stack.publicUrl, raw, { cookie: aliceCookie });
+      const { status } = await get(stack.publicUrl, raw, { cookie: aliceCookie });
       assert.equal(status, 400, JSON.stringify(raw));
     }
   });

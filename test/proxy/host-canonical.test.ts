@@ -6,28 +6,17 @@
  * never judges one under an any-host route.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserClient } from '../helpers/browser-client.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
+import { rawGet } from '../helpers/raw-http.js';
 import { startUpstream, type StartedUpstream } from '../helpers/upstream.js';
 import { matchUpstream } from '../../src/proxy/upstreams.js';
 import { buildTable, parseUpstreams } from './route-fixtures.js';
 
-/** GET with a chosen Host header (fetch does not allow setting Host). */
-function getWithHost(base: string, path: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, headers: { host, accept: 'application/json', ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** GET with a chosen Host header, asking for JSON. */
+const getWithHost = (base: string, path: string, host: string, headers: Record<string, string> = {}) =>
+  rawGet(base, path, { host, accept: 'application/json', ...headers });
 
 function cookieOf(browser: BrowserClient): string {
   const cookie = browser.jar.get('authgate');

@@ -3,24 +3,10 @@
  * oversized headers are 431, and path tricks reach the upstream only in their normalised form.
  */
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserClient } from '../helpers/browser-client.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
-
-/** Sends a raw request target (fetch would normalise it first). */
-function rawGet(base: string, target: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: target, method: 'GET', headers, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += String(c)));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { rawGet } from '../helpers/raw-http.js';
 
 describe('request limits and normalisation through the gateway', () => {
   let stack: Stack;
