@@ -4,9 +4,9 @@
  * references have already been resolved.
  */
 import { z } from 'zod';
-import { canonicalHost } from '../http/host.js';
-import { canonicalPrefix } from '../proxy/normalise-path.js';
-import { parseRedisUrl } from '../session/redis-url.js';
+import { canonicalHost } from '../url/host.js';
+import { canonicalPrefix } from '../url/normalise-path.js';
+import { parseRedisUrl } from './redis-url.js';
 
 /** True when session.redis.url can be parsed (checked here so --check reports it). */
 function isRedisUrl(url: string): boolean {

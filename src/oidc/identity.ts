@@ -6,7 +6,7 @@
  * address the provider never verified may belong to anyone, so email rules and X-Forwarded-Email ignore it.
  */
 import type { Config } from '../config/schema.js';
-import type { Identity } from '../session/types.js';
+import type { Identity } from '../identity.js';
 
 /** How claims become an identity; built once from the configuration (the filter is compiled here). */
 export interface IdentityRules {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Identity, TokenSet } from '../session/types.js';
+import type { Identity, TokenSet } from '../identity.js';
 import { idTokenAlgorithms, InvalidIdToken, verifyIdToken, type IdTokenPolicy } from './id-token.js';
 import { identityFromClaims, identityRules, mergeClaims, type IdentityRules } from './identity.js';
 import { createProviderFetch } from './provider-fetch.js';

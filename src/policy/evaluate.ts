@@ -4,7 +4,7 @@
  * metrics; it never reaches a response body beyond its short code.
  */
 import type { AllowRule } from '../config/schema.js';
-import type { Identity } from '../session/types.js';
+import type { Identity } from '../identity.js';
 
 /** Why a request was let through. */
 export type AllowReason = 'public' | 'anonymous-optional' | 'allowed';

@@ -6,10 +6,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamConfig } from '../config/schema.js';
-import { canonicalHost } from '../http/host.js';
+import { canonicalHost } from '../url/host.js';
 import '../http/request-state.js';
 import { encodeHeaderList, encodeHeaderValue } from './header-value.js';
-import { canonicalPrefix, wirePath } from './normalise-path.js';
+import { canonicalPrefix, wirePath } from '../url/normalise-path.js';
 
 /** Identity headers only the gateway may set; inbound copies are removed whatever their case or underscores. */
 const SPOOFABLE = new Set([

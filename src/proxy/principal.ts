@@ -11,7 +11,8 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { createAccessTokenVerifier, InvalidAccessToken, type AccessTokenVerifier } from '../oidc/access-token.js';
 import { identityFromClaims, identityRules } from '../oidc/identity.js';
 import { loadActiveSession, type MaybePromise } from '../session/access.js';
-import type { Identity, SessionData } from '../session/types.js';
+import type { Identity } from '../identity.js';
+import type { SessionData } from '../session/types.js';
 
 /** The identity a request acts as and the access token that goes with it. */
 export interface Principal {

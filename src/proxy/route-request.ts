@@ -4,8 +4,8 @@
  * same function.
  */
 import { ErrorCode, GatewayError } from '../errors.js';
-import { canonicalHost, type CanonicalHost } from '../http/host.js';
-import { normaliseTarget } from './normalise-path.js';
+import { canonicalHost, type CanonicalHost } from '../url/host.js';
+import { normaliseTarget } from '../url/normalise-path.js';
 import { matchCanonical, upstreamPath, type CompiledUpstream } from './upstreams.js';
 
 /** What the route step decided for one request. */

@@ -6,9 +6,9 @@
  * reload; a request keeps the upstream it was routed to.
  */
 import type { UpstreamConfig } from '../config/schema.js';
-import { canonicalHost, type CanonicalHost } from '../http/host.js';
+import { canonicalHost, type CanonicalHost } from '../url/host.js';
 import { buildHeaderInjector, type HeaderInjector } from './headers.js';
-import { canonicalPrefix } from './normalise-path.js';
+import { canonicalPrefix } from '../url/normalise-path.js';
 
 /** One upstream, ready for matching and proxying. */
 export interface CompiledUpstream {

@@ -15,12 +15,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayContext } from '../context.js';
-import { canonicalHost } from '../http/host.js';
+import { canonicalHost } from '../url/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
 import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
-import { normaliseTarget } from '../proxy/normalise-path.js';
+import { normaliseTarget } from '../url/normalise-path.js';
 import { matchUpstream, type CompiledUpstream } from '../proxy/upstreams.js';
 
 const ENVOY_PREFIX = '/oauth2/auth';

@@ -7,7 +7,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { parseRedisUrl, type RedisTarget } from './redis-url.js';
+import { parseRedisUrl, type RedisTarget } from '../config/redis-url.js';
 
 /** The part of ioredis the store uses (a Redis or a Cluster). */
 export type RedisClient = Redis | Cluster;

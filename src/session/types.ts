@@ -3,27 +3,7 @@
  * against each store).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-/** Who the user is, as the provider said at login (ID token, then userinfo). */
-export interface Identity {
-  sub: string;
-  email?: string;
-  preferredUsername?: string;
-  groups: string[];
-  /** Only the claims some upstream's `allow.claims` names, so the session stays small. */
-  claims: Record<string, unknown>;
-}
-
-/** The provider's tokens; never logged, never sent to a browser. */
-export interface TokenSet {
-  accessToken: string;
-  refreshToken?: string;
-  idToken?: string;
-  /** When the access token expires (ms since the epoch); absent when the provider did not say. */
-  expiresAt?: number;
-  /** When these tokens were obtained (ms since the epoch): a refresh is due no earlier than half their life. */
-  obtainedAt: number;
-}
+import type { Identity, TokenSet } from '../identity.js';
 
 /** One signed-in user's session. */
 export interface SessionData {

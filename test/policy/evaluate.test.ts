@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configSchema, type AllowRule } from '../../src/config/schema.js';
 import { emailDomain, evaluatePolicy, type Decision } from '../../src/policy/evaluate.js';
-import type { Identity } from '../../src/session/types.js';
+import type { Identity } from '../../src/identity.js';
 
 /** An allow rule exactly as the configuration schema produces it (defaults for every list not given). */
 function allowRule(allow: Record<string, unknown> = {}): AllowRule {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalPrefix, normaliseTarget, wirePath } from '../../src/proxy/normalise-path.js';
+import { canonicalPrefix, normaliseTarget, wirePath } from '../../src/url/normalise-path.js';
 
 /** What Node gives for a request line carrying these UTF-8 bytes raw: one latin1 char per byte. */
 const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalPrefix, normaliseTarget, wirePath } from '../../src/proxy/normalise-path.js';
+import { canonicalPrefix, normaliseTarget, wirePath } from '../../src/url/normalise-path.js';
 import { routeRequest } from '../../src/proxy/route-request.js';
 import { buildTable } from './route-fixtures.js';
 import { PROTECTED_PREFIXES, pathUnder, protectedSpelling, spellingOf } from './path-encodings.js';

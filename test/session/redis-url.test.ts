@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseRedisUrl } from '../../src/session/redis-url.js';
+import { parseRedisUrl } from '../../src/config/redis-url.js';
 
 describe('session.redis.url', () => {
   const cases: Array<[string, ReturnType<typeof parseRedisUrl>]> = [

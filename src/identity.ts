@@ -1,0 +1,25 @@
+/**
+ * Who a user is and the tokens the provider gave: the vocabulary the provider client, the session stores,
+ * policy and the identity headers share. Imports nothing, so every layer can use it without a circle.
+ */
+
+/** Who the user is, as the provider said at login (ID token, then userinfo). */
+export interface Identity {
+  sub: string;
+  email?: string;
+  preferredUsername?: string;
+  groups: string[];
+  /** Only the claims some upstream's `allow.claims` names, so the session stays small. */
+  claims: Record<string, unknown>;
+}
+
+/** The provider's tokens; never logged, never sent to a browser. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string;
+  idToken?: string;
+  /** When the access token expires (ms since the epoch); absent when the provider did not say. */
+  expiresAt?: number;
+  /** When these tokens were obtained (ms since the epoch): a refresh is due no earlier than half their life. */
+  obtainedAt: number;
+}
