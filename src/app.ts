@@ -166,7 +166,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     },
     { session: Math.ceil(config.session.absoluteTimeout / 1000), transaction: TRANSACTION_TTL_SECONDS },
   );
-  const store =
+  const backend =
     config.session.store === 'redis'
       ? // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway about 9 MB of RSS.
         (await import('./session/redis-store.js')).createRedisStore({
@@ -186,9 +186,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
           maxAgeSeconds: Math.ceil(config.session.absoluteTimeout / 1000),
           revocations: createRevocations({ max: 100_000, ttlMs: config.session.absoluteTimeout }),
         });
-  const refresher = createRefresher({ provider, store, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs });
+  const { store, refreshLock, replayGuard, providerSessions } = backend;
+  const refresher = createRefresher({ provider, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs });
   const transactions = createTransactions(cookieNames, boxes.transaction);
-  const services = { config, log, metrics, provider, store, refresher, transactions, cookieNames, lifetime, routes };
+  const services = { config, log, metrics, provider, store, replayGuard, providerSessions, refresher, transactions, cookieNames, lifetime, routes };
   const context: GatewayContext = { ...services, resolvePrincipal: createPrincipalResolver(services) };
 
   // ── onRequest: state, bad paths, spoofed headers, the gateway's cookies kept away from upstreams.

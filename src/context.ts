@@ -12,7 +12,7 @@ import type { RouteTable } from './proxy/upstreams.js';
 import type { CookieNames } from './session/cookie-names.js';
 import type { Lifetime } from './session/lifetime.js';
 import type { Refresher } from './session/refresh.js';
-import type { SessionStore } from './session/types.js';
+import type { ProviderSessionIndex, ReplayGuard, SessionStore } from './session/types.js';
 
 /** Everything the pipeline's steps share. */
 export interface GatewayContext {
@@ -21,6 +21,8 @@ export interface GatewayContext {
   metrics: Metrics;
   provider: OidcProvider;
   store: SessionStore;
+  replayGuard: ReplayGuard;
+  providerSessions: ProviderSessionIndex;
   refresher: Refresher;
   transactions: Transactions;
   cookieNames: CookieNames;

@@ -19,7 +19,7 @@ export function registerBackchannelLogout(app: FastifyInstance, ctx: GatewayCont
         clientId: ctx.config.oidc.clientId,
         jwksUri: metadata.jwks_uri,
         signingAlgorithms: metadata.id_token_signing_alg_values_supported,
-        claimJti: (key, ttlMs) => ctx.store.claimOnce(key, ttlMs),
+        claimJti: (key, ttlMs) => ctx.replayGuard.claimOnce(key, ttlMs),
       });
     }
     return verifier;
@@ -41,7 +41,7 @@ export function registerBackchannelLogout(app: FastifyInstance, ctx: GatewayCont
     }
     try {
       const logout = await verify(token);
-      const ended = await ctx.store.endProviderSessions({ sid: logout.sid, sub: logout.sid === undefined ? logout.sub : undefined, at: Date.now() });
+      const ended = await ctx.providerSessions.endProviderSessions({ sid: logout.sid, sub: logout.sid === undefined ? logout.sub : undefined, at: Date.now() });
       ctx.metrics.backchannelLogouts.inc({ outcome: 'accepted' });
       request.log.info({ sid: logout.sid, sub: logout.sub, ended }, 'back-channel logout');
       return reply.code(200).header('cache-control', 'no-store').send();

@@ -39,7 +39,7 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
     // (across replicas with Redis), before its code can reach the token endpoint.
     let first;
     try {
-      first = await ctx.store.claimOnce(`callback:${createHash('sha256').update(state).digest('base64url')}`, TRANSACTION_TTL_MS);
+      first = await ctx.replayGuard.claimOnce(`callback:${createHash('sha256').update(state).digest('base64url')}`, TRANSACTION_TTL_MS);
     } catch (err) {
       if (err instanceof GatewayError) return fail('unavailable', err);
       throw err;

@@ -11,7 +11,7 @@ import { OpenedCache } from './opened-cache.js';
 import type { SealBox } from './seal.js';
 import { parseSessionData } from './parse.js';
 import type { Revocations } from './revocations.js';
-import type { LoadedSession, SessionData, SessionStore } from './types.js';
+import type { LoadedSession, ProviderSessionIndex, RefreshLock, ReplayGuard, SessionBackend, SessionData, SessionStore } from './types.js';
 
 /** Characters of sealed text per cookie; with name and attributes each Set-Cookie stays under 4096 bytes. */
 export const CHUNK_SIZE = 3800;
@@ -28,7 +28,7 @@ const OPENED_CACHE_SIZE = 5_000;
 const OPENED_CACHE_TTL_MS = 60_000;
 
 /** Creates the cookie store. */
-export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number; revocations: Revocations }): SessionStore {
+export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number; revocations: Revocations }): SessionBackend {
   const { names, box, maxAgeSeconds, revocations } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const claimed = new ExpiringMap<string, true>({ max: 100_000 });
@@ -57,8 +57,8 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     }
   }
 
-  return {
-    load(request: FastifyRequest): LoadedSession | null {
+  const store: SessionStore & RefreshLock & ReplayGuard & ProviderSessionIndex = {
+    async load(request: FastifyRequest): Promise<LoadedSession | null> {
       const sealed = readSealed(request.authgate.cookies);
       if (sealed === undefined) return null;
       let entry: LoadedSession | null | undefined = opened.get(sealed);
@@ -114,6 +114,7 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     ping: () => Promise.resolve(true),
     close: () => Promise.resolve(),
   };
+  return { store, refreshLock: store, replayGuard: store, providerSessions: store };
 
   function sealedText(session: SessionData): string {
     let sealed = sealedTexts.get(session);

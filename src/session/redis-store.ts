@@ -30,7 +30,7 @@ import { createTurnCork } from './redis-batch.js';
 import type { RedisClient } from './redis-client.js';
 import { createTrackedCache } from './redis-tracking.js';
 import type { SealBox } from './seal.js';
-import type { LoadedSession, RefreshResult, SessionData, SessionStore } from './types.js';
+import type { LoadedSession, ProviderSessionIndex, RefreshLock, RefreshResult, ReplayGuard, SessionBackend, SessionData, SessionStore } from './types.js';
 
 /** How long a refresh may hold the lock before another replica may take it. */
 const LOCK_TTL_MS = 15_000;
@@ -82,7 +82,7 @@ export function createRedisStore(options: {
   startWaitMs: number;
   /** Keep read records in memory while Redis reports their changes (redis-tracking.ts); not for a Cluster. */
   clientCache: boolean;
-}): SessionStore {
+}): SessionBackend {
   const { redis, names, cookieBox, recordBox, lifetime, metrics, log, startWaitMs } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const cookieMaxAge = Math.ceil(lifetime.absoluteTimeout / 1000);
@@ -197,9 +197,8 @@ export function createRedisStore(options: {
     return deleted;
   }
 
-  return {
-    // Synchronous when the record is in the tracked cache.
-    load(request) {
+  const store: SessionStore & RefreshLock & ReplayGuard & ProviderSessionIndex = {
+    async load(request: FastifyRequest): Promise<LoadedSession | null> {
       const cookie = idFromCookie(request);
       if (!cookie) return null;
       const cached = tracked?.get(cookie.key);
@@ -306,4 +305,5 @@ export function createRedisStore(options: {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+  return { store, refreshLock: store, replayGuard: store, providerSessions: store };
 }

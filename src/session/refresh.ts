@@ -13,7 +13,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import type { OidcProvider } from '../oidc/provider.js';
-import type { RefreshResult, SessionData, SessionStore } from './types.js';
+import type { RefreshLock, RefreshResult, SessionData } from './types.js';
 
 /** How long a failed refresh is not retried for the same session, by default. */
 const RETRY_AFTER_MS = 5_000;
@@ -35,13 +35,13 @@ export interface Refresher {
 /** Creates the refresher for one gateway. */
 export function createRefresher(deps: {
   provider: OidcProvider;
-  store: SessionStore;
+  refreshLock: RefreshLock;
   metrics: Metrics;
   log: Logger;
   skewMs: number;
   retryAfterMs?: number;
 }): Refresher {
-  const { provider, store, metrics, log, skewMs } = deps;
+  const { provider, refreshLock, metrics, log, skewMs } = deps;
   const inFlight = new Map<string, Promise<RefreshResult>>();
   const rotations = new LRUCache<string, SessionData>({ max: 10_000, ttl: ROTATION_MEMORY_MS });
   const failedAt = new LRUCache<string, number>({ max: 10_000, ttl: deps.retryAfterMs ?? RETRY_AFTER_MS });
@@ -49,7 +49,7 @@ export function createRefresher(deps: {
   const count = (outcome: string) => metrics.tokenRefreshes.inc({ outcome });
 
   async function refreshUnderLock(session: SessionData): Promise<RefreshResult> {
-    const result = await store.withRefreshLock(session, async (current) => {
+    const result = await refreshLock.withRefreshLock(session, async (current) => {
       // Another request or replica refreshed while we waited for the lock: use its tokens.
       if (current.gen > session.gen || current.tokens.refreshToken !== session.tokens.refreshToken) {
         count('reused');

@@ -1,6 +1,6 @@
 /**
- * What a session holds and the interface every session store implements (one shared test suite runs
- * against each store).
+ * What a session holds and the interfaces every session backend implements (one shared test suite runs
+ * against each backend).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity, TokenSet } from '../identity.js';
@@ -37,13 +37,14 @@ export interface ProviderLogout {
   at: number;
 }
 
-/** Loads, saves and ends sessions for requests; implementations own their cookies and storage. */
+/**
+ * Loads, saves and ends sessions for requests; implementations own their cookies and storage. The other
+ * duties of a store (the refresh lock, the replay guard, the provider-session index) are interfaces of
+ * their own, so each caller depends on the one it uses and a new store implements them one by one.
+ */
 export interface SessionStore {
-  /**
-   * The request's session, or null when signed out (missing, tampered, unknown key, timed out). A store that
-   * needs no I/O answers synchronously (the cookie store): the request then costs no promise on the way.
-   */
-  load(request: FastifyRequest): LoadedSession | null | Promise<LoadedSession | null>;
+  /** The request's session, or null when signed out (missing, tampered, unknown key, timed out). */
+  load(request: FastifyRequest): Promise<LoadedSession | null>;
   /** Stores a new session (a login) and sets the cookies that carry it. */
   create(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void>;
   /**
@@ -53,25 +54,45 @@ export interface SessionStore {
   save(request: FastifyRequest, reply: FastifyReply, session: SessionData): Promise<void>;
   /** Ends the request's session and clears its cookies. */
   destroy(request: FastifyRequest, reply: FastifyReply): Promise<void>;
-  /**
-   * Runs a refresh under the store's per-session lock (across replicas where the store is shared). `refresh`
-   * receives the session as stored when the lock was taken, so a refresh another replica finished meanwhile
-   * is seen and not repeated; a refreshed session is stored before the lock is released.
-   */
-  withRefreshLock(session: SessionData, refresh: (current: SessionData) => Promise<RefreshResult>): Promise<RefreshResult>;
-  /** Ends the sessions a provider logout names (back-channel logout); returns how many it knows it ended. */
-  endProviderSessions(logout: ProviderLogout): Promise<number>;
-  /**
-   * Records `key` for `ttlMs` and returns true, or returns false when it was already recorded (in this
-   * process for cookies, across replicas for Redis). Used to refuse a replayed logout token's jti.
-   */
-  claimOnce(key: string, ttlMs: number): Promise<boolean>;
   /** Resolves once the store can serve (connected), or after a bounded wait; called before listening. */
   start(): Promise<void>;
   /** True when the store can answer (always, for cookies). */
   ping(): Promise<boolean>;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** One refresh per session at a time (across replicas where the store is shared). */
+export interface RefreshLock {
+  /**
+   * Runs a refresh under the per-session lock. `refresh` receives the session as stored when the lock was
+   * taken, so a refresh another replica finished meanwhile is seen and not repeated; a refreshed session is
+   * stored before the lock is released.
+   */
+  withRefreshLock(session: SessionData, refresh: (current: SessionData) => Promise<RefreshResult>): Promise<RefreshResult>;
+}
+
+/** Remembers one-time values (login states, logout token ids) so that a replay is refused. */
+export interface ReplayGuard {
+  /**
+   * Records `key` for `ttlMs` and returns true, or returns false when it was already recorded (in this
+   * process for cookies, across replicas for Redis).
+   */
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+}
+
+/** Finds sessions by the provider's session id or subject, for back-channel logout. */
+export interface ProviderSessionIndex {
+  /** Ends the sessions a provider logout names; returns how many it knows it ended. */
+  endProviderSessions(logout: ProviderLogout): Promise<number>;
+}
+
+/** What a session backend (cookie or Redis) provides: the store and its three companions. */
+export interface SessionBackend {
+  store: SessionStore;
+  refreshLock: RefreshLock;
+  replayGuard: ReplayGuard;
+  providerSessions: ProviderSessionIndex;
 }
 
 /** A loaded session and whether it must be written back (sealed under an older key). */
