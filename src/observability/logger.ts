@@ -80,9 +80,9 @@ function stdoutDestination(): DestinationStream {
 }
 
 /**
- * Gathers lines and hands them to sonic-boom a batch at a time. sonic-boom's own buffering measured the
- * bytes of everything it held on every write (a 2 KB string flattened and scanned per log line: a
- * microsecond and 2 KB of garbage per request); here a line costs an append, and a batch is measured once.
+ * Gathers lines and hands them to sonic-boom a batch at a time: sonic-boom's own buffering measures the
+ * bytes of everything it holds on every write (cost in BENCHMARKS.md); here a line costs an append, and a
+ * batch is measured once.
  * Its length is counted in characters: a batch of lines with non-ASCII text may pass PIPE_BUF in bytes.
  */
 class StdoutBatch implements DestinationStream {
@@ -120,9 +120,9 @@ let secondStart = Number.NaN;
 let secondPrefix = '';
 const MILLIS = Array.from({ length: 1000 }, (_, ms) => `${String(ms).padStart(3, '0')}Z"`);
 /**
- * pino's ISO time (`,"time":"2026-12-02T06:55:49.123Z"`) for the time `now`. Date#toISOString costs 1.5 µs
- * here, as much as a tenth of the gateway's own work on a request: it runs once a second, for the part up to
- * the seconds, and the milliseconds come from a table.
+ * pino's ISO time (`,"time":"2026-12-02T06:55:49.123Z"`) for the time `now`. Date#toISOString is a visible
+ * share of a request's cost (BENCHMARKS.md): it runs once a second, for the part up to the seconds, and the
+ * milliseconds come from a table.
  */
 export function isoTimeAt(now: number): string {
   if (now !== timestampMs) {
