@@ -1,16 +1,19 @@
 /**
  * The configuration reference cannot fall behind the schema: every key of the schema has a row in
  * docs/configuration.md and appears in config/example.yaml, the reference lists no key the schema lacks,
- * and the example validates.
+ * each row's type and default say what the schema does, and the example validates.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfigFile } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { ROOT, TEST_SESSION_KEY } from '../helpers/gateway.js';
+import { load, minimalTree } from './fixtures.js';
+import { docRows, schemaFacts, schemaTitles } from './reference-facts.js';
 
 /** The little of zod 4's schema internals the walk needs. */
 interface SchemaNode {
@@ -44,6 +47,23 @@ function treeKeys(node: unknown, prefix = ''): string[] {
 const SCHEMA_KEYS = new Set(schemaKeys(configSchema));
 const DOCS = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
 const EXAMPLE_PATH = join(ROOT, 'config/example.yaml');
+const ROWS = docRows(DOCS);
+const TYPES_TABLE = DOCS.slice(DOCS.indexOf('## Types used below'), DOCS.indexOf('## `server`'));
+
+/** The YAML literal a default cell starts with (`"30s"`, `[]`, `false`), parsed; undefined for prose. */
+function leadingLiteral(cell: string): { value: unknown } | undefined {
+  const match = /^`([^`]+)`/.exec(cell);
+  return match ? { value: parse(match[1]) as unknown } : undefined;
+}
+
+/** Writes a value at a key path of a tree; `upstreams[]` means the first upstream. */
+function setKey(tree: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.replace('[]', '.0').split('.');
+  const last = parts.pop() as string;
+  let node = tree;
+  for (const part of parts) node = (node[part] ??= {}) as Record<string, unknown>;
+  node[last] = value;
+}
 
 describe('the configuration reference', () => {
   it('walks the whole schema (the walk itself works)', () => {
@@ -59,6 +79,55 @@ describe('the configuration reference', () => {
     const unknown = [...documented].filter((key) => key !== undefined && !SCHEMA_KEYS.has(key));
     assert.deepEqual(missing, [], 'keys of the schema without a row in docs/configuration.md');
     assert.deepEqual(unknown, [], 'rows in docs/configuration.md for keys the schema does not have');
+  });
+
+  it('each row names the type the schema parses', () => {
+    const facts = schemaFacts();
+    const wrong = ROWS.flatMap((row) => {
+      const type = facts.get(row.key)?.type;
+      if (!type) return [];
+      if ('oneOf' in type) {
+        const said = row.type.split(/, | or /);
+        return said.length === type.oneOf.length && type.oneOf.every((part) => said.includes(part)) ? [] : [`${row.key}: "${row.type}", expected ${type.oneOf.join(' or ')}`];
+      }
+      return row.type.startsWith(type.lead) && type.also.every((word) => row.type.includes(word))
+        ? []
+        : [`${row.key}: "${row.type}", expected "${[type.lead, ...type.also].join(' of ')}…"`];
+    });
+    assert.deepEqual(wrong, [], 'type columns that disagree with the schema');
+  });
+
+  it('each row states the default the schema has, or "required"', () => {
+    const facts = schemaFacts();
+    const wrong = ROWS.flatMap((row) => {
+      const fact = facts.get(row.key);
+      if (!fact) return [];
+      const literal = leadingLiteral(row.default);
+      if (fact.required) return row.default.startsWith('required') ? [] : [`${row.key}: "${row.default}", expected required`];
+      if (row.default.startsWith('required')) return [`${row.key}: "${row.default}", but the schema does not require it`];
+      if (!fact.default || fact.section) return []; // prose ("any host"), or a derived default checked below
+      if (literal === undefined) return [`${row.key}: "${row.default}", expected \`${JSON.stringify(fact.default.value)}\``];
+      return isDeepStrictEqual(literal.value, fact.default.value) ? [] : [`${row.key}: "${row.default}", the schema says ${JSON.stringify(fact.default.value)}`];
+    });
+    assert.deepEqual(wrong, [], 'default columns that disagree with the schema');
+  });
+
+  it('writing a documented default in the file changes nothing (derived defaults included)', () => {
+    const defaults = load(minimalTree());
+    const wrong = ROWS.flatMap((row) => {
+      const literal = leadingLiteral(row.default);
+      // Chosen outside the schema, from publicUrl's scheme (session/cookie-names.ts).
+      if (literal === undefined || row.key === 'session.cookieName') return [];
+      const tree: Record<string, unknown> = minimalTree();
+      setKey(tree, row.key, literal.value);
+      return isDeepStrictEqual(load(tree), defaults) ? [] : [`${row.key}: writing ${row.default.split(' ')[0]} is not the same as leaving it out`];
+    });
+    assert.deepEqual(wrong, [], 'documented defaults that are not what the gateway uses');
+  });
+
+  it('every type name the schema uses is explained under "Types used below"', () => {
+    const explained = new Set([...TYPES_TABLE.matchAll(/^\| ([^|`]+?) \|/gm)].map((m) => m[1]));
+    assert.deepEqual([...schemaTitles()].filter((title) => !explained.has(title)), [], 'type names without a row in the types table');
   });
 
   it('config/example.yaml shows every key of the schema', () => {

@@ -1,0 +1,115 @@
+/**
+ * The checks that involve more than one field: an http issuer, cookie prefixes, timeouts that contradict
+ * each other, listeners that collide, upstreams that share a name or a route.
+ */
+import type { z } from 'zod';
+import { canonicalPrefix } from '../url/normalise-path.js';
+import type { Shape } from './schema-shape.js';
+import { parseUrl } from './schema-types.js';
+
+type IssuePath = readonly PropertyKey[];
+
+/**
+ * Whether nothing was reported at `path`, inside it or above it, so a cross-field check may read the value
+ * there. An unknown key says nothing about its neighbours' values and does not count.
+ */
+function parsedCleanly(issues: readonly z.core.$ZodRawIssue[], path: IssuePath): boolean {
+  return issues.every((issue) => {
+    if (issue.code === 'unrecognized_keys') return true;
+    const at = issue.path ?? [];
+    const shared = Math.min(at.length, path.length);
+    return at.slice(0, shared).some((part, i) => part !== path[i]);
+  });
+}
+
+/**
+ * Checks that involve more than one field. They run even when other fields are invalid, so one `--check`
+ * reports every problem at once; each check reads only values that parsed cleanly (the rest of `config`
+ * may still hold raw input, whatever its static type says).
+ */
+export function checkAcrossFields(config: Shape, ctx: z.core.$RefinementCtx<Shape>): void {
+  if (typeof config !== 'object' || config === null) return; // the file's top level is reported already
+  const issuesBefore = [...ctx.issues];
+  const clean = (...paths: IssuePath[]) => paths.every((path) => parsedCleanly(issuesBefore, path));
+
+  if (clean(['oidc', 'issuer'], ['oidc', 'allowInsecureHttp']) && parseUrl(config.oidc.issuer)?.protocol === 'http:' && !config.oidc.allowInsecureHttp) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['oidc', 'issuer'],
+      message: 'an http:// issuer is refused; use https, or set oidc.allowInsecureHttp: true for local development only',
+    });
+  }
+  if (clean(['session', 'cookieName'], ['server', 'publicUrl'])) {
+    const name = config.session.cookieName;
+    if (name !== undefined && /^__(Host|Secure)-/i.test(name) && !config.server.publicUrl.startsWith('https:')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['session', 'cookieName'],
+        message: 'browsers only accept __Host- and __Secure- cookies over https; publicUrl is http',
+      });
+    }
+  }
+  if (
+    clean(['server', 'shutdownDelay'], ['server', 'shutdownGrace']) &&
+    config.server.shutdownDelay !== undefined &&
+    config.server.shutdownDelay >= config.server.shutdownGrace
+  ) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'shutdownDelay'], message: 'must be shorter than server.shutdownGrace' });
+  }
+  if (
+    clean(['server', 'headersTimeout'], ['server', 'requestTimeout']) &&
+    config.server.requestTimeout > 0 &&
+    config.server.headersTimeout > config.server.requestTimeout
+  ) {
+    ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeout'], message: 'must not be longer than server.requestTimeout' });
+  }
+  if (clean(['session', 'idleTimeout'], ['session', 'absoluteTimeout']) && config.session.absoluteTimeout < config.session.idleTimeout) {
+    ctx.addIssue({ code: 'custom', path: ['session', 'absoluteTimeout'], message: 'must not be shorter than session.idleTimeout' });
+  }
+  if (clean(['server', 'listen'], ['server', 'metricsListen']) && config.server.metricsListen !== '') {
+    if (sameSocket(config.server.listen, config.server.metricsListen)) {
+      ctx.addIssue({ code: 'custom', path: ['server', 'metricsListen'], message: 'must differ from server.listen (or be "" to serve /metrics there)' });
+    }
+  }
+  if (Array.isArray(config.upstreams)) checkUpstreamsApart(config.upstreams, clean, ctx);
+}
+
+/** Two upstreams may share neither a name nor a host and path (the second could never be reached). */
+function checkUpstreamsApart(
+  upstreams: Shape['upstreams'],
+  clean: (...paths: IssuePath[]) => boolean,
+  ctx: z.core.$RefinementCtx<Shape>,
+): void {
+  const names = new Map<string, number>();
+  const routes = new Map<string, number>();
+  upstreams.forEach((upstream, index) => {
+    const at = (field: string) => ['upstreams', index, field];
+    if (clean(at('name'))) {
+      const sameName = names.get(upstream.name);
+      if (sameName !== undefined) {
+        ctx.addIssue({ code: 'custom', path: at('name'), message: `duplicates upstreams[${sameName}].name` });
+      }
+      names.set(upstream.name, index);
+    }
+    if (clean(at('host'), at('path'))) {
+      // The route table compares canonical paths case-insensitively, so "/API", "/api/" and "/%61pi" are one route.
+      const key = `${upstream.host ?? '*'} ${(canonicalPrefix(upstream.path) ?? upstream.path).toLowerCase()}`;
+      const sameRoute = routes.get(key);
+      if (sameRoute !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('path'),
+          message: `upstreams[${sameRoute}] already has this host and path; one of them would never be reached`,
+        });
+      }
+      routes.set(key, index);
+    }
+  });
+}
+
+/** Whether two listen addresses would bind the same port on an overlapping address. */
+function sameSocket(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  if (a.port !== b.port || a.port === 0) return false;
+  const any = (host: string) => host === '0.0.0.0' || host === '::' || host === '';
+  return a.host === b.host || any(a.host) || any(b.host);
+}

@@ -1,0 +1,18 @@
+/** The configuration file's shape, section by section; cross-field checks and derived defaults are added in schema.ts. */
+import { z } from 'zod';
+import { apiSection, oidcSection } from './schema-oidc.js';
+import { serverSection } from './schema-server.js';
+import { sessionSection } from './schema-session.js';
+import { upstreamSchema } from './schema-upstreams.js';
+
+/** Every section; objects are strict so a misspelt key is reported, not ignored. */
+export const configShape = z.strictObject({
+  server: serverSection,
+  oidc: oidcSection,
+  session: sessionSection,
+  api: apiSection,
+  upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
+});
+
+/** The shape's parsed value, before the derived defaults. */
+export type Shape = z.output<typeof configShape>;
