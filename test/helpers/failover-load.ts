@@ -26,6 +26,8 @@ export interface LoadReport {
   /** When the first and last 503 arrived (ms since the epoch), if any did. */
   first503?: number;
   last503?: number;
+  /** The longest any request took (ms): a request held while Redis is away is not a 503 but is felt. */
+  slowestMs: number;
 }
 
 /** A running load. */
@@ -48,7 +50,7 @@ function clearsSession(header: string, prefix: string): boolean {
 
 /** Starts `concurrency` workers sending GET `url` round-robin over the users' cookies. */
 export function startLoad(options: { url: string; users: LoadUser[]; concurrency: number; cookiePrefix: string }): Load {
-  const report: LoadReport = { total: 0, ok: 0, unavailable: 0, failures: [], clearedCookies: [] };
+  const report: LoadReport = { total: 0, ok: 0, unavailable: 0, failures: [], clearedCookies: [], slowestMs: 0 };
   let running = true;
   let next = 0;
   let inARow = 0;
@@ -77,7 +79,8 @@ export function startLoad(options: { url: string; users: LoadUser[]; concurrency
 
   async function worker(): Promise<void> {
     while (running) {
-      const user = options.users[next++ % options.users.length]!;
+      const user = options.users[next++ % options.users.length];
+      const started = Date.now();
       try {
         const response = await fetch(options.url, {
           headers: { cookie: user.cookie, accept: 'text/html' },
@@ -88,10 +91,12 @@ export function startLoad(options: { url: string; users: LoadUser[]; concurrency
         for (const header of response.headers.getSetCookie()) {
           if (clearsSession(header, options.cookiePrefix)) report.clearedCookies.push(`${user.label}: ${header}`);
         }
+        report.slowestMs = Math.max(report.slowestMs, Date.now() - started);
         const where = response.headers.get('location');
         record(response.status, where && response.status !== 200 ? { ...user, label: `${user.label} -> ${where}` } : user);
       } catch (err) {
-        record(`request failed: ${(err as Error).message} ${String((err as Error).cause ?? '')}`, user);
+        const cause = (err as Error).cause;
+        record(`request failed: ${(err as Error).message}${cause instanceof Error ? ` (${cause.message})` : ''}`, user);
       }
     }
   }

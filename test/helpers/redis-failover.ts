@@ -146,7 +146,7 @@ export async function startFailoverSentinel(): Promise<FailoverSentinel> {
       master,
       replica,
       sentinels,
-      masterPort: async () => Number((await redisCli(sentinels[0]!.port, 'SENTINEL', 'get-master-addr-by-name', 'mymaster')).split('\n')[1]),
+      masterPort: async () => Number((await redisCli(sentinels[0].port, 'SENTINEL', 'get-master-addr-by-name', 'mymaster')).split('\n')[1]),
       close: () => stopAll(started, dir),
     };
   } catch (err) {
@@ -209,7 +209,7 @@ export async function startFailoverCluster(): Promise<FailoverCluster> {
       await waitFor(`cluster_state:ok on ${node.port}`, async () => ((await redisCli(node.port, 'CLUSTER', 'INFO')).includes('cluster_state:ok') ? true : undefined));
     }
     await waitFor('three masters with one synced replica each', async () => {
-      const view = await clusterNodes(nodes[0]!.port);
+      const view = await clusterNodes(nodes[0].port);
       const masters = view.filter((n) => n.master);
       if (masters.length !== 3) return undefined;
       for (const replica of view.filter((n) => !n.master)) {

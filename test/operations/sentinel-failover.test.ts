@@ -57,7 +57,7 @@ describe('Sentinel failover drill', () => {
       report ??= await load.stop();
     }
     const window = report.first503 === undefined ? 0 : report.last503! - report.first503;
-    t.diagnostic(`requests ${report.total}: ${report.ok} ok, ${report.unavailable} 503, ${report.failures.length} other; 503 window ${window} ms`);
+    t.diagnostic(`requests ${report.total}: ${report.ok} ok, ${report.unavailable} 503, ${report.failures.length} other; 503 window ${window} ms; slowest request ${report.slowestMs} ms`);
     assert.deepEqual(report.failures, [], 'every answer that was not 200 was a 503');
     assert.deepEqual(report.clearedCookies, [], 'no answer cleared a session cookie');
     assert.ok(window < MAX_503_WINDOW_MS, `503s for ${window} ms`);
