@@ -1,4 +1,5 @@
 // A fetch-based "browser" with a cookie jar, for tests that log in over real HTTP without Chromium.
+import { CookieJar as ToughCookieJar, type Cookie } from 'tough-cookie';
 
 /** One stored cookie with the attributes a browser keeps, so tests can inspect how it was set. */
 export interface StoredCookie {
@@ -18,78 +19,55 @@ export interface StoredCookie {
   expiresAt?: number;
 }
 
-function defaultPath(url: URL): string {
-  const path = url.pathname;
-  if (!path.startsWith('/') || path.lastIndexOf('/') === 0) return '/';
-  return path.slice(0, path.lastIndexOf('/'));
+/** What a browser needs to keep Max-Age as it was sent: tough-cookie re-bases it on each access instead. */
+const sentMaxAge = new WeakMap<Cookie, number>();
+
+function toStored(cookie: Cookie): StoredCookie {
+  const expiry = cookie.expiryTime();
+  const maxAge = sentMaxAge.get(cookie);
+  return {
+    name: cookie.key,
+    value: cookie.value,
+    domain: cookie.domain ?? '',
+    hostOnly: cookie.hostOnly ?? true,
+    path: cookie.path ?? '/',
+    secure: cookie.secure,
+    httpOnly: cookie.httpOnly,
+    ...(cookie.sameSite !== undefined ? { sameSite: cookie.sameSite.toLowerCase() } : {}),
+    ...(maxAge !== undefined ? { maxAge } : {}),
+    ...(expiry !== undefined && expiry !== Infinity ? { expiresAt: expiry } : {}),
+  };
 }
 
-function pathMatches(requestPath: string, cookiePath: string): boolean {
-  if (requestPath === cookiePath) return true;
-  if (!requestPath.startsWith(cookiePath)) return false;
-  return cookiePath.endsWith('/') || requestPath[cookiePath.length] === '/';
-}
-
-function domainMatches(host: string, cookie: StoredCookie): boolean {
-  return cookie.hostOnly ? host === cookie.domain : host === cookie.domain || host.endsWith(`.${cookie.domain}`);
-}
-
-/** Cookies by host name, honouring Path, Domain, Max-Age/Expires and Secure the way a browser does. */
+/**
+ * Cookies by host name, honouring Path, Domain, Max-Age/Expires and Secure the way a browser does: a
+ * tough-cookie jar (RFC 6265bis), with a few choices made for tests (see the options below).
+ */
 export class CookieJar {
-  #cookies: StoredCookie[] = [];
+  readonly #jar = new ToughCookieJar(undefined, {
+    // Nameless cookies ("=v" or "v") are kept and sent as their value alone, as browsers do.
+    looseMode: true,
+    // Secure cookies are sent over https only, loopback included, so a test sees exactly where they go...
+    allowSecureOnLocal: false,
+    // ...but kept even when set over http (and __Host-/__Secure- ones too), so tests can inspect them.
+    enforceSecureOriginOnStorage: false,
+    prefixSecurity: 'unsafe-disabled',
+  });
 
   /** Stores the cookies of one Set-Cookie header received from `url` (invalid ones are ignored, as browsers do). */
   setCookie(header: string, url: string | URL): void {
-    const from = new URL(url);
-    const [pair = '', ...attributes] = header.split(';');
-    // Like browsers (RFC 6265bis): no "=" means a nameless cookie whose value is the whole pair, and so does "=v".
-    const eq = pair.indexOf('=');
-    const name = eq === -1 ? '' : pair.slice(0, eq).trim();
-    const value = (eq === -1 ? pair : pair.slice(eq + 1)).trim();
-    if (name === '' && value === '') return;
-    const cookie: StoredCookie = {
-      name,
-      value,
-      domain: from.hostname,
-      hostOnly: true,
-      path: defaultPath(from),
-      secure: false,
-      httpOnly: false,
-    };
-    let expires: number | undefined;
-    for (const attribute of attributes) {
-      const [rawKey = '', ...rest] = attribute.split('=');
-      const key = rawKey.trim().toLowerCase();
-      const value = rest.join('=').trim();
-      if (key === 'path' && value.startsWith('/')) cookie.path = value;
-      else if (key === 'domain' && value) {
-        const domain = value.replace(/^\./, '').toLowerCase();
-        if (from.hostname !== domain && !from.hostname.endsWith(`.${domain}`)) return;
-        cookie.domain = domain;
-        cookie.hostOnly = false;
-      } else if (key === 'max-age' && /^-?\d+$/.test(value)) cookie.maxAge = Number(value);
-      else if (key === 'expires' && !Number.isNaN(Date.parse(value))) expires = Date.parse(value);
-      else if (key === 'secure') cookie.secure = true;
-      else if (key === 'httponly') cookie.httpOnly = true;
-      else if (key === 'samesite') cookie.sameSite = value.toLowerCase();
+    const cookie = this.#jar.setCookieSync(header, url, { ignoreError: true, loose: true });
+    // Like a browser, Max-Age turns into an expiry time once, when the cookie is stored.
+    if (cookie && typeof cookie.maxAge === 'number') {
+      sentMaxAge.set(cookie, cookie.maxAge);
+      cookie.expires = cookie.maxAge <= 0 ? new Date(0) : new Date(Date.now() + cookie.maxAge * 1000);
+      cookie.maxAge = null;
     }
-    // Kept even when set over http so tests can inspect them; cookieHeader() sends them over https only.
-    cookie.expiresAt = cookie.maxAge !== undefined ? Date.now() + cookie.maxAge * 1000 : expires;
-    this.#cookies = this.#cookies.filter(
-      (c) => !(c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path),
-    );
-    if (cookie.expiresAt === undefined || cookie.expiresAt > Date.now()) this.#cookies.push(cookie);
   }
 
   /** The Cookie header value a browser would send to `url`, or undefined when there is none. */
   cookieHeader(url: string | URL): string | undefined {
-    const to = new URL(url);
-    const matching = this.all()
-      .filter((c) => domainMatches(to.hostname, c) && pathMatches(to.pathname, c.path))
-      .filter((c) => !c.secure || to.protocol === 'https:')
-      .sort((a, b) => b.path.length - a.path.length);
-    // A nameless cookie goes as its value alone, as browsers send it.
-    return matching.length ? matching.map((c) => (c.name === '' ? c.value : `${c.name}=${c.value}`)).join('; ') : undefined;
+    return this.#jar.getCookieStringSync(url) || undefined;
   }
 
   /** The first live cookie with this name (on any host), for assertions. */
@@ -100,13 +78,32 @@ export class CookieJar {
   /** Every live cookie, expired ones dropped. */
   all(): StoredCookie[] {
     const now = Date.now();
-    this.#cookies = this.#cookies.filter((c) => c.expiresAt === undefined || c.expiresAt > now);
-    return [...this.#cookies];
+    return this.#live(now).map(toStored);
   }
 
   /** Forgets every cookie, or only those for one host. */
   clear(host?: string): void {
-    this.#cookies = host ? this.#cookies.filter((c) => c.domain !== host) : [];
+    if (host === undefined) return this.#jar.removeAllCookiesSync();
+    for (const cookie of this.#cookies()) {
+      if (cookie.domain === host) this.#jar.store.removeCookie(cookie.domain, cookie.path, cookie.key, () => undefined);
+    }
+  }
+
+  #live(now: number): Cookie[] {
+    return this.#cookies().filter((c) => {
+      const expiry = c.expiryTime();
+      return expiry === undefined || expiry > now;
+    });
+  }
+
+  /** Every stored cookie; the memory store answers synchronously. */
+  #cookies(): Cookie[] {
+    let all: Cookie[] = [];
+    this.#jar.store.getAllCookies((err, cookies) => {
+      if (err) throw err;
+      all = cookies ?? [];
+    });
+    return all;
   }
 }
 
