@@ -17,7 +17,7 @@ import { clientAuthFor } from './client-auth.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
 import { ProviderDiscovery, type Discovered, type RetryPolicy } from './discovery.js';
 import { buildEndSessionUrl } from './end-session.js';
-import { identityFromClaims, identityRules, type IdentityRules } from './identity.js';
+import { identityFromClaims, identityRules } from './identity.js';
 import { introspectToken } from './introspection.js';
 import { createProviderCall, ProviderError, UNAVAILABLE } from './provider-call.js';
 import { createProviderFetch } from './provider-fetch.js';
@@ -37,7 +37,6 @@ export const KEYS_REFRESH_MS = 10 * 60_000;
 /** The provider client: one per gateway. */
 export class OidcProvider {
   private readonly discovery: ProviderDiscovery;
-  private readonly rules: IdentityRules;
   private readonly redirectUri: string;
   /** Every call to the provider goes through this pool (see provider-fetch.ts). */
   private readonly http = createProviderFetch();
@@ -50,7 +49,7 @@ export class OidcProvider {
     private readonly oidc: Config['oidc'],
     publicUrl: string,
     /** The claims some upstream's `allow.claims` names (read at each login: routes can be reloaded). */
-    private readonly claimNames: () => readonly string[],
+    claimNames: () => readonly string[],
     log: Logger,
     metrics: Metrics,
     retry: RetryPolicy = { initialMs: 500, maxMs: 30_000 },
@@ -58,11 +57,11 @@ export class OidcProvider {
     keysRefreshMs = KEYS_REFRESH_MS,
   ) {
     this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
-    this.rules = identityRules(oidc);
+    const rules = identityRules(oidc);
     const call = createProviderCall(metrics);
     this.discovery = new ProviderDiscovery({ oidc, clientAuth: clientAuthFor(oidc), fetch: this.http.fetch, call, log, retry, keysRefreshMs });
     this.whenReady = this.discovery.whenReady;
-    const identityFrom = (claims: Record<string, unknown>) => identityFromClaims(claims, this.rules, this.claimNames());
+    const identityFrom = (claims: Record<string, unknown>) => identityFromClaims(claims, rules, claimNames());
     this.login = {
       call,
       redirectUri: this.redirectUri,
