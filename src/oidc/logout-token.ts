@@ -4,7 +4,8 @@
  * `iat`, an `exp`, the back-channel logout event, `sid` or `sub`, no `nonce`, and a `jti` never seen before within
  * the token's lifetime.
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload } from 'jose';
+import type { CustomFetch } from 'openid-client';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Logout tokens older than this are refused (and their jti remembered this long). */
@@ -34,8 +35,20 @@ export function createLogoutTokenVerifier(options: {
   signingAlgorithms: readonly string[] | undefined;
   /** Returns false when the jti was already used (replay). */
   claimJti: (jti: string, ttlMs: number) => Promise<boolean>;
+  /** The provider's one fetch (OidcProvider.fetch, provider-fetch.ts); the global fetch without it. */
+  fetch?: CustomFetch;
 }): LogoutTokenVerifier {
-  const jwks = createRemoteJWKSet(new URL(options.jwksUri), { cooldownDuration: 30_000, timeoutDuration: 5_000 });
+  const providerFetch = options.fetch;
+  const jwks = createRemoteJWKSet(new URL(options.jwksUri), {
+    cooldownDuration: 30_000,
+    timeoutDuration: 5_000,
+    ...(providerFetch
+      ? {
+          [customFetch]: (url: string, init: { headers: Headers; signal: AbortSignal }) =>
+            providerFetch(url, { method: 'GET', headers: Object.fromEntries(init.headers), body: undefined, redirect: 'manual', signal: init.signal }),
+        }
+      : {}),
+  });
   const algorithms = (options.signingAlgorithms ?? ['RS256']).filter((alg) => ASYMMETRIC.test(alg));
 
   return async (token) => {

@@ -8,6 +8,8 @@
  * Symmetric keys (`kty: oct`) are never taken from a JWKS, whatever the provider publishes.
  * This is the gateway's one key set: ID tokens (id-token.ts) and API bearer tokens (access-token.ts) are
  * both checked with it, so they share one fetch path and one refetch policy.
+ * Not jose's createRemoteJWKSet: its cooldown runs from any fetch (so a key rotated in within a minute of a
+ * load fails), a failed fetch does not start it, and it offers no hook for `generation` or JwksUnavailable.
  */
 import type { CustomFetch } from 'openid-client';
 import { createLocalJWKSet, errors, type JWK, type JWTVerifyGetKey } from 'jose';
