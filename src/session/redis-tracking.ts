@@ -19,16 +19,14 @@
  * A Redis without CLIENT TRACKING (before 6.0), or a user whose ACL refuses CLIENT or SUBSCRIBE, gets no
  * cache: one warning, and every request reads Redis as before.
  *
- * What the cache is told is published on the diagnostics channel SESSION_CACHE_CHANNEL (tests await it
- * instead of sleeping). A channel rather than an emitter or a hook on the store: it needs no wiring through
- * the app, and with no subscriber publishing is skipped after one boolean check, off the request path anyway.
+ * What the cache is told is published on a diagnostics channel (session-cache-events.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { channel } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createExpiringLru, purgeStaleOnWrite } from './opened-cache.js';
+import { sessionCacheEvents as events, type SessionCacheEvent } from './session-cache-events.js';
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 /** The longest an entry is used without Redis being read again. */
@@ -37,21 +35,6 @@ const ENTRY_TTL_MS = 5_000;
 const HEARTBEAT_MS = 1_000;
 /** How long the probe's invalidation may take to arrive. */
 const PROBE_WAIT_MS = 2_000;
-
-/** The diagnostics channel on which every tracked cache publishes a SessionCacheEvent. */
-export const SESSION_CACHE_CHANNEL = 'authgate:session-cache';
-
-/**
- * What a tracked cache was told, published once it has acted on it: `invalidated` (Redis reported these
- * keys changed; they are dropped), `flushed` (the whole database; everything dropped), `serving` (the cache
- * started or stopped answering: tracking proven, or a connection lost or a heartbeat unanswered).
- */
-export type SessionCacheEvent =
-  | { cache: TrackedCache<object>; kind: 'invalidated'; keys: string[] }
-  | { cache: TrackedCache<object>; kind: 'flushed' }
-  | { cache: TrackedCache<object>; kind: 'serving'; serving: boolean };
-
-const events = channel(SESSION_CACHE_CHANNEL);
 
 /** A cache of values read from Redis keys, emptied of each key Redis reports as changed. */
 export interface TrackedCache<T extends object> {

@@ -1,11 +1,11 @@
 /**
- * Awaits what the Redis store's tracked session cache reports on its diagnostics channel (redis-tracking.ts):
+ * Awaits what the Redis store's tracked session cache reports on its diagnostics channel (redis-tracking.ts, session-cache-events.ts):
  * tests wait for the invalidation to arrive instead of sleeping. The gateway runs in the test's process, so
  * its cache publishes here; a watch sees every tracked cache of the process (tests run one gateway at a time,
  * or filter by `cache`).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { SESSION_CACHE_CHANNEL, type SessionCacheEvent } from '../../src/session/redis-tracking.js';
+import { SESSION_CACHE_CHANNEL, type SessionCacheEvent } from '../../src/session/session-cache-events.js';
 
 /** How long an awaited report may take before the test fails (a cache that is never told fails, not hangs). */
 const REPORT_WITHIN_MS = 10_000;
