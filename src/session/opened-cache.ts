@@ -3,49 +3,58 @@
  * record stays the same until it is written), and decrypting, inflating and parsing it each time was the
  * largest per-request cost. Only texts that opened are remembered, so garbage cannot fill the cache.
  *
- * Keyed by a sealed text's last characters (its random nonce) because hashing a whole 1–4 KB text for the
- * lookup cost 2 µs a request; an entry keeps the whole text, and only an exact match is a hit.
+ * An lru-cache with its own TTL; kept as a wrapper only for its key: a sealed text's last characters (its
+ * random nonce), because hashing a whole 1–4 KB text on every lookup was a measured per-request cost.
+ * An entry keeps the whole text, and only an exact match is a hit.
  */
 import { LRUCache } from 'lru-cache';
-import { sweepExpired } from './lru-sweep.js';
 
 /** The sealed text ends with its nonce: 24 random bytes, 32 characters of base64url. */
 const KEY_LENGTH = 32;
 
 /**
- * A bounded cache from sealed text to what it opened to. Each entry carries its own expiry instead of
- * lru-cache's TTL, which on every hit read the clock through a timer it re-armed each millisecond.
+ * An lru-cache whose entries expire `ttlMs` after they were written, checked on read: no timers (no
+ * `ttlAutopurge`, and `ttlResolution: 0` reads the clock instead of caching it behind a timer re-armed
+ * under load), never a stale answer, and reads do not extend an entry's life.
  */
+export function createExpiringLru<V extends object>(options: { max: number; ttlMs: number }): LRUCache<string, V> {
+  return new LRUCache<string, V>({ max: options.max, ttl: options.ttlMs, ttlAutopurge: false, ttlResolution: 0, allowStale: false, updateAgeOnGet: false });
+}
+
+/**
+ * Returns a function to call on each write of `cache`: at most once per `ttlMs` it drops every expired entry,
+ * so what a cache holds (tokens included) leaves memory once its time is up, not only when `max` newer
+ * entries push it out or a read finds it stale.
+ */
+export function purgeStaleOnWrite(cache: Pick<LRUCache<string, object>, 'purgeStale'>, ttlMs: number): () => void {
+  let purgeAt = Date.now() + ttlMs;
+  return () => {
+    const now = Date.now();
+    if (now < purgeAt) return;
+    purgeAt = now + ttlMs;
+    cache.purgeStale();
+  };
+}
+
+/** A bounded cache from sealed text to what it opened to; entries expire `ttlMs` after they were written. */
 export class OpenedCache<T extends object> {
-  readonly #entries: LRUCache<string, { sealed: string; value: T; expiresAt: number }>;
-  readonly #ttlMs: number;
+  readonly #entries: LRUCache<string, { sealed: string; value: T }>;
+  readonly #purge: () => void;
 
   constructor(options: { max: number; ttlMs: number }) {
-    this.#entries = new LRUCache({ max: options.max });
-    this.#ttlMs = options.ttlMs;
-  }
-
-  /** Entries held, expired ones not yet dropped included. */
-  get size(): number {
-    return this.#entries.size;
+    this.#entries = createExpiringLru(options);
+    this.#purge = purgeStaleOnWrite(this.#entries, options.ttlMs);
   }
 
   /** What `sealed` opened to, if it was opened lately. */
   get(sealed: string): T | undefined {
-    const key = sealed.slice(-KEY_LENGTH);
-    const entry = this.#entries.get(key);
-    if (entry === undefined || entry.sealed !== sealed) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    const entry = this.#entries.get(sealed.slice(-KEY_LENGTH));
+    return entry !== undefined && entry.sealed === sealed ? entry.value : undefined;
   }
 
   /** Remembers what `sealed` opened to (call only for a text that opened). */
   set(sealed: string, value: T): void {
-    const now = Date.now();
-    this.#entries.set(sealed.slice(-KEY_LENGTH), { sealed, value, expiresAt: now + this.#ttlMs });
-    sweepExpired(this.#entries, (entry) => entry.expiresAt > now);
+    this.#entries.set(sealed.slice(-KEY_LENGTH), { sealed, value });
+    this.#purge();
   }
 }

@@ -18,13 +18,15 @@
  * - Writes of this process drop their key before they are sent.
  * A Redis without CLIENT TRACKING (before 6.0), or a user whose ACL refuses CLIENT or SUBSCRIBE, gets no
  * cache: one warning, and every request reads Redis as before.
+ *
+ * What the cache is told is published on a diagnostics channel (session-cache-events.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
-import { sweepExpired } from './lru-sweep.js';
 import type { Logger } from 'pino';
+import { createExpiringLru, purgeStaleOnWrite } from './opened-cache.js';
+import { sessionCacheEvents as events, type SessionCacheEvent } from './session-cache-events.js';
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 /** The longest an entry is used without Redis being read again. */
@@ -52,9 +54,8 @@ export interface TrackedCache<T extends object> {
 /** Starts tracking on `redis` with a second connection for the invalidations. */
 export function createTrackedCache<T extends object>(redis: Redis, options: { max: number; log: Logger }): TrackedCache<T> {
   const { log } = options;
-  // Each entry keeps its own re-read time: lru-cache's TTL read the clock through a timer it re-armed every
-  // millisecond on hits, and a hit is every request of a signed-in user.
-  const entries = new LRUCache<string, { value: T; rereadAt: number }>({ max: options.max });
+  const entries = createExpiringLru<T>({ max: options.max, ttlMs: ENTRY_TTL_MS });
+  const purgeStale = purgeStaleOnWrite(entries, ENTRY_TTL_MS);
   /** Reads in flight: key → the ticket of the latest read sent; a fill must hold that ticket. */
   const pending = new Map<string, number>();
   let nextTicket = 0;
@@ -82,7 +83,17 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     generation += 1;
     tracking = false;
     forget();
+    reportServing();
   };
+  /** Whether the cache answered, as last published. */
+  let wasServing = false;
+  /** Publishes a change of `serving()`; call after every change of `tracking` or `responsive`. */
+  function reportServing(): void {
+    const now = serving();
+    if (now === wasServing) return;
+    wasServing = now;
+    if (events.hasSubscribers) events.publish({ cache, kind: 'serving', serving: now } satisfies SessionCacheEvent);
+  }
 
   /** Probe keys whose invalidation is awaited. */
   const probes = new Map<string, () => void>();
@@ -124,7 +135,10 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
       return;
     }
     // Still the same two connections: reads sent from now on are tracked (one connection keeps order).
-    if (generation === at && subscriberId === id && redis.status === 'ready') tracking = true;
+    if (generation === at && subscriberId === id && redis.status === 'ready') {
+      tracking = true;
+      reportServing();
+    }
   }
 
   /** Reads and writes a probe key: true once its invalidation reached the subscriber. */
@@ -166,19 +180,25 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
   subscriber.on('messageBuffer', (channel: Buffer, message: Buffer[] | Buffer | null) => {
     if (channel.toString() !== INVALIDATE_CHANNEL) return;
     // null: the whole database was flushed.
-    if (!Array.isArray(message)) return forget();
-    for (const raw of message) {
-      const key = raw.toString();
+    if (!Array.isArray(message)) {
+      forget();
+      if (events.hasSubscribers) events.publish({ cache, kind: 'flushed' } satisfies SessionCacheEvent);
+      return;
+    }
+    const keys = message.map(String);
+    for (const key of keys) {
       entries.delete(key);
       pending.delete(key);
       probes.get(key)?.();
     }
+    if (events.hasSubscribers) events.publish({ cache, kind: 'invalidated', keys } satisfies SessionCacheEvent);
   });
 
   const unresponsive = () => {
     if (!responsive) return;
     responsive = false;
     forget();
+    reportServing();
   };
   const heartbeat = setInterval(() => {
     if (subscriberId === undefined) return;
@@ -189,6 +209,7 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
       () => {
         heartbeatPending = false;
         responsive = true;
+        reportServing();
       },
       () => {
         heartbeatPending = false;
@@ -203,15 +224,12 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
   subscriber.connect().catch(() => undefined); // it keeps retrying like the main connection
   if (redis.status === 'ready') void activate();
 
-  const serving = () => tracking && responsive;
-  return {
+  function serving(): boolean {
+    return tracking && responsive;
+  }
+  const cache: TrackedCache<T> = {
     get(key) {
-      if (!serving()) return undefined;
-      const entry = entries.get(key);
-      if (entry === undefined) return undefined;
-      if (entry.rereadAt > Date.now()) return entry.value;
-      entries.delete(key);
-      return undefined;
+      return serving() ? entries.get(key) : undefined;
     },
     beginRead(key) {
       if (!serving()) return undefined;
@@ -223,9 +241,8 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
       if (ticket === undefined || pending.get(key) !== ticket) return;
       pending.delete(key);
       if (value !== undefined && serving()) {
-        const now = Date.now();
-        entries.set(key, { value, rereadAt: now + ENTRY_TTL_MS });
-        sweepExpired(entries, (entry) => entry.rereadAt > now);
+        entries.set(key, value);
+        purgeStale();
       }
     },
     invalidate(key) {
@@ -242,4 +259,5 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
       await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
+  return cache;
 }

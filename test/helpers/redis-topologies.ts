@@ -87,6 +87,8 @@ export async function startSentinel(): Promise<StartedSentinel> {
 /** A three-master Redis Cluster. */
 export interface StartedCluster {
   url: string;
+  /** Deletes every key on every master. */
+  flushAll(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,5 +114,13 @@ export async function startCluster(): Promise<StartedCluster> {
     throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   }
   await until(async () => (await ask(ports[0], 'CLUSTER INFO')).includes('cluster_state:ok'), 'cluster_state:ok');
-  return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, close: () => stopAll(children, dir) };
+  return {
+    url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`,
+    async flushAll() {
+      const replies = await Promise.all(ports.map((port) => ask(port, 'FLUSHALL')));
+      const failed = replies.find((reply) => !reply.startsWith('+OK'));
+      if (failed) throw new Error(`FLUSHALL failed: ${failed}`);
+    },
+    close: () => stopAll(children, dir),
+  };
 }

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { BrowserClient } from '../helpers/browser-client.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
 import { startRedis, type StartedRedis } from '../helpers/redis.js';
+import { watchSessionCache, type SessionCacheWatch } from '../helpers/session-cache-events.js';
 
 const TIMEOUT_MS = 500;
 /** How long a request may take when Redis is paused: the command timeout plus generous scheduling slack. */
@@ -25,21 +26,18 @@ async function timed(browser: BrowserClient, url: string, headers: Record<string
   return { response, body, ms: performance.now() - started };
 }
 
-/** How long the tracked session cache may go on serving a paused Redis's sessions (redis-tracking.ts). */
-const CACHE_TRUSTED_MS = 3_000;
-
 /**
- * The first answer that did not come from the tracked cache: requests are repeated while they answer 200
- * (the cache trusts its copy until a heartbeat goes unanswered), for CACHE_TRUSTED_MS at most.
+ * The first answer that cannot come from the tracked session cache: `paused` was the promise of the cache's
+ * report that it stopped serving (it trusts its copies until a heartbeat goes unanswered, redis-tracking.ts),
+ * taken before the pause.
  */
-async function firstUncached(browser: BrowserClient, url: string, headers: Record<string, string>): Promise<{ response: Response; body: string; ms: number }> {
-  const started = Date.now();
-  for (;;) {
-    const answer = await timed(browser, url, headers);
-    if (answer.response.status !== 200 || Date.now() - started > CACHE_TRUSTED_MS) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+async function firstUncached(paused: Promise<unknown>, browser: BrowserClient, url: string, headers: Record<string, string>): Promise<{ response: Response; body: string; ms: number }> {
+  await paused;
+  return timed(browser, url, headers);
 }
+
+/** The promise of the cache's next report that it stopped serving. */
+const stopsServing = (watch: SessionCacheWatch) => watch.next('that it stopped serving', (event) => event.kind === 'serving' && !event.serving);
 
 /** Set-Cookie lines of a response that touch the session cookie or one of its chunks. */
 function sessionSetCookies(response: Response): string[] {
@@ -73,8 +71,10 @@ async function waitForLog(stack: Stack, text: string, withinMs = 5_000): Promise
 describe('Redis session store outages', () => {
   let redis: StartedRedis;
   let stack: Stack;
+  let watch: SessionCacheWatch;
 
   before(async () => {
+    watch = watchSessionCache();
     redis = await startRedis();
     stack = await startStack({
       configure: (c) => {
@@ -84,6 +84,7 @@ describe('Redis session store outages', () => {
     });
   });
   after(async () => {
+    watch?.close();
     await stack?.close();
     await redis?.close();
   });
@@ -94,13 +95,15 @@ describe('Redis session store outages', () => {
     assert.ok(cookieBefore);
     assert.equal((await timed(browser, `${stack.publicUrl}/before`, API)).response.status, 200);
 
+    await watch.whenServing();
+    const paused = stopsServing(watch);
     redis.pause();
     try {
       const readiness = await ready(stack);
       assert.equal(readiness.status, 503);
       assert.equal(readiness.body.sessionStore, false);
 
-      const api = await firstUncached(browser, `${stack.publicUrl}/api/data`, API);
+      const api = await firstUncached(paused, browser, `${stack.publicUrl}/api/data`, API);
       console.log(`redis paused: API request answered ${api.response.status} in ${Math.round(api.ms)} ms`);
       assert.equal(api.response.status, 503, api.body);
       assert.ok(api.ms < ANSWER_WITHIN_MS, `answered in ${Math.round(api.ms)} ms`);
@@ -118,10 +121,12 @@ describe('Redis session store outages', () => {
 
   it('Redis paused: a browser navigation gets the 503 page (HTML), not a login redirect, and keeps its cookie', async () => {
     const browser = await stack.signIn('alice');
+    await watch.whenServing(); // after the first test's pause and resume
+    const paused = stopsServing(watch);
     redis.pause();
     let page;
     try {
-      page = await firstUncached(browser, `${stack.publicUrl}/page`, PAGE);
+      page = await firstUncached(paused, browser, `${stack.publicUrl}/page`, PAGE);
     } finally {
       redis.resume();
     }

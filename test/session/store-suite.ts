@@ -1,6 +1,7 @@
 /**
- * The one session-store test suite, run against every store (`store-cookie.test.ts`, `store-redis.test.ts`),
- * the way oauth2-proxy runs one suite against each of its session stores. Every scenario is something a user
+ * The one session-store test suite, run against every store and variant (`store-cookie.test.ts`,
+ * `store-redis.test.ts`, `store-redis-no-client-cache.test.ts`, `store-redis-cluster.test.ts`), the way
+ * oauth2-proxy runs one suite against each of its session stores. Every scenario is something a user
  * sees, over real HTTP: a real oidc-provider (refresh-token rotation on), a recording upstream and a real
  * gateway. Where the stores differ on purpose (a copied stateless cookie outlives a sign-out), the `shared`
  * flag says which behaviour is asserted.
@@ -13,7 +14,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { parseRedisUrl } from '../../src/config/redis-url.js';
 import type { SessionData } from '../../src/session/types.js';
 import { BrowserClient } from '../helpers/browser-client.js';
 import {
@@ -131,6 +133,13 @@ interface StoreStack {
   close(): Promise<void>;
 }
 
+/** The suite's own connection to the gateway's Redis (a Cluster client for a redis+cluster:// URL). */
+function adminConnection(url: string): Redis | Cluster {
+  const target = parseRedisUrl(url);
+  if (target.mode === 'cluster') return new Cluster(target.nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+  return new Redis(url, { maxRetriesPerRequest: 1 });
+}
+
 async function startStoreStack(setup: SessionStoreSetup, options: StackOptions = {}): Promise<StoreStack> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
@@ -158,7 +167,7 @@ async function startStoreStack(setup: SessionStoreSetup, options: StackOptions =
     throw err;
   }
   const redisUrl = tree.session.store === 'redis' ? tree.session.redis?.url : undefined;
-  const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 1 }) : undefined;
+  const redis = redisUrl ? adminConnection(redisUrl) : undefined;
 
   /** The sealed record behind a Redis-store cookie (HGET authgate:{<id>}:s data), or null. */
   async function recordOf(value: string): Promise<string | null> {

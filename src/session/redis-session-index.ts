@@ -1,0 +1,49 @@
+/**
+ * The Redis store's provider-session index, for back-channel logout: a sorted set of session ids per
+ * provider session (`sid`) and per user (`sub`), each id scored by its session's absolute end.
+ */
+import type { Lifetime } from './lifetime.js';
+import type { RedisClient } from './redis-client.js';
+import type { RedisRecords } from './redis-records.js';
+import type { ProviderSessionIndex, SessionData } from './types.js';
+
+const sidKey = (sid: string) => `authgate:sid:${sid}`;
+const subKey = (sub: string) => `authgate:sub:${sub}`;
+
+/** The index, and the write that adds a new session to it. */
+export interface RedisSessionIndex extends ProviderSessionIndex {
+  /** Adds a new session's id to its indexes (sent in the caller's round trip). */
+  add(session: SessionData): Promise<unknown>;
+}
+
+/** Creates the index over the store's connection and records. */
+export function createRedisSessionIndex(redis: RedisClient, records: RedisRecords, lifetime: Lifetime): RedisSessionIndex {
+  return {
+    add(session) {
+      // At every login, ids past their absolute end leave the index in the same round trip (a user who
+      // signs in every day keeps the index alive, never growing).
+      const now = Date.now();
+      const endsAt = session.createdAt + lifetime.absoluteTimeout;
+      const indexes = [subKey(session.identity.sub), ...(session.providerSid ? [sidKey(session.providerSid)] : [])];
+      return records.call('index', () =>
+        Promise.all(
+          indexes.flatMap((key) => [
+            redis.zadd(key, endsAt, session.id),
+            redis.pexpire(key, lifetime.absoluteTimeout),
+            redis.zremrangebyscore(key, '-inf', now),
+          ]),
+        ),
+      );
+    },
+
+    async endProviderSessions(logout) {
+      const index = logout.sid !== undefined ? sidKey(logout.sid) : logout.sub !== undefined ? subKey(logout.sub) : undefined;
+      if (!index) return 0;
+      const ids = await records.call('logout', () => redis.zrange(index, '0', '-1'));
+      if (ids.length === 0) return 0;
+      const ended = await records.remove(ids);
+      await records.call('logout', () => redis.zrem(index, ...ids));
+      return ended;
+    },
+  };
+}
