@@ -81,7 +81,7 @@ export async function startGateway(tree: ConfigTree, options: { port: number; wa
     await gateway.app.close(); // its store connections would otherwise keep the test process alive
     throw err;
   }
-  if (options.waitForProvider !== false) await gateway.context.provider.whenReady;
+  if (options.waitForProvider !== false) await gateway.services.provider.whenReady;
   return {
     url: `http://127.0.0.1:${options.port}`,
     port: options.port,
