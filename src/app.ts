@@ -43,6 +43,7 @@ export interface Gateway {
 /** Builds the gateway (ready to listen). */
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<Gateway> {
   const services = await createServices(config, deps);
+  // route: rewriteUrl is the only hook that runs before fastify's route lookup.
   const app = Fastify({ ...serverOptions(config.server, services.log, services.isTrustedProxy), rewriteUrl: createRouteStep(services.routes) });
   // write-back first: @fastify/cookie's onSend writes Set-Cookie and ignores cookies set after it ran.
   app.addHook('onSend', createWriteBack(services));
@@ -59,6 +60,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     services.provider.start();
     await services.store.start();
   });
+  // close() drains too: without it a client's spare connection holds close() for the keep-alive timeout.
   app.addHook('preClose', createDrainOnClose(app.server, services.drain));
   app.addHook('onClose', async () => {
     services.provider.stop();
@@ -67,7 +69,9 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   return {
     app,
     services,
-    beginShutdown: () => void (services.drain.draining = true),
+    beginShutdown() {
+      services.drain.draining = true;
+    },
     inFlightRequests: () =>
       services.inFlight.values().map((request) => ({
         reqId: String(request.id),

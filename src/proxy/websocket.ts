@@ -47,7 +47,7 @@ export async function registerWebSocketProxy(app: FastifyInstance, deps: { guard
  * Headers for a proxied WebSocket upgrade: the request's own, minus hop-by-hop and handshake ones, injected.
  * What the injector removed (set to undefined) is dropped: Node's http client refuses an undefined value.
  */
-export function webSocketHeaders(request: FastifyRequest, inject: HeaderInjector): Record<string, string | string[]> {
+function webSocketHeaders(request: FastifyRequest, inject: HeaderInjector): Record<string, string | string[]> {
   const headers: Record<string, string | string[] | undefined> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined && !WS_HANDSHAKE_HEADERS.has(name)) headers[name] = value;
