@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { BeginLogin } from '../http/begin-login.js';
 import type { SessionAccess } from '../session/access.js';
 import type { Transactions } from '../session/transaction.js';
+import type { ProviderSessionIndex } from '../session/types.js';
 import { registerForwardAuth, type ForwardAuthDeps } from './auth.js';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerCallback, type CallbackDeps } from './callback.js';
@@ -14,7 +15,6 @@ import { registerHealth, type HealthDeps } from './health.js';
 import { registerSignOut } from './sign-out.js';
 import { registerStart } from './start.js';
 import { registerUserinfo } from './userinfo.js';
-import type { ProviderSessionIndex } from '../session/types.js';
 
 /** The services the gateway routes use between them. */
 export interface GatewayRoutesDeps extends ForwardAuthDeps, CallbackDeps, Omit<HealthDeps, 'serveMetrics'> {
