@@ -18,7 +18,7 @@ export async function serve(config: Config, file: string): Promise<void> {
   // starts listening for them when an AggregatorRegistry is created.
   if (process.env.AUTHGATE_WORKER) {
     new AggregatorRegistry(); // registers the worker IPC listener
-    AggregatorRegistry.setRegistries([gateway.context.metrics.registry]);
+    AggregatorRegistry.setRegistries([gateway.services.metrics.registry]);
   }
   let metricsServer: Server | undefined;
   try {
@@ -70,7 +70,7 @@ export async function serve(config: Config, file: string): Promise<void> {
 
 /** Serves /metrics on its own address (server.metricsListen). */
 async function listenMetrics(gateway: Gateway, listen: { host: string; port: number }): Promise<Server> {
-  const { registry } = gateway.context.metrics;
+  const { registry } = gateway.services.metrics;
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();

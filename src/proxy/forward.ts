@@ -1,16 +1,19 @@
 /**
- * How a request the guard let through is sent to its upstream with @fastify/reply-from: one options object
- * per upstream (built on first use, so a reload's new upstreams get theirs), the query passed as received,
- * and the upstream's answer cleaned of what is not the client's business.
+ * The upstream call for plain HTTP: one route behind the guard serves every upstream (the routed one is on
+ * the request, so a reload can replace them), bodies streamed through, sent with @fastify/reply-from under
+ * one options object per upstream (built on first use, so a reload's new upstreams get theirs).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import fastifyReplyFrom from '@fastify/reply-from';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { ErrorCode, GatewayError } from '../errors.js';
+import { sendGatewayError } from '../http/replies.js';
 import type { CookieNames } from '../session/cookie-names.js';
+import { responseHeadersForClient, type Headers } from './response-headers.js';
+import { UPSTREAM_ROUTE } from './route-step.js';
 import type { CompiledUpstream } from './upstreams.js';
 
-type Headers = Record<string, string | string[] | undefined>;
-
 /** What reply-from is told for one upstream. */
-export interface ForwardOptions {
+interface ForwardOptions {
   getUpstream(): string;
   timeout: number;
   queryString(search: string, url: string, request: FastifyRequest): string;
@@ -19,8 +22,35 @@ export interface ForwardOptions {
   onError(reply: FastifyReply, error: { error: Error & { statusCode?: number } }): void;
 }
 
+const BAD_PATH = new GatewayError(ErrorCode.badPath, 400, 'The request path is not allowed (encoded "/" or "\\", or malformed).');
+
+/** Registers the internal route the route step sends proxied requests to: guard, then headers and the call. */
+export async function registerForward(app: FastifyInstance, deps: { guard: preHandlerAsyncHookHandler; cookieNames: CookieNames }): Promise<void> {
+  const optionsFor = createForwardOptions(deps.cookieNames);
+  await app.register(async (scope) => {
+    // Bodies are streamed to the upstream as they arrive, whatever their type.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    await scope.register(fastifyReplyFrom, {
+      undici: { connections: 128 },
+      disableRequestLogging: true, // reply-from's own two info lines per request: the contract wants one
+      // No hidden retries: by default reply-from repeats a GET up to 10 times on a 503 (and on a reset
+      // socket), multiplying the load on an upstream that is already failing. No method is retried.
+      retryMethods: [],
+    });
+    scope.all(UPSTREAM_ROUTE, { preHandler: deps.guard }, (request, reply) => {
+      try {
+        return reply.from(request.authgate.upstreamPath, optionsFor(request.authgate.upstream as CompiledUpstream) as never);
+      } catch {
+        // reply-from refuses what it cannot decode (an escape that is not UTF-8) before sending anything.
+        return sendGatewayError(request, reply, BAD_PATH);
+      }
+    });
+  });
+}
+
 /** The options for each upstream, made once and kept as long as the upstream is in use. */
-export function createForwardOptions(onError: ForwardOptions['onError'], cookieNames: CookieNames): (upstream: CompiledUpstream) => ForwardOptions {
+function createForwardOptions(cookieNames: CookieNames): (upstream: CompiledUpstream) => ForwardOptions {
   const rewriteHeaders = (headers: Headers) => responseHeadersForClient(headers, cookieNames);
   const made = new WeakMap<CompiledUpstream, ForwardOptions>();
   return (upstream) => {
@@ -32,72 +62,26 @@ export function createForwardOptions(onError: ForwardOptions['onError'], cookieN
       timeout: upstream.config.timeout,
       // The query exactly as the client sent it (the route step kept it apart from the normalised path).
       queryString: (_search, _url, request) => request.authgate.query,
+      // headers: identity, token and X-Forwarded-*, by the injector built once for this upstream.
       rewriteRequestHeaders: (request, headers) => upstream.injectHeaders(request, headers),
       rewriteHeaders,
-      onError,
+      onError: upstreamFailed,
     };
     made.set(upstream, options);
     return options;
   };
 }
 
-/** Characters a header value may not carry (Node would refuse to send the response). */
-const INVALID_HEADER_VALUE = /[^\t\x20-\x7E\x80-\xFF]/;
-const INVALID_HEADER_VALUE_ALL = /[^\t\x20-\x7E\x80-\xFF]/g;
-const clean = (value: string) => (INVALID_HEADER_VALUE.test(value) ? value.replace(INVALID_HEADER_VALUE_ALL, '') : value);
-
-/**
- * Hop-by-hop headers (RFC 9110 7.6.1): the upstream's terms for its connection with the gateway, never the
- * client's. Its Connection: keep-alive would otherwise override a client's Connection: close. Transfer-Encoding
- * is safe to drop: reply-from already removes it (undici decodes the chunks) and Node frames the body anew.
- * Upgrade is dropped always: this path never relays a 101 (WebSocket upgrades go through the ws proxy).
- */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
-/**
- * The upstream's response headers as the client gets them: without hop-by-hop headers (and those its
- * Connection header names), without a Set-Cookie that would plant one of the gateway's cookies (another user's
- * session, a login transaction), and with characters a header may not carry removed rather than failing the
- * response. Location and everything else pass unchanged.
- */
-export function responseHeadersForClient(headers: Headers, cookieNames: CookieNames): Headers {
-  const out: Headers = {};
-  const connection = headers.connection;
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name)) continue;
-    const value = headers[name];
-    if (name === 'set-cookie') {
-      const kept = keptCookies(value, cookieNames);
-      if (kept !== undefined) out[name] = kept;
-      continue;
-    }
-    out[name] = typeof value === 'string' ? clean(value) : Array.isArray(value) ? value.map(clean) : value;
-  }
-  // delete, not undefined: reply-from would send an undefined header as an empty one.
-  // Most upstreams say just "keep-alive" (or "close"): nothing listed, no split.
-  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
-    for (const listed of connectionTokens(connection)) delete out[listed];
-  }
-  return out;
-}
-
-/** The Set-Cookie values that do not touch the gateway's cookies, cleaned; undefined when none is left. */
-function keptCookies(value: string | string[] | undefined, cookieNames: CookieNames): string | string[] | undefined {
-  if (typeof value === 'string') return cookieNames.setsGatewayCookie(value) ? undefined : clean(value);
-  if (!Array.isArray(value)) return undefined;
-  const kept: string[] = [];
-  for (const cookie of value) if (!cookieNames.setsGatewayCookie(cookie)) kept.push(clean(cookie));
-  return kept.length === 0 ? undefined : kept;
-}
-
-/** The header names a Connection header lists (lower-cased), which are hop-by-hop too. */
-function connectionTokens(connection: string | string[]): string[] {
-  const tokens: string[] = [];
-  for (const part of Array.isArray(connection) ? connection : [connection]) {
-    for (const token of part.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '' && name !== 'close' && name !== 'keep-alive') tokens.push(name);
-    }
-  }
-  return tokens;
+/** The upstream did not answer (in time): 504 or 502, with the details in the log only. */
+function upstreamFailed(reply: FastifyReply, { error }: { error: Error & { statusCode?: number } }): void {
+  const timedOut = error.statusCode === 504;
+  const { request } = reply;
+  request.log.warn({ err: error, upstream: request.authgate.upstream?.name }, timedOut ? 'upstream timed out' : 'upstream unavailable');
+  void sendGatewayError(
+    request,
+    reply,
+    timedOut
+      ? new GatewayError(ErrorCode.upstreamTimeout, 504, 'The application did not answer in time.')
+      : new GatewayError(ErrorCode.upstreamUnavailable, 502, 'The application is not reachable right now.'),
+  );
 }

@@ -1,44 +1,61 @@
 /**
  * The guard in front of every upstream: (WebSocket checks) → principal (session or bearer) → policy →
- * 302 / 401 / 403 / continue. It runs as the preHandler of the upstream's proxy route, after the route step
+ * 302 / 401 / 403 / continue. It runs as the async preHandler of the upstream routes, after the route step
  * chose the upstream, for plain requests and WebSocket upgrades alike.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+import type { BeginLogin } from '../http/begin-login.js';
 import { isBrowserNavigation, sendGatewayError, sendUnauthenticated } from '../http/replies.js';
-import { beginLogin } from '../oidc/begin-login.js';
-import { safeRedirectTarget } from '../oidc/transaction.js';
+import type { Metrics } from '../observability/metrics.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
-import { NO_PRINCIPAL, type PrincipalResult } from './principal.js';
+import { safeRedirectTarget } from '../session/transaction.js';
+import { NO_PRINCIPAL, type ResolvePrincipal } from './principal.js';
 import type { CompiledUpstream } from './upstreams.js';
 
-/** A preHandler's continuation: no argument to go on to the upstream, an error for the error handler. */
-type Done = (err?: Error) => void;
+/** What the guard needs. */
+export interface GuardDeps {
+  publicUrl: string;
+  metrics: Metrics;
+  resolvePrincipal: ResolvePrincipal;
+  beginLogin: BeginLogin;
+}
+
+/** The preHandler: resolves once the request may go on; a reply it sent (redirect, 401, 403, 404) is returned. */
+export type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+const NOT_FOUND = new GatewayError(ErrorCode.notFound, 404, 'No application is configured for this address.');
 
 /**
- * Creates the preHandler shared by every upstream route. Callback-style, so that a request whose session
- * the cookie store opened synchronously goes on to its upstream without a promise in between; when the
- * principal needs I/O (Redis, a refresh, a bearer token) the decision waits for it. A reply sent here
- * (redirect, 401, 403) ends the request without `done`.
+ * Creates the preHandler shared by every upstream route. A reply sent here is returned, so fastify waits
+ * for it and skips the handler; a 503 GatewayError from the session (expired token, provider down) goes to
+ * the error handler.
  */
-export function createGuard(ctx: GatewayContext) {
-  const publicOrigin = new URL(ctx.config.server.publicUrl).origin;
+export function createGuard(deps: GuardDeps): Guard {
+  const { publicUrl, metrics, resolvePrincipal, beginLogin } = deps;
+  const publicOrigin = new URL(publicUrl).origin;
 
-  function decide(request: FastifyRequest, reply: FastifyReply, resolved: PrincipalResult, done: Done): void {
-    const upstream = request.authgate.upstream as CompiledUpstream;
+  return async function guard(request, reply) {
+    const upstream = request.authgate.upstream;
+    if (!upstream) return sendGatewayError(request, reply, NOT_FOUND);
+    if (isWebSocketUpgrade(request)) {
+      const refusal = checkUpgrade(request, upstream, publicOrigin);
+      if (refusal) {
+        request.log.info({ upstream: upstream.name, reason: refusal }, 'websocket upgrade refused');
+        return reply.code(403).send({ error: refusal });
+      }
+    }
     const { auth, allow } = upstream.config;
+    const resolved = auth === 'public' ? NO_PRINCIPAL : await resolvePrincipal(request);
     if (!resolved.principal && resolved.invalidBearer) {
-      ctx.metrics.recordDecision(upstream.name, 'invalid-token');
-      sendUnauthenticated(reply, 'invalid_token');
-      return;
+      metrics.recordDecision(upstream.name, 'invalid-token');
+      return sendUnauthenticated(reply, 'invalid_token');
     }
     const decision = evaluatePolicy(auth, allow, resolved.principal?.identity);
-    ctx.metrics.recordDecision(upstream.name, decision.reason);
+    metrics.recordDecision(upstream.name, decision.reason);
     if (decision.allow) {
       request.authgate.principal = resolved.principal;
-      done();
-      return;
+      return undefined;
     }
 
     request.log.info({ upstream: upstream.name, reason: decision.reason, sub: resolved.principal?.identity.sub }, 'access denied');
@@ -46,52 +63,16 @@ export function createGuard(ctx: GatewayContext) {
       // A WebSocket client cannot follow a redirect; a login transaction per reconnect would pile up.
       if (isBrowserNavigation(request) && !isWebSocketUpgrade(request)) {
         const { path, query } = request.authgate;
-        beginLogin(ctx, request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, ctx.config.server.publicUrl)).catch(done);
-        return;
+        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl));
       }
-      sendUnauthenticated(reply);
-      return;
+      return sendUnauthenticated(reply);
     }
-    sendGatewayError(
+    return sendGatewayError(
       request,
       reply,
       new GatewayError(ErrorCode.forbidden, 403, `You are signed in, but not allowed to use this application (${decision.reason}).`),
       { href: '/oauth2/sign_out', text: 'Sign in as someone else' },
     );
-  }
-
-  return function guard(request: FastifyRequest, reply: FastifyReply, done: Done): void {
-    const upstream = request.authgate.upstream;
-    if (!upstream) {
-      sendGatewayError(request, reply, new GatewayError(ErrorCode.notFound, 404, 'No application is configured for this address.'));
-      return;
-    }
-    if (isWebSocketUpgrade(request)) {
-      const refusal = checkUpgrade(request, upstream, publicOrigin);
-      if (refusal) {
-        request.log.info({ upstream: upstream.name, reason: refusal }, 'websocket upgrade refused');
-        reply.code(403).send({ error: refusal });
-        return;
-      }
-    }
-    let resolved: ReturnType<GatewayContext['resolvePrincipal']>;
-    try {
-      resolved = upstream.config.auth === 'public' ? NO_PRINCIPAL : ctx.resolvePrincipal(request, reply);
-    } catch (err) {
-      done(err as Error); // a 503 GatewayError from the session (expired token, provider down), say
-      return;
-    }
-    if (!(resolved instanceof Promise)) {
-      decide(request, reply, resolved, done); // fastify's hook runner catches what this throws
-      return;
-    }
-    resolved.then((r) => {
-      try {
-        decide(request, reply, r, done);
-      } catch (err) {
-        done(err as Error);
-      }
-    }, done);
   };
 }
 

@@ -7,7 +7,6 @@ import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamConfig } from '../config/schema.js';
 import { canonicalHost } from '../url/host.js';
-import '../http/request-state.js';
 import { encodeHeaderList, encodeHeaderValue } from './header-value.js';
 import { canonicalPrefix, wirePath } from '../url/normalise-path.js';
 

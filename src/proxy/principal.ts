@@ -4,15 +4,16 @@
  * Used by the guard and by forward-auth alike, so both judge the same principal.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import type { GatewayContext } from '../context.js';
+import type { Config } from '../config/schema.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+import type { Identity } from '../identity.js';
 import { createAccessTokenVerifier, InvalidAccessToken, type AccessTokenVerifier } from '../oidc/access-token.js';
 import { identityFromClaims, identityRules } from '../oidc/identity.js';
-import { loadActiveSession, type MaybePromise } from '../session/access.js';
-import type { Identity } from '../identity.js';
-import type { SessionData } from '../session/types.js';
+import type { OidcProvider } from '../oidc/provider.js';
+import { loadSession, type SessionAccess } from '../session/access.js';
+import type { RouteTable } from './upstreams.js';
 
 /** The identity a request acts as and the access token that goes with it. */
 export interface Principal {
@@ -24,16 +25,28 @@ export interface Principal {
 /** The outcome of looking for a principal. */
 export type PrincipalResult = { principal: Principal } | { principal: undefined; invalidBearer: boolean };
 
+/** What the resolver needs: the session, the provider (keys, introspection) and the bearer-token settings. */
+export interface PrincipalDeps {
+  session: SessionAccess;
+  provider: OidcProvider;
+  routes: RouteTable;
+  api: Config['api'];
+  oidc: Config['oidc'];
+}
+
+/** Finds who a request acts as; may reject with a 503 GatewayError. */
+export type ResolvePrincipal = (request: FastifyRequest) => Promise<PrincipalResult>;
+
 /** Creates the resolver for one gateway. */
-export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrincipal'>) {
-  const { api, oidc } = ctx.config;
+export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
+  const { api, oidc, provider, routes } = deps;
   const rules = identityRules(oidc);
   let verifier: AccessTokenVerifier | undefined;
 
   /** The verifier, once the provider's metadata and keys are loaded (the keys are the provider's one set). */
   function getVerifier(): AccessTokenVerifier {
-    const metadata = ctx.provider.metadata;
-    const keys = ctx.provider.keys;
+    const metadata = provider.metadata;
+    const keys = provider.keys;
     if (!metadata || !keys) {
       throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service is not reachable to check this token. Please retry.');
     }
@@ -53,16 +66,17 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
     const key = createHash('sha256').update(token).digest('base64url');
     let answer = introspected.get(key);
     if (answer === undefined) {
-      const response = await ctx.provider.introspect(token);
+      const response = await provider.introspect(token);
       const exp = typeof response.exp === 'number' ? response.exp * 1000 : undefined;
       const aud = response.aud === undefined ? undefined : ([] as unknown[]).concat(response.aud);
       // Without an audience in the answer, only a token issued to this very client is accepted: some
       // providers let any client introspect any token, and another client's token is not ours to honour.
       const forUs =
         aud !== undefined ? aud.some((a) => typeof a === 'string' && api.audiences.includes(a)) : response.client_id === oidc.clientId;
-      const valid = response.active === true && typeof response.sub === 'string' && (exp === undefined || exp > Date.now()) && forUs;
+      const at = Date.now(); // the cache's TTL runs on real time too
+      const valid = response.active === true && typeof response.sub === 'string' && (exp === undefined || exp > at) && forUs;
       answer = valid ? response : false;
-      const ttl = valid ? Math.min(5 * 60_000, (exp ?? Date.now() + 5 * 60_000) - Date.now()) : 30_000;
+      const ttl = valid ? Math.min(5 * 60_000, (exp ?? at + 5 * 60_000) - at) : 30_000;
       if (ttl > 0) introspected.set(key, answer, { ttl });
     }
     if (answer === false) throw new InvalidAccessToken('introspection: not active');
@@ -75,7 +89,7 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
     if (token === undefined) return NO_PRINCIPAL;
     try {
       const claims = isJwt(token) ? await getVerifier()(token) : await introspect(token);
-      const identity = identityFromClaims(claims, rules, ctx.routes.current.claimNames);
+      const identity = identityFromClaims(claims, rules, routes.current.claimNames);
       return { principal: { identity, accessToken: token, source: 'bearer' } };
     } catch (err) {
       if (err instanceof InvalidAccessToken) {
@@ -89,23 +103,15 @@ export function createPrincipalResolver(ctx: Omit<GatewayContext, 'resolvePrinci
     }
   }
 
-  const fromSession = (request: FastifyRequest, session: SessionData | null): MaybePromise<PrincipalResult> => {
+  return async function resolvePrincipal(request) {
+    const session = await loadSession(deps.session, request);
     if (session) return { principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session' } };
     return api.acceptBearerTokens ? fromBearer(request) : NO_PRINCIPAL;
-  };
-
-  /** Synchronous for a session of the cookie store (see loadActiveSession); may throw a 503 GatewayError. */
-  return function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): MaybePromise<PrincipalResult> {
-    const session = loadActiveSession(ctx, request, reply);
-    return session instanceof Promise ? session.then((s) => fromSession(request, s)) : fromSession(request, session);
   };
 }
 
 /** No session and no bearer token. */
 export const NO_PRINCIPAL: PrincipalResult = Object.freeze({ principal: undefined, invalidBearer: false });
-
-/** The resolver's type. */
-export type ResolvePrincipal = ReturnType<typeof createPrincipalResolver>;
 
 /** A compact JWS has three base64url parts; anything else is an opaque token. */
 function isJwt(token: string): boolean {

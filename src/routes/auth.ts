@@ -14,14 +14,15 @@
  * -Access-Token only to a trusted peer for routes that set `authRequestAccessToken`; 401 signed out; 403 denied.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { canonicalHost } from '../url/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
 import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
 import { normaliseTarget } from '../url/normalise-path.js';
-import { matchUpstream, type CompiledUpstream } from '../proxy/upstreams.js';
+import type { ResolvePrincipal } from '../proxy/principal.js';
+import { matchUpstream, type CompiledUpstream, type RouteTable } from '../proxy/upstreams.js';
+import type { Metrics } from '../observability/metrics.js';
 
 const ENVOY_PREFIX = '/oauth2/auth';
 const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
@@ -46,8 +47,17 @@ const UNKNOWN_CAUSE_MESSAGE: Record<UnknownCause, string> = {
     'forward-auth: a trusted peer asked /oauth2/auth without X-Forwarded-Uri or X-Original-URL; its original request is unknown, so it gets 403 until the proxy sends X-Forwarded-Uri (and X-Forwarded-Host)',
 };
 
-/** Registers /oauth2/auth and /oauth2/auth/*; `isTrusted` is the matcher fastify's trustProxy uses too. */
-export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, isTrusted: TrustedProxyMatcher): void {
+/** What forward-auth needs; `isTrustedProxy` is the matcher fastify's trustProxy uses too. */
+export interface ForwardAuthDeps {
+  routes: RouteTable;
+  resolvePrincipal: ResolvePrincipal;
+  metrics: Metrics;
+  isTrustedProxy: TrustedProxyMatcher;
+}
+
+/** Registers /oauth2/auth and /oauth2/auth/*. */
+export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps): void {
+  const { routes, resolvePrincipal, metrics, isTrustedProxy: isTrusted } = deps;
   // One warning per cause for the life of this gateway: a misconfigured proxy asks on every request.
   const warned = new Set<UnknownCause>();
 
@@ -58,19 +68,19 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, i
     for (const original of originals) {
       const target = normaliseTarget(original.uri);
       if (!target) return reply.code(400).send({ error: 'bad-original-uri' });
-      const upstream = matchUpstream(ctx.routes.current.upstreams, original.host, target.path);
+      const upstream = matchUpstream(routes.current.upstreams, original.host, target.path);
       if (!upstream) return reply.code(403).send({ error: 'no-route' });
       upstreams.push(upstream);
     }
     const needsPrincipal = upstreams.some((u) => u.config.auth !== 'public');
-    const resolved = needsPrincipal ? await ctx.resolvePrincipal(request, reply) : { principal: undefined, invalidBearer: false };
+    const resolved = needsPrincipal ? await resolvePrincipal(request) : { principal: undefined, invalidBearer: false };
     if (!resolved.principal && resolved.invalidBearer) {
       return sendUnauthenticated(reply, 'invalid_token');
     }
     const principal = resolved.principal;
     const decisions = upstreams.map((upstream) => {
       const decision = evaluatePolicy(upstream.config.auth, upstream.config.allow, principal?.identity);
-      ctx.metrics.recordDecision(upstream.name, decision.reason);
+      metrics.recordDecision(upstream.name, decision.reason);
       return decision;
     });
     const denied = decisions.find((d) => !d.allow && d.reason === 'unauthenticated') ?? decisions.find((d) => !d.allow);
@@ -102,7 +112,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, i
    * configuration of public routes only has nothing to protect and still answers for `/` of the own Host.
    */
   function unknownOriginal(request: FastifyRequest, reply: FastifyReply, cause: UnknownCause) {
-    if (!ctx.routes.current.upstreams.some((u) => u.config.auth !== 'public')) {
+    if (!routes.current.upstreams.some((u) => u.config.auth !== 'public')) {
       return judge(request, reply, [{ host: request.headers.host, uri: '/' }], 202, false);
     }
     if (!warned.has(cause)) {

@@ -6,17 +6,30 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { sendGatewayError } from '../http/replies.js';
-import { TRANSACTION_TTL_SECONDS } from '../oidc/transaction.js';
-import type { SessionData } from '../session/types.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OidcProvider } from '../oidc/provider.js';
+import { TRANSACTION_TTL_SECONDS, type Transactions } from '../session/transaction.js';
+import type { ReplayGuard, SessionData, SessionStore } from '../session/types.js';
 
 /** How long a used transaction is remembered: as long as its cookie could be replayed. */
 const TRANSACTION_TTL_MS = TRANSACTION_TTL_SECONDS * 1000;
 
+/** What the callback needs. */
+export interface CallbackDeps {
+  provider: OidcProvider;
+  transactions: Transactions;
+  store: SessionStore;
+  replayGuard: ReplayGuard;
+  metrics: Metrics;
+  /** The clock a new session's lifetime starts by (ms). */
+  now: () => number;
+}
+
 /** Registers /oauth2/callback. */
-export function registerCallback(app: FastifyInstance, ctx: GatewayContext): void {
+export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void {
+  const { provider, transactions, store, replayGuard, metrics, now: clock } = deps;
   const retry = { href: '/oauth2/start', text: 'Sign in again' };
 
   app.get('/oauth2/callback', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -24,13 +37,13 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
     const state = query.get('state');
     // `withRetry` false: signing in again would end the same way (unavailable, or a session too large).
     const fail = (outcome: string, err: GatewayError, withRetry = err.status !== 503) => {
-      ctx.metrics.logins.inc({ outcome });
+      metrics.logins.inc({ outcome });
       request.log.warn({ err, outcome }, 'login failed');
       return sendGatewayError(request, reply, err, withRetry ? retry : undefined);
     };
     if (!state) return fail('invalid_state', new GatewayError(ErrorCode.badRequest, 400, 'The sign-in response has no state. Please sign in again.'));
 
-    const { transaction, clear } = ctx.transactions.finish(state, request.authgate.cookies);
+    const { transaction, clear } = transactions.finish(state, request.authgate.cookies);
     reply.setCookie(clear.name, clear.value, clear.options);
     const expired = () =>
       fail('invalid_state', new GatewayError(ErrorCode.loginExpired, 400, 'This sign-in has expired or was already used. Please sign in again.'));
@@ -39,14 +52,14 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
     // (across replicas with Redis), before its code can reach the token endpoint.
     let first;
     try {
-      first = await ctx.replayGuard.claimOnce(`callback:${createHash('sha256').update(state).digest('base64url')}`, TRANSACTION_TTL_MS);
+      first = await replayGuard.claimOnce(`callback:${createHash('sha256').update(state).digest('base64url')}`, TRANSACTION_TTL_MS);
     } catch (err) {
       if (err instanceof GatewayError) return fail('unavailable', err);
       throw err;
     }
     if (!first) return expired();
 
-    if (!ctx.provider.responseIssuerMatches(query)) {
+    if (!provider.responseIssuerMatches(query)) {
       return fail('failed', new GatewayError(ErrorCode.loginFailed, 400, 'The sign-in response could not be verified: it did not come from the expected identity provider. Please sign in again.'));
     }
     const providerError = query.get('error');
@@ -58,13 +71,13 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
 
     let login;
     try {
-      login = await ctx.provider.completeLogin(query, transaction);
+      login = await provider.completeLogin(query, transaction);
     } catch (err) {
       if (err instanceof GatewayError) return fail(err.status === 503 ? 'unavailable' : 'failed', err);
       throw err;
     }
 
-    const now = Date.now();
+    const now = clock();
     const session: SessionData = {
       v: 1,
       id: randomBytes(24).toString('base64url'),
@@ -76,13 +89,13 @@ export function registerCallback(app: FastifyInstance, ctx: GatewayContext): voi
       lastSeenAt: now,
     };
     try {
-      await ctx.store.create(request, reply, session);
+      await store.create(request, reply, session);
     } catch (err) {
       if (err instanceof GatewayError && err.code === ErrorCode.sessionTooLarge) return fail('session_too_large', err, false);
       throw err;
     }
     request.authgate.session = { session, needsRewrite: false };
-    ctx.metrics.logins.inc({ outcome: 'success' });
+    metrics.logins.inc({ outcome: 'success' });
     request.log.info({ sub: login.identity.sub }, 'login succeeded');
     return reply.header('cache-control', 'no-store').redirect(transaction.rd, 302);
   });

@@ -8,15 +8,16 @@
  * is not a browser being steered by a page, and signs out as before.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { renderConfirmation } from '../http/replies.js';
-import { safeRedirectTarget } from '../oidc/transaction.js';
+import type { OidcProvider } from '../oidc/provider.js';
+import { safeRedirectTarget } from '../session/transaction.js';
+import type { SessionStore } from '../session/types.js';
 
 const SIGN_OUT_PATH = '/oauth2/sign_out';
 
 /** Registers /oauth2/sign_out. */
-export function registerSignOut(app: FastifyInstance, ctx: GatewayContext): void {
-  const publicUrl = ctx.config.server.publicUrl;
+export function registerSignOut(app: FastifyInstance, deps: { store: SessionStore; provider: OidcProvider; publicUrl: string }): void {
+  const { store, provider, publicUrl } = deps;
   const ownOrigin = new URL(publicUrl).origin;
 
   /** True when a page on another origin made the browser send this request (not typed, not our own page). */
@@ -49,11 +50,11 @@ export function registerSignOut(app: FastifyInstance, ctx: GatewayContext): void
           }),
         );
     }
-    const loaded = request.authgate.session ?? (await ctx.store.load(request));
-    await ctx.store.destroy(request, reply);
+    const loaded = request.authgate.session ?? (await store.load(request));
+    await store.destroy(request, reply);
     request.authgate.session = null;
     if (loaded) request.log.info({ sub: loaded.session.identity.sub }, 'signed out');
-    const endSession = loaded ? ctx.provider.endSessionUrl(loaded.session.tokens.idToken, new URL(target, publicUrl).href) : null;
+    const endSession = loaded ? provider.endSessionUrl(loaded.session.tokens.idToken, new URL(target, publicUrl).href) : null;
     return reply.header('cache-control', 'no-store').redirect(endSession?.href ?? target, 302);
   };
   app.get(SIGN_OUT_PATH, handler);

@@ -2,14 +2,13 @@
  * GET /oauth2/userinfo: who the gateway thinks the user is, as JSON; 401 when signed out.
  */
 import type { FastifyInstance } from 'fastify';
-import type { GatewayContext } from '../context.js';
 import { sendUnauthenticated } from '../http/replies.js';
-import { loadActiveSession } from '../session/access.js';
+import { loadSession, type SessionAccess } from '../session/access.js';
 
 /** Registers /oauth2/userinfo. */
-export function registerUserinfo(app: FastifyInstance, ctx: GatewayContext): void {
+export function registerUserinfo(app: FastifyInstance, access: SessionAccess): void {
   app.get('/oauth2/userinfo', async (request, reply) => {
-    const session = await loadActiveSession(ctx, request, reply);
+    const session = await loadSession(access, request);
     if (!session) return sendUnauthenticated(reply);
     reply.header('cache-control', 'no-store');
     const { sub, email, preferredUsername, groups } = session.identity;

@@ -40,11 +40,23 @@ export function createRefresher(deps: {
   log: Logger;
   skewMs: number;
   retryAfterMs?: number;
+  /** The clock the back-off is measured by (ms); Date.now by default. */
+  now?: () => number;
 }): Refresher {
   const { provider, refreshLock, metrics, log, skewMs } = deps;
+  const clock = deps.now ?? Date.now;
+  const retryAfterMs = deps.retryAfterMs ?? RETRY_AFTER_MS;
   const inFlight = new Map<string, Promise<RefreshResult>>();
   const rotations = new LRUCache<string, SessionData>({ max: 10_000, ttl: ROTATION_MEMORY_MS });
-  const failedAt = new LRUCache<string, number>({ max: 10_000, ttl: deps.retryAfterMs ?? RETRY_AFTER_MS });
+  // When each session's last refresh failed; judged by `now`, so the back-off follows an injected clock.
+  const failedAt = new LRUCache<string, number>({ max: 10_000 });
+  const backingOff = (id: string) => {
+    const failed = failedAt.get(id);
+    if (failed === undefined) return false;
+    if (clock() - failed < retryAfterMs) return true;
+    failedAt.delete(id);
+    return false;
+  };
 
   const count = (outcome: string) => metrics.tokenRefreshes.inc({ outcome });
 
@@ -67,7 +79,7 @@ export function createRefresher(deps: {
       rotations.set(fingerprint(session.tokens.refreshToken), result.session);
     }
     if (result.kind === 'failed') {
-      failedAt.set(session.id, Date.now());
+      failedAt.set(session.id, clock());
       log.warn({ sub: session.identity.sub }, 'token refresh failed; keeping the session and retrying later');
     }
     return result;
@@ -88,7 +100,7 @@ export function createRefresher(deps: {
       }
       const running = inFlight.get(session.id);
       if (running) return running;
-      if (failedAt.has(session.id)) return Promise.resolve({ kind: 'failed' });
+      if (backingOff(session.id)) return Promise.resolve({ kind: 'failed' });
       const started = refreshUnderLock(session).finally(() => inFlight.delete(session.id));
       inFlight.set(session.id, started);
       return started;

@@ -65,7 +65,10 @@ export interface StartedGateway {
 }
 
 /** Builds and starts a gateway from a configuration tree (validated exactly as a YAML file would be). */
-export async function startGateway(tree: ConfigTree, options: { port: number; waitForProvider?: boolean; keysRefreshMs?: number }): Promise<StartedGateway> {
+export async function startGateway(
+  tree: ConfigTree,
+  options: { port: number; waitForProvider?: boolean; keysRefreshMs?: number; now?: () => number },
+): Promise<StartedGateway> {
   const config = parseConfigText(stringify(tree), 'test config', {});
   const logs: string[] = [];
   const logStream = new Writable({
@@ -74,14 +77,14 @@ export async function startGateway(tree: ConfigTree, options: { port: number; wa
       callback();
     },
   });
-  const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 }, refreshRetryMs: 200, keysRefreshMs: options.keysRefreshMs });
+  const gateway = await buildApp(config, { logStream, discoveryRetry: { initialMs: 100, maxMs: 400 }, refreshRetryMs: 200, keysRefreshMs: options.keysRefreshMs, now: options.now });
   try {
     await gateway.app.listen({ host: '127.0.0.1', port: options.port });
   } catch (err) {
     await gateway.app.close(); // its store connections would otherwise keep the test process alive
     throw err;
   }
-  if (options.waitForProvider !== false) await gateway.context.provider.whenReady;
+  if (options.waitForProvider !== false) await gateway.services.provider.whenReady;
   return {
     url: `http://127.0.0.1:${options.port}`,
     port: options.port,
@@ -115,6 +118,8 @@ export interface StackOptions {
   backchannelLogout?: boolean;
   /** How often the gateway fetches the provider's JWKS between metadata refreshes (ms; default 10 minutes). */
   keysRefreshMs?: number;
+  /** The clock the gateway judges session lifetimes and the refresh back-off by (default Date.now). */
+  now?: () => number;
 }
 
 /** Starts a provider, an upstream and a gateway in front of it. */
@@ -140,7 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   options.configure?.(tree);
   let gateway: StartedGateway;
   try {
-    gateway = await startGateway(tree, { port, keysRefreshMs: options.keysRefreshMs });
+    gateway = await startGateway(tree, { port, keysRefreshMs: options.keysRefreshMs, now: options.now });
   } catch (err) {
     await Promise.all([idp.close(), upstream.close()]);
     throw err;

@@ -13,7 +13,7 @@ export type GatewayRef = { server: { publicUrl: string }; oidc: { issuer: string
 
 /** The binding a gateway derives its keys for. */
 export function bindingOf(ref: GatewayRef): GatewayBinding {
-  const config = 'gateway' in ref ? ref.gateway.gateway.context.config : ref;
+  const config = 'gateway' in ref ? ref.gateway.gateway.services.config : ref;
   return { issuer: config.oidc.issuer, clientId: config.oidc.clientId, publicUrl: config.server.publicUrl };
 }
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { InFlightList, SWEEP_EVERY } from '../../src/http/in-flight.js';
+import { InFlightList, SWEEP_EVERY } from '../../src/observability/in-flight.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
 
 describe('requests in flight', () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { safeRedirectTarget } from '../../src/oidc/transaction.js';
+import { safeRedirectTarget } from '../../src/session/transaction.js';
 
 const PUBLIC_URL = 'https://app.example.com';
 

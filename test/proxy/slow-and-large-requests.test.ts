@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { MAX_OPEN_TRANSACTIONS } from '../../src/oidc/transaction.js';
+import { MAX_OPEN_TRANSACTIONS } from '../../src/session/transaction.js';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
 

@@ -5,9 +5,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
-import type { CookieNames } from '../session/cookie-names.js';
-import type { SealBox } from '../session/seal.js';
-import type { CallbackChecks } from './provider.js';
+import type { CookieNames } from './cookie-names.js';
+import type { SealBox } from './seal.js';
+import type { CallbackChecks } from '../oidc/provider.js';
 
 /** How long a login may take at the provider before its transaction expires. */
 export const TRANSACTION_TTL_SECONDS = 600;

@@ -1,13 +1,14 @@
 /**
- * What the gateway learns about one request as it travels the pipeline, kept on `request.authgate`.
+ * What the gateway learns about one request as it travels the road, kept on `request.authgate`.
  */
 import type { FastifyRequest } from 'fastify';
-import type { InFlightEntry } from './in-flight.js';
-import type { Principal } from '../proxy/principal.js';
-import type { CompiledUpstream } from '../proxy/upstreams.js';
+import type { InFlightEntry } from '../observability/in-flight.js';
+import type { SessionWrite } from '../session/access.js';
 import type { LoadedSession } from '../session/types.js';
+import type { Principal } from './principal.js';
+import type { CompiledUpstream } from './upstreams.js';
 
-/** Per-request state; set in onRequest, filled in by the guard. */
+/** Per-request state; set by the prepare step, filled in by the guard and the gateway routes. */
 export interface RequestState {
   /** The gateway's own cookies from the Cookie header (removed from what goes upstream). */
   cookies: ReadonlyMap<string, string>;
@@ -21,8 +22,8 @@ export interface RequestState {
   upstreamPath: string;
   /** undefined until loaded; null when signed out. */
   session: LoadedSession | null | undefined;
-  /** Set by the guard when the session must be written back after the response. */
-  sessionDirty: boolean;
+  /** What the write-back step does with the session once the answer is ready (decided when it was loaded). */
+  sessionWrite: SessionWrite;
   /** Who the request acts as, once the guard allowed it (undefined on public routes and for anonymous optional ones). */
   principal: Principal | undefined;
   /** This request's entry in the list of requests in flight (for the shutdown log line). */

@@ -1,0 +1,181 @@
+/**
+ * Every service of one gateway, built once from the frozen configuration before the road is laid: each
+ * stage and route is then given the few it uses. Nothing here depends on the fastify instance of the road.
+ */
+import type { FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { createBeginLogin, type BeginLogin } from './http/begin-login.js';
+import type { DrainState } from './http/drain.js';
+import { compileTrustedProxies, type TrustedProxyMatcher } from './http/trusted-proxies.js';
+import { InFlightList } from './observability/in-flight.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
+import { createGuard, type Guard } from './proxy/guard.js';
+import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
+import { RouteTable } from './proxy/upstreams.js';
+import type { SessionAccess } from './session/access.js';
+import { buildCookieNames, type CookieNames } from './session/cookie-names.js';
+import { createCookieStore } from './session/cookie-store.js';
+import { deriveKeys } from './session/keys.js';
+import type { Lifetime } from './session/lifetime.js';
+import { createRefresher, type Refresher } from './session/refresh.js';
+import { createRevocations } from './session/revocations.js';
+import { createSealBoxes } from './session/seal.js';
+import { createTransactions, TRANSACTION_TTL_SECONDS, type Transactions } from './session/transaction.js';
+import type { ProviderSessionIndex, ReplayGuard, SessionBackend, SessionStore } from './session/types.js';
+
+/** What tests and the CLI may replace. */
+export interface AppDependencies {
+  /** A logger to use instead of pino on stdout. */
+  logger?: Logger;
+  /** Where the default logger writes (tests capture it). */
+  logStream?: DestinationStream;
+  /** Discovery retry backoff. */
+  discoveryRetry?: RetryPolicy;
+  /** How long a failed token refresh is not retried for the same session (ms). */
+  refreshRetryMs?: number;
+  /** How often the provider's JWKS is fetched again between metadata refreshes (ms; default 10 minutes). */
+  keysRefreshMs?: number;
+  /** The clock session lifetimes and the refresh back-off are judged by (ms; default Date.now). */
+  now?: () => number;
+}
+
+/** The services one gateway is made of. */
+export interface Services {
+  /** The frozen configuration they were built from. */
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  now: () => number;
+  /** The current routes (replaced whole on a config reload). */
+  routes: RouteTable;
+  cookieNames: CookieNames;
+  lifetime: Lifetime;
+  /** One trusted-proxy matcher for fastify's request.ip/ips/host/protocol and for forward-auth's peer check. */
+  isTrustedProxy: TrustedProxyMatcher;
+  provider: OidcProvider;
+  store: SessionStore;
+  replayGuard: ReplayGuard;
+  providerSessions: ProviderSessionIndex;
+  refresher: Refresher;
+  transactions: Transactions;
+  sessionAccess: SessionAccess;
+  resolvePrincipal: ResolvePrincipal;
+  beginLogin: BeginLogin;
+  guard: Guard;
+  inFlight: InFlightList<FastifyRequest>;
+  drain: DrainState;
+}
+
+/** Builds the services (connections are opened later, in the road's onReady). */
+export async function createServices(config: Config, deps: AppDependencies = {}): Promise<Services> {
+  const log = deps.logger ?? createLogger(deps.logStream);
+  const now = deps.now ?? Date.now;
+  const metrics = createMetrics();
+  const routes = new RouteTable(config.upstreams, config.server.publicUrl);
+  const cookieNames = buildCookieNames(config.server.publicUrl, config.session.cookieName);
+  const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
+  const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry, deps.keysRefreshMs);
+  const boxes = await sealBoxes(config);
+  const { store, refreshLock, replayGuard, providerSessions } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
+  const refresher = createRefresher({ provider, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
+  const transactions = createTransactions(cookieNames, boxes.transaction);
+  const sessionAccess = { store, refresher, lifetime, now };
+  const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, provider, routes, api: config.api, oidc: config.oidc });
+  const beginLogin = createBeginLogin({ transactions, provider, scopes: config.oidc.scopes });
+  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin });
+  return {
+    config,
+    log,
+    metrics,
+    now,
+    routes,
+    cookieNames,
+    lifetime,
+    isTrustedProxy: compileTrustedProxies(config.server.trustedProxies),
+    provider,
+    store,
+    replayGuard,
+    providerSessions,
+    refresher,
+    transactions,
+    sessionAccess,
+    resolvePrincipal,
+    beginLogin,
+    guard,
+    // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
+    inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),
+    drain: { draining: false },
+  };
+}
+
+type Boxes = Awaited<ReturnType<typeof createSealBoxes>>;
+
+/**
+ * Cookies, login transactions and Redis records of this gateway open only here (keys.ts). The boxes borrow
+ * @fastify/secure-session's sealing, which needs a fastify instance to register on: a private one, closed at
+ * once, so the road's instance holds no sealing plugin and the services need no road to be built.
+ */
+async function sealBoxes(config: Config): Promise<Boxes> {
+  const binding = { issuer: config.oidc.issuer, clientId: config.oidc.clientId, publicUrl: config.server.publicUrl };
+  const host = Fastify();
+  const boxes = await createSealBoxes(
+    host,
+    {
+      session: deriveKeys(config.session.keys, 'session', binding),
+      transaction: deriveKeys(config.session.keys, 'login-transaction', binding),
+      record: deriveKeys(config.session.keys, 'session-record', binding),
+    },
+    { session: Math.ceil(config.session.absoluteTimeout / 1000), transaction: TRANSACTION_TTL_SECONDS },
+  );
+  await host.close();
+  return boxes;
+}
+
+/** The cookie store, or the Redis one. */
+async function sessionBackend(
+  config: Config,
+  deps: { log: Logger; metrics: Metrics; cookieNames: CookieNames; lifetime: Lifetime; boxes: Boxes },
+): Promise<SessionBackend> {
+  const { log, metrics, cookieNames, lifetime, boxes } = deps;
+  if (config.session.store !== 'redis') {
+    return createCookieStore({
+      names: cookieNames,
+      box: boxes.session,
+      maxAgeSeconds: Math.ceil(config.session.absoluteTimeout / 1000),
+      revocations: createRevocations({ max: 100_000, ttlMs: config.session.absoluteTimeout }),
+    });
+  }
+  // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway about 9 MB of RSS.
+  const { createRedisStore } = await import('./session/redis-store.js');
+  const { createRedisClient } = await import('./session/redis-client.js');
+  return createRedisStore({
+    redis: createRedisClient(config.session.redis.url, config.session.redis.timeout, log),
+    clientCache: config.session.redis.clientCache,
+    names: cookieNames,
+    cookieBox: boxes.session,
+    recordBox: boxes.record,
+    lifetime,
+    metrics,
+    log,
+    startWaitMs: Math.max(config.session.redis.timeout, 5_000),
+  });
+}
+
+/**
+ * Applies a newly loaded configuration: upstreams and policy are replaced at once (requests in flight keep
+ * the route they had; sessions are untouched). Sections that need a restart are named, not applied.
+ */
+export function reloadServices(services: Services, next: Config): { restartNeeded: string[] } {
+  const { config, routes, log } = services;
+  const restartNeeded = (['server', 'oidc', 'session', 'api'] as const).filter(
+    (section) => JSON.stringify(next[section]) !== JSON.stringify(config[section]),
+  );
+  routes.replace(next.upstreams);
+  log.info({ upstreams: next.upstreams.length }, 'configuration reloaded: upstreams and policy replaced');
+  if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'configuration changes that need a restart were not applied');
+  return { restartNeeded };
+}
