@@ -24,6 +24,7 @@ export function registerBackchannelLogout(
         issuer: metadata.issuer,
         clientId,
         jwksUri: metadata.jwks_uri,
+        fetch: provider.fetch,
         signingAlgorithms: metadata.id_token_signing_alg_values_supported,
         claimJti: (key, ttlMs) => replayGuard.claimOnce(key, ttlMs),
       });
