@@ -1,8 +1,11 @@
 /**
  * SIGTERM: /ready turns 503 at once while the gateway still serves, a request in flight (held by the upstream)
- * completes, then the process exits 0. Past shutdownGrace it exits 1 and names the requests it cut.
+ * completes, then the process exits 0. Past shutdownGrace it exits 1 and names the requests it cut. A
+ * connection that never carried a request (a browser's spare, opened ahead) does not hold the exit.
  */
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
 import { startCliStack, waitForOutput } from '../helpers/gateway.js';
@@ -47,6 +50,25 @@ describe('graceful shutdown', () => {
         [{ method: 'GET', path: '/slow/too-long', upstream: 'app' }],
       );
       await slow;
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it("exits 0 at once when a client holds a connection it never sent a request on", async () => {
+    const stack = await startCliStack({ configure: (c) => (c.server = { ...c.server, shutdownDelay: '100ms', shutdownGrace: '20s' }) });
+    try {
+      const alice = new BrowserClient();
+      await alice.login(`${stack.publicUrl}/`, 'alice');
+      const { hostname, port } = new URL(stack.publicUrl);
+      const spare = connect(Number(port), hostname); // what Chromium does ahead of the next navigation
+      await once(spare, 'connect');
+      const ended = once(spare, 'close');
+      stack.proc.child.kill('SIGTERM');
+      // Before, the spare connection held close() until shutdownGrace, and the gateway then exited 1.
+      assert.equal(await stack.proc.exited, 0);
+      await ended;
+      assert.ok(!stack.logEntries().some((e) => String(e.msg).startsWith('shutdown grace period over')), 'nothing was cut');
     } finally {
       await stack.close();
     }
