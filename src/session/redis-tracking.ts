@@ -21,11 +21,10 @@
  *
  * What the cache is told is published on a diagnostics channel (session-cache-events.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReplyError, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createExpiringLru, purgeStaleOnWrite } from './opened-cache.js';
+import { createTrackingProbe } from './redis-tracking-probe.js';
 import { sessionCacheEvents as events, type SessionCacheEvent } from './session-cache-events.js';
 
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
@@ -33,8 +32,6 @@ const INVALIDATE_CHANNEL = '__redis__:invalidate';
 const ENTRY_TTL_MS = 5_000;
 /** How often the invalidation connection must prove it is alive. */
 const HEARTBEAT_MS = 1_000;
-/** How long the probe's invalidation may take to arrive. */
-const PROBE_WAIT_MS = 2_000;
 
 /** A cache of values read from Redis keys, emptied of each key Redis reports as changed. */
 export interface TrackedCache<T extends object> {
@@ -95,8 +92,7 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     if (events.hasSubscribers) events.publish({ cache, kind: 'serving', serving: now } satisfies SessionCacheEvent);
   }
 
-  /** Probe keys whose invalidation is awaited. */
-  const probes = new Map<string, () => void>();
+  const probe = createTrackingProbe(redis);
 
   // Only for Redis's own refusal; a connection lost meanwhile is tried again on the next connection.
   const refuse = (err: unknown) => {
@@ -125,7 +121,7 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     try {
       await redis.client('TRACKING', 'OFF');
       await redis.client('TRACKING', 'ON', 'REDIRECT', String(id));
-      proven = await probe();
+      proven = await probe.run();
     } catch (err) {
       refuse(err);
       return;
@@ -138,20 +134,6 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     if (generation === at && subscriberId === id && redis.status === 'ready') {
       tracking = true;
       reportServing();
-    }
-  }
-
-  /** Reads and writes a probe key: true once its invalidation reached the subscriber. */
-  async function probe(): Promise<boolean> {
-    const key = `authgate:tracking-probe:${randomBytes(12).toString('base64url')}`;
-    const arrived = new Promise<boolean>((resolve) => probes.set(key, () => resolve(true)));
-    try {
-      await redis.get(key);
-      await redis.set(key, '1', 'PX', PROBE_WAIT_MS * 5);
-      return await Promise.race([arrived, sleep(PROBE_WAIT_MS, false, { ref: false })]);
-    } finally {
-      probes.delete(key);
-      redis.del(key).catch(() => undefined);
     }
   }
 
@@ -189,7 +171,7 @@ export function createTrackedCache<T extends object>(redis: Redis, options: { ma
     for (const key of keys) {
       entries.delete(key);
       pending.delete(key);
-      probes.get(key)?.();
+      probe.invalidated(key);
     }
     if (events.hasSubscribers) events.publish({ cache, kind: 'invalidated', keys } satisfies SessionCacheEvent);
   });

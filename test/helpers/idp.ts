@@ -44,6 +44,11 @@ export interface IdpOptions {
   users?: IdpUser[];
   /** Seconds, default 3600. */
   accessTokenTtl?: number;
+  /**
+   * Seconds, for access tokens from a refresh grant (default accessTokenTtl): longer than the first token's,
+   * a test that moves the gateway's clock on to make the first token due finds the refreshed one not due.
+   */
+  refreshedAccessTokenTtl?: number;
   /** Seconds, default 3600. */
   idTokenTtl?: number;
   /** Default true: a refresh token is then single-use, and replaying one revokes the whole grant. */
@@ -356,7 +361,8 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     expiresWithSession: (ctx, code) => !wantsOffline(ctx, code),
     rotateRefreshToken: options.rotateRefreshTokens ?? true,
     ttl: {
-      AccessToken: options.accessTokenTtl ?? 3600,
+      AccessToken: (ctx) =>
+        ctx.oidc.params?.grant_type === 'refresh_token' ? (options.refreshedAccessTokenTtl ?? options.accessTokenTtl ?? 3600) : (options.accessTokenTtl ?? 3600),
       ClientCredentials: options.accessTokenTtl ?? 3600,
       IdToken: options.idTokenTtl ?? 3600,
       AuthorizationCode: 60,

@@ -224,6 +224,8 @@ export interface NginxForwardAuthOptions {
   idp?: Partial<IdpOptions>;
   /** authgate's server.trustedProxies; default ["127.0.0.1/32"] (nginx connects from there). */
   trustedProxies?: string[];
+  /** The clock the gateway judges sessions and refresh moments by (default Date.now). */
+  now?: () => number;
   /** authgate's upstreams (no url: forward-auth only). */
   upstreams: NonNullable<ConfigTree['upstreams']>;
   /** How many extra nginx servers to add, and their config given their ports and authgate's port. */
@@ -253,7 +255,7 @@ export async function startNginxForwardAuthStack(options: NginxForwardAuthOption
   tree.upstreams = options.upstreams;
   const stopped: Array<() => Promise<void>> = [() => idp.close(), () => upstream.close()];
   try {
-    const gateway = await startGateway(tree, { port: gatewayPort });
+    const gateway = await startGateway(tree, { port: gatewayPort, now: options.now });
     stopped.unshift(() => gateway.close());
     const extra = options.extraServers?.config(extraPorts, gatewayPort, upstream.port) ?? '';
     const nginx = await startNginx(docsNginxRecipe(gatewayPort, upstream.port) + extra, { port: nginxPort });

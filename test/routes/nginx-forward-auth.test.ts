@@ -9,14 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
 import type { IdpOptions } from '../helpers/idp.js';
 import { ingressNginxStyleServer, nginxAvailable, startNginxForwardAuthStack, type NginxForwardAuthStack } from '../helpers/nginx.js';
+import { createTestClock } from '../helpers/test-clock.js';
 import type { RecordedRequest } from '../helpers/upstream.js';
 
 /** The documented recipe plus the ingress-nginx style server (extraUrls[0]). */
 type NginxStack = NginxForwardAuthStack;
 
-async function startNginxStack(idpOptions: Partial<IdpOptions> = {}): Promise<NginxStack> {
+async function startNginxStack(idpOptions: Partial<IdpOptions> = {}, now?: () => number): Promise<NginxStack> {
   return startNginxForwardAuthStack({
     idp: idpOptions,
+    now,
     upstreams: [
       // The app's own token goes to the app (through the recipe's Authorization line) only with this option.
       { name: 'app', path: '/', authRequestAccessToken: true },
@@ -209,9 +211,11 @@ describe('nginx auth_request in front of an app, authgate behind nginx', { skip 
 
 describe('nginx auth_request: a session renewed by the auth subrequest reaches the browser', { skip }, () => {
   let stack: NginxStack;
+  // The gateway's clock, moved on to each refresh moment instead of waiting for it.
+  const clock = createTestClock();
   before(async () => {
     // Refresh is due at half the token's life (the skew cap), so after one second here.
-    stack = await startNginxStack({ accessTokenTtl: 2 });
+    stack = await startNginxStack({ accessTokenTtl: 2 }, clock.now);
   });
   after(() => stack?.close());
 
@@ -223,7 +227,7 @@ describe('nginx auth_request: a session renewed by the auth subrequest reaches t
 
     const tokens = [firstToken];
     for (let round = 1; round <= 2; round++) {
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      clock.advance(1_100);
       const previous = browser.jar.get('authgate')?.value;
       const echo = await echoed(await browser.fetch(`${stack.nginx.url}/app`));
       tokens.push(echo.headers.authorization);

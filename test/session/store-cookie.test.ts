@@ -2,7 +2,7 @@
  * The shared session-store suite against the default, stateless cookie store (the whole sealed session in
  * the cookie, a per-process revocation list for back-channel logouts).
  */
-import { describeSessionStore } from './store-suite.js';
+import { describeSessionStore } from './store-suite/index.js';
 
 describeSessionStore('cookie', {
   shared: false,

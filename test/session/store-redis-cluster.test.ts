@@ -5,7 +5,7 @@
  */
 import { after, before } from 'node:test';
 import { startCluster, type StartedCluster } from '../helpers/redis-topologies.js';
-import { describeSessionStore } from './store-suite.js';
+import { describeSessionStore } from './store-suite/index.js';
 
 let cluster: StartedCluster | undefined;
 before(async () => {

@@ -5,7 +5,7 @@
  */
 import { after, before } from 'node:test';
 import { startRedis, type StartedRedis } from '../helpers/redis.js';
-import { describeSessionStore } from './store-suite.js';
+import { describeSessionStore } from './store-suite/index.js';
 
 let redis: StartedRedis | undefined;
 before(async () => {
