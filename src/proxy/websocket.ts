@@ -5,8 +5,10 @@
  */
 import type { ClientRequest } from 'node:http';
 import fastifyHttpProxy from '@fastify/http-proxy';
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { SessionStore } from '../session/types.js';
+import type { Guard } from './guard.js';
 import type { HeaderInjector } from './headers.js';
 import { WEBSOCKET_ROUTE } from './route-step.js';
 import type { CompiledUpstream } from './upstreams.js';
@@ -17,13 +19,23 @@ const WS_HANDSHAKE_TIMEOUT_MS = 10_000;
 const upstreamOf = (request: FastifyRequest) => request.authgate.upstream as CompiledUpstream;
 
 /** Registers the WebSocket proxy behind the guard. */
-export async function registerWebSocketProxy(app: FastifyInstance, deps: { guard: preHandlerAsyncHookHandler; log: Logger }): Promise<void> {
-  const { log } = deps;
+export async function registerWebSocketProxy(app: FastifyInstance, deps: { guard: Guard; store: SessionStore; log: Logger }): Promise<void> {
+  const { guard, store, log } = deps;
+  // An upgrade that goes through is answered with 101, which never reaches the write-back stage: a session
+  // that loading ended (timed out, refresh refused) is ended here, as a refused upgrade's answer would.
+  async function guardUpgrade(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const answered = await guard(request, reply);
+    if (answered === undefined && request.authgate.sessionWrite === 'destroy') {
+      request.authgate.sessionWrite = 'none';
+      await store.destroy(request, reply);
+    }
+    return answered;
+  }
   await app.register(fastifyHttpProxy, {
     prefix: WEBSOCKET_ROUTE,
     upstream: '',
     httpMethods: ['GET'],
-    preHandler: deps.guard,
+    preHandler: guardUpgrade,
     websocket: true, // the guard refuses upgrades to upstreams with websocket: false
     wsClientOptions: {
       rewriteRequestHeaders: (_headers: object, request: FastifyRequest) => webSocketHeaders(request, upstreamOf(request).injectHeaders),
