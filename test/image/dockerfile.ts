@@ -15,6 +15,7 @@ export const IMAGE_NODE = '/nodejs/bin/node';
 /** The development dependencies that must never reach the image, named in case package.json loses them. */
 export const NEVER_IN_IMAGE = ['typescript', 'tsx', 'oidc-provider', 'eslint', '@types/node', 'playwright-core'];
 
+/** The fields of package.json the tests read. */
 export interface PackageJson {
   name: string;
   version: string;
@@ -25,6 +26,7 @@ export interface PackageJson {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 }
+/** One package of package-lock.json, as far as the tests read it. */
 export interface LockEntry {
   version?: string;
   dev?: boolean;
@@ -34,7 +36,9 @@ export interface LockEntry {
   os?: string[];
   cpu?: string[];
 }
+/** The repository's package.json. */
 export const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageJson;
+/** The repository's package-lock.json. */
 export const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
 
 // ---- reading the Dockerfile -------------------------------------------------------------------------------
@@ -52,6 +56,7 @@ export interface Stage {
   platform: string | undefined;
   instructions: Instruction[];
 }
+/** A parsed Dockerfile: the ARGs before the first FROM, and the stages. */
 export interface Dockerfile {
   globalArgs: Instruction[];
   stages: Stage[];
@@ -189,6 +194,7 @@ export interface Copy {
   dest: string;
   line: number;
 }
+/** A COPY instruction's flags, sources and destination. */
 export function parseCopy(instruction: Instruction): Copy {
   assert.ok(!instruction.args.startsWith('['), `Dockerfile line ${instruction.line}: use the plain form of COPY`);
   const words = splitWords(instruction.args);
@@ -203,12 +209,17 @@ export function parseCopy(instruction: Instruction): Copy {
   return { from, sources: words, dest, line: instruction.line };
 }
 
-// ---- the repository's Dockerfile -----------------------------------------------------------------------------
+// ---- the repository's Dockerfile --------------------------------------------------------------------------
 
+/** The Dockerfile's text. */
 export const dockerfileText = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+/** The repository's Dockerfile, parsed. */
 export const dockerfile = parseDockerfile(dockerfileText);
+/** The Dockerfile's stages by name. */
 export const stageByName = new Map(dockerfile.stages.map((stage) => [stage.name, stage]));
+/** The last stage: the image that ships. */
 export const runtime = dockerfile.stages[dockerfile.stages.length - 1];
+/** The runtime stage's COPY lines. */
 export const runtimeCopies = of(runtime, 'COPY').map(parseCopy);
 /** The stage whose node_modules the runtime stage takes. */
 export const depsStage = (() => {

@@ -24,7 +24,7 @@ export function dockerignore(text: string): (path: string) => boolean {
   };
 }
 
-export function globToRegExp(pattern: string): RegExp {
+function globToRegExp(pattern: string): RegExp {
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];

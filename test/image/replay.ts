@@ -9,6 +9,7 @@ import { join, posix } from 'node:path';
 /** How long one replayed command may take before it is killed and the test fails. */
 export const COMMAND_LIMIT_MS = 150_000;
 
+/** How a command ended and what it printed. */
 export interface Finished {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -24,6 +25,7 @@ export interface Running {
   finished: Promise<Finished>;
 }
 
+/** Starts a command with a time limit, keeping its output. */
 export function start(command: string, args: string[], options: SpawnOptions, limitMs = COMMAND_LIMIT_MS): Running {
   const began = performance.now();
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,10 +47,12 @@ export function start(command: string, args: string[], options: SpawnOptions, li
   return { child, stdout: () => stdout, stderr: () => stderr, finished };
 }
 
+/** Runs a command to its end (see start). */
 export async function run(command: string, args: string[], options: SpawnOptions, limitMs?: number): Promise<Finished> {
   return start(command, args, options, limitMs).finished;
 }
 
+/** A command's outcome and output, for an assertion message. */
 export function describeRun(what: string, result: Finished): string {
   return `${what}: exit ${result.code} signal ${result.signal}\n--- stdout\n${result.stdout.slice(-4000)}\n--- stderr\n${result.stderr.slice(-4000)}`;
 }
