@@ -1,12 +1,11 @@
 /**
  * What a wrong configuration tells its author: every problem at once, each with its YAML path, including the
- * checks that compare fields; misspelt keys; insecure or contradictory settings; files that are not YAML
- * mappings at all.
+ * checks that compare fields; values of the wrong shape; misspelt keys. Insecure settings and files that
+ * are not mappings are in load-refused-settings and load-file-shape.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { ConfigError } from '../../src/config/load.js';
 import { KEY, load, minimalTree, pathOf, problemsOf } from './fixtures.js';
 
@@ -144,146 +143,5 @@ describe('misspelt keys', () => {
       new Set(['sesion', 'server.listn', 'session.redis.uri', 'upstreams[0].stripprefix', 'upstreams[0].allow.group', 'oidc.clinetSecretFile (oidc.clinetSecret)']),
     );
     assert.ok(problems.every((p) => p.endsWith(': unknown key (misspelt? see docs/configuration.md)')), problems.join('\n'));
-  });
-});
-
-describe('insecure or contradictory settings', () => {
-  it('refuses an http issuer unless allowInsecureHttp is true', () => {
-    const tree = minimalTree();
-    tree.oidc.issuer = 'http://idp.example.com';
-    const problems = problemsOf(tree);
-    assert.equal(problems.length, 1);
-    assert.match(problems[0] ?? '', /^oidc\.issuer: an http:\/\/ issuer is refused; use https, or set oidc\.allowInsecureHttp: true/);
-    tree.oidc.allowInsecureHttp = true;
-    assert.equal(load(tree).oidc.issuer, 'http://idp.example.com');
-  });
-
-  it('refuses a session key shorter than 32 bytes and says how to make one', () => {
-    const tree = minimalTree();
-    tree.session.keys = [KEY, Buffer.alloc(31).toString('hex'), Buffer.alloc(31).toString('base64')];
-    const problems = problemsOf(tree);
-    assert.deepEqual(problems.map(pathOf), ['session.keys[1]', 'session.keys[2]']);
-    for (const problem of problems) assert.match(problem, /at least 32 bytes .*openssl rand -base64 32/);
-    tree.session.keys = [Buffer.alloc(32).toString('hex')];
-    assert.equal(load(tree).session.keys.length, 1);
-  });
-
-  it('refuses an empty list of session keys', () => {
-    const tree = minimalTree();
-    tree.session.keys = [];
-    assert.deepEqual(problemsOf(tree), ['session.keys: give at least one session key']);
-  });
-
-  for (const publicUrl of ['https://app.example.com/gateway', 'https://app.example.com/?x=1', 'https://app.example.com/#top', 'https://user:pw@app.example.com']) {
-    it(`refuses publicUrl ${publicUrl}: an origin only`, () => {
-      const tree = minimalTree();
-      tree.server.publicUrl = publicUrl;
-      const problems = problemsOf(tree);
-      assert.equal(problems.length, 1);
-      assert.match(problems[0] ?? '', /^server\.publicUrl: must be an origin only/);
-    });
-  }
-
-  it('refuses a publicUrl that is not an http(s) URL', () => {
-    const tree = minimalTree();
-    tree.server.publicUrl = 'app.example.com';
-    assert.deepEqual(problemsOf(tree), ['server.publicUrl: expected an absolute http(s) URL']);
-  });
-
-  it('refuses two upstreams with the same name', () => {
-    const tree = minimalTree();
-    tree.upstreams.push({ name: 'app', path: '/other', url: 'http://127.0.0.1:3001' });
-    assert.deepEqual(problemsOf(tree), ['upstreams[1].name: duplicates upstreams[0].name']);
-  });
-
-  it('refuses two upstreams with the same host and path, however the path is spelt', () => {
-    const tree = minimalTree();
-    tree.upstreams = [
-      { name: 'a', host: 'app.example.com', path: '/api', url: 'http://127.0.0.1:3000' },
-      { name: 'b', host: 'APP.example.com', path: '/API/', url: 'http://127.0.0.1:3001' },
-      { name: 'c', path: '/api', url: 'http://127.0.0.1:3002' },
-      { name: 'd', host: 'other.example.com', path: '/api', url: 'http://127.0.0.1:3003' },
-    ];
-    assert.deepEqual(problemsOf(tree), ['upstreams[1].path: upstreams[0] already has this host and path; one of them would never be reached']);
-  });
-
-  it('refuses a __Host- cookie name with an http publicUrl', () => {
-    const tree = minimalTree();
-    tree.server.publicUrl = 'http://localhost:4180';
-    tree.session.cookieName = '__Host-gw';
-    assert.deepEqual(problemsOf(tree), ['session.cookieName: browsers only accept __Host- and __Secure- cookies over https; publicUrl is http']);
-    tree.server.publicUrl = 'https://app.example.com';
-    assert.equal(load(tree).session.cookieName, '__Host-gw');
-  });
-
-  it('refuses metricsListen on the same port as listen', () => {
-    const tree = minimalTree();
-    tree.server.listen = '0.0.0.0:8080';
-    tree.server.metricsListen = '127.0.0.1:8080';
-    assert.deepEqual(problemsOf(tree), ['server.metricsListen: must differ from server.listen (or be "" to serve /metrics there)']);
-    tree.server.metricsListen = '127.0.0.1:9090';
-    assert.deepEqual(load(tree).server.metricsListen, { host: '127.0.0.1', port: 9090 });
-  });
-
-  it('refuses a trusted proxy prefix of /0 (every peer), which the gateway could not start with', () => {
-    for (const entry of ['0.0.0.0/0', '::/0', '10.0.0.1/00']) {
-      const tree = minimalTree();
-      tree.server.trustedProxies = ['10.0.0.0/8', entry];
-      const problems = problemsOf(tree);
-      assert.equal(problems.length, 1, entry);
-      assert.match(problems[0] ?? '', /^server\.trustedProxies\[1\]: a \/0 prefix would trust every peer/, entry);
-    }
-  });
-
-  it('refuses scopes without openid', () => {
-    const tree = minimalTree();
-    tree.oidc.scopes = ['profile'];
-    assert.deepEqual(problemsOf(tree), ['oidc.scopes: must include "openid"']);
-  });
-
-  it('refuses a secret given as a number without echoing it', () => {
-    const text = stringify(minimalTree());
-    assert.match(text, /clientSecret: secret/);
-    const problems = problemsOf(text.replace('clientSecret: secret', 'clientSecret: 8675309'));
-    assert.deepEqual(problems, ['oidc.clientSecret: expected text, got a number']);
-  });
-});
-
-describe('files that are not a configuration mapping', () => {
-  it('reports bad YAML syntax with its line', () => {
-    const problems = problemsOf('server:\n  publicUrl: "https://app.example.com\noidc: [\n');
-    assert.ok(problems.length >= 1);
-    for (const problem of problems) assert.match(problem, /^YAML syntax: .*line \d+/);
-  });
-
-  it('reports a key given twice', () => {
-    const problems = problemsOf('server:\n  listen: "0.0.0.0:1"\n  listen: "0.0.0.0:2"\n');
-    assert.equal(problems.length, 1);
-    assert.match(problems[0] ?? '', /^YAML syntax: Map keys must be unique/);
-  });
-
-  it('refuses a file that is a list', () => {
-    assert.deepEqual(problemsOf('- server\n- oidc\n'), ['the file holds a list; it must be a YAML mapping with server, oidc, session and upstreams']);
-  });
-
-  it('refuses a file that is a single value', () => {
-    assert.deepEqual(problemsOf('authgate\n'), ['the file holds a single value; it must be a YAML mapping with server, oidc, session and upstreams']);
-  });
-
-  for (const [name, text] of [
-    ['an empty file', ''],
-    ['a file of comments', '# nothing here yet\n\n'],
-  ] as const) {
-    it(`refuses ${name}`, () => {
-      assert.deepEqual(problemsOf(text), ['the file is empty; it must be a YAML mapping with server, oidc, session and upstreams']);
-    });
-  }
-
-  it('names every missing section of an empty mapping', () => {
-    assert.deepEqual(problemsOf('{}\n'), ['server: required', 'oidc: required', 'session: required', 'upstreams: required']);
-  });
-
-  it('puts a single problem on one line of the error message', () => {
-    assert.throws(() => load('- a\n'), { message: 'test.yaml: the file holds a list; it must be a YAML mapping with server, oidc, session and upstreams' });
   });
 });

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { runCommand, sendCommands, withAuth } from './redis-protocol.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const READY_TIMEOUT_MS = 10_000;
@@ -53,79 +53,6 @@ function installExitHook(): void {
     for (const child of running) child.kill('SIGKILL');
     for (const dir of openDirs) rmSync(dir, { recursive: true, force: true });
   });
-}
-
-/** RESP array encoding, so a password with spaces or quotes needs no escaping. */
-function encodeCommand(args: string[]): string {
-  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-}
-
-/** Parses complete RESP replies of the kinds the helper uses (simple strings, errors, integers, bulk strings). */
-function parseReplies(buffer: string): string[] {
-  const replies: string[] = [];
-  let at = 0;
-  for (;;) {
-    const lineEnd = buffer.indexOf('\r\n', at);
-    if (lineEnd < 0) return replies;
-    const line = buffer.slice(at, lineEnd);
-    if (line.startsWith('$')) {
-      const length = Number(line.slice(1));
-      if (length < 0) {
-        replies.push('');
-        at = lineEnd + 2;
-        continue;
-      }
-      // Redis' bulk length counts bytes; the helper only reads ASCII replies (PING, INFO, FLUSHALL).
-      if (buffer.length < lineEnd + 2 + length + 2) return replies;
-      replies.push(buffer.slice(lineEnd + 2, lineEnd + 2 + length));
-      at = lineEnd + 2 + length + 2;
-    } else {
-      replies.push(line);
-      at = lineEnd + 2;
-    }
-  }
-}
-
-/**
- * Sends commands and resolves with one reply per command (a simple reply's line, or a bulk string's text).
- * Kept to raw sockets so the helper never depends on a client library's reconnect behaviour.
- */
-function sendCommands(port: number, commands: string[][], timeoutMs: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let buffer = '';
-    const timer = setTimeout(() => socket.destroy(new Error(`redis on port ${port} did not answer within ${timeoutMs} ms`)), timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(commands.map(encodeCommand).join('')));
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      const replies = parseReplies(buffer);
-      if (replies.length >= commands.length) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(replies.slice(0, commands.length));
-      }
-    });
-    socket.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      reject(new Error(`redis on port ${port} closed the connection before answering`));
-    });
-  });
-}
-
-function withAuth(password: string | undefined, commands: string[][]): string[][] {
-  return password === undefined ? commands : [['AUTH', password], ...commands];
-}
-
-async function runCommand(port: number, password: string | undefined, command: string[]): Promise<string> {
-  const replies = await sendCommands(port, withAuth(password, [command]), 2_000);
-  const failed = replies.find((line) => line.startsWith('-'));
-  if (failed) throw new Error(`redis ${command[0]} failed: ${failed.slice(1)}`);
-  return replies[replies.length - 1] ?? '';
 }
 
 interface Spawned {
