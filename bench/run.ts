@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGateway } from './build.js';
+import { apacheErrors } from './systems/apache.js';
 import { measureLoginCost, type LoginCost } from './login-cost.js';
 import { machineInfo } from './machine.js';
 import { markdownReport } from './markdown.js';
@@ -97,6 +98,10 @@ async function main(): Promise<void> {
       measured = await measureAll(stack, settings);
     } finally {
       await stack.close();
+    }
+    for (const { id } of stack.systems.filter((s) => s.id.startsWith('apache'))) {
+      const errors = apacheErrors(workDir, id);
+      if (errors.length) measured.notes.push(`${id} wrote ${errors.length} warning/error lines to its error log; the first: ${errors[0]}`);
     }
     // Once the main stack is gone: the scaling pass starts its own stacks, unpinned.
     const scaling = settings.scaling && ids.includes('authgate-cookie') ? await measureScaling(settings, workDir, log) : undefined;

@@ -108,9 +108,19 @@ ProxyPass / ${options.upstreamUrl}/
 ${options.oidc ? oidcBlock(options.port, options.oidc) : ''}`;
 }
 
-function tail(file: string): string {
+/**
+ * The lines of an Apache system's error log at level warn or worse, less the module's start-up advice to use
+ * https: what httpd wrote while it was measured (it writes nothing else when all is well).
+ */
+export function apacheErrors(workDir: string, name: string): string[] {
+  return tail(join(workDir, name, 'error.log'), Infinity)
+    .split('\n')
+    .filter((line) => /\[[\w_]+:(warn|error|crit|alert|emerg)\]/.test(line) && !line.includes('oidc_check_config'));
+}
+
+function tail(file: string, chars = 4_000): string {
   try {
-    return readFileSync(file, 'utf8').slice(-4_000);
+    return readFileSync(file, 'utf8').slice(-chars);
   } catch {
     return '';
   }
