@@ -151,9 +151,20 @@ export function consoleReport(report: RunReport): string {
   return parts.join('\n');
 }
 
+/** Below this share of its core at full load, a system was not what limited its own req/s. */
+const SATURATED_CPU_PERCENT = 85;
+
+/** The systems that did not use their core at full load (the fastest floors can outrun the load generator). */
+function unsaturated(report: RunReport): string | undefined {
+  const idle = report.full.filter((m) => m.cpuPercent < SATURATED_CPU_PERCENT);
+  if (idle.length === 0) return undefined;
+  const list = idle.map((m) => `${m.id} ${f(m.cpuPercent, 0)}%`).join(', ');
+  return `At full load some systems used less than ${SATURATED_CPU_PERCENT}% of their core (${list}): the load generator and the upstream on the other core set their req/s, so it is a lower bound; their CPU µs/req still compares.`;
+}
+
 /** The run's notes, the warnings about a disturbed or imprecise run first. */
 export function allNotes(report: RunReport): string[] {
-  return [disturbance(report), spread(report), ...report.notes].filter((note): note is string => note !== undefined);
+  return [disturbance(report), spread(report), unsaturated(report), ...report.notes].filter((note): note is string => note !== undefined);
 }
 
 /** The soak in one sentence. */
