@@ -1,5 +1,5 @@
 /** The machine and software a run measured on, for the report's header. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,19 @@ function run(command: string, args: string[]): string {
   } catch {
     return '';
   }
+}
+
+/** The C peers' versions, from their binaries and Debian's package database; absent when not installed. */
+function peerVersions(): Record<string, string> {
+  const apache = /Apache\/(\S+)/.exec(run('/usr/sbin/apache2', ['-v']))?.[1];
+  const openidc = run('dpkg-query', ['-W', '-f', '${Version}', 'libapache2-mod-auth-openidc']);
+  // nginx -v writes its version to stderr (spawnSync reports a missing binary instead of throwing).
+  const nginx = /nginx\/(\S+)/.exec(spawnSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8' }).stderr ?? '')?.[1];
+  return {
+    ...(nginx ? { nginx } : {}),
+    ...(apache ? { 'Apache httpd': apache } : {}),
+    ...(apache && openidc ? { mod_auth_openidc: openidc } : {}),
+  };
 }
 
 function packageVersion(name: string): string {
@@ -59,6 +72,7 @@ export function machineInfo(): Machine {
       'oidc-provider': packageVersion('oidc-provider'),
       autocannon: packageVersion('autocannon'),
       ...(redis ? { 'redis-server': redis } : {}),
+      ...peerVersions(),
     },
   };
 }

@@ -3,7 +3,7 @@ import { COLD_LOGINS } from './login-cost.js';
 import { allNotes, f, int, markdownTable, pct, plural, ratios, scalingLine, soakLine, tables, times, type RunReport } from './report.js';
 import type { BenchSettings } from './settings.js';
 import type { SoakResult } from './soak.js';
-import { SYSTEM_LABELS } from './stack.js';
+import { OIDC_MODULE, SYSTEM_IDS, SYSTEM_LABELS } from './system-ids.js';
 import { imageNodeFlags } from './systems/authgate.js';
 
 function soakSection(soak: SoakResult | undefined): string {
@@ -34,6 +34,25 @@ ${markdownTable(t.scaling.head, t.scaling.rows)}
 ${scalingLine(scaling)}
 
 The load generator, the upstream and the provider share the same cores as the workers (this machine has ${scaling.cores}), so a ${scaling.cores}-core machine cannot show the gateway's own scaling cleanly: every cycle they take is one the workers do not get.`;
+}
+
+/** How the C peers were set up, when the run had any. */
+function peersSection(report: RunReport): string {
+  const ids = report.full.map((m) => m.id);
+  if (!ids.some((id) => id === 'nginx-bare' || id === 'apache-bare' || OIDC_MODULE.has(id))) return '';
+  return `
+nginx and Apache httpd are Debian's packages, started from configs the benchmark writes into a temporary
+directory (bench/systems/nginx.ts, bench/systems/apache.ts) and pinned like every other system: the whole process
+tree (nginx's master and its \`worker_processes 1\`; httpd's parent and its one mpm_event child, \`ServerLimit 1\`
+with 64 threads) on the same core, so each gets one core as a single Node process does. Both keep a client
+connection for any number of requests (as Node does) and reuse their upstream connections. Neither writes an
+access log; errors go at level \`warn\` to a file (httpd) or stderr (nginx). mod_auth_openidc signs in for real
+against the same provider (code flow with PKCE S256, authgate's default scopes, \`/oauth2/callback\`), with
+\`OIDCSessionType server-cache\` and its shm cache (apache-oidc-server) or \`client-cookie\` (apache-oidc-cookie), and
+its defaults otherwise (it passes the claims and the access token upstream as headers). Their CPU and RSS are summed
+over the parent and its child, like a Node primary and its workers; pages the two share are counted twice, which
+overstates their memory by a little.
+`;
 }
 
 /** The environment that repeats a run's settings. */
@@ -75,7 +94,7 @@ Each server runs in its own process: a minimal node:http upstream answering 200 
 identity provider (oidc-provider 9, the one the tests use), ${report.full.some((x) => x.id === 'authgate-redis') ? 'redis-server (no persistence), ' : ''}and the systems under test:
 
 ${systems}
-
+${peersSection(report)}
 ${report.pinned ? 'The systems under test are pinned to CPU 1 with taskset (only one of them is under load at a time); the load generator, upstream, provider and Redis share CPU 0. The numbers are therefore single-core figures for each system.' : 'Nothing was pinned to a CPU (one core, or BENCH_PIN=0): the load generator, the upstream and the system under test share the machine.'}
 authgate is the built gateway, started as the Docker image starts it (\`node ${imageNodeFlags().join(' ')} dist/cli.js --config …\`), with its defaults (log level \`${s.logLevel}\`: one JSON access-log line per request, written to /dev/null); the bare proxy, the express stack and the upstream are bench/systems/*.ts transpiled to plain JavaScript and run on plain \`node\` too.
 Before loading, the benchmark signs in once through every authenticating system with a real login (the
@@ -95,10 +114,10 @@ third), so medians over fresh processes are not one process's luck.` : 'Each sys
 response's own latency (autocannon's histogram keeps whole milliseconds only). RSS is the largest VmRSS
 (/proc/PID/status, the process and its children) sampled every 200 ms while the system is under load.
 "CPU %" is the system's CPU time over the run (100% = its core fully used: below that, something else was the
-limit); "others CPU %" is the CPU time outside the benchmark's own processes meanwhile (/proc/stat's busy
+limit) and "CPU µs/req" that time per 2xx response (the median over rounds); "others CPU %" is the CPU time outside the benchmark's own processes meanwhile (/proc/stat's busy
 time, the hypervisor's steal time and the kernel's interrupt work included, minus the benchmark's processes),
 the largest over the rounds: anything but ~0 means the machine was not quiet.
-The ratios (authgate / bare proxy, authgate / express-openid-connect) are the median over rounds of each
+The ratios ("vs bare proxy", authgate / express-openid-connect, authgate / mod_auth_openidc) are the median over rounds of each
 round's own ratio: the two runs of a round are seconds apart, so the machine's drift between minutes cancels.
 ${report.half.length ? `\nHalf load: the same rounds at a fixed rate (autocannon \`overallRate\`) of half the bare proxy's median full-load rate; "p99 added" is the median over rounds of a system's p99 minus the bare proxy's p99 in the same round, at that same rate.` : ''}
 
@@ -110,6 +129,8 @@ ${report.half.length ? `\n## Half load\n\n${markdownTable(t.half.head, t.half.ro
 
 - authgate / bare proxy: cookie ${pct(r.cookieVsBare)}, Redis ${pct(r.redisVsBare)}
 - authgate / express-openid-connect: cookie ${times(r.cookieVsExpress)}, Redis ${times(r.redisVsExpress)}
+- authgate / mod_auth_openidc with server-side sessions, req/s: cookie ${times(r.cookieVsModule)}, Redis ${times(r.redisVsModule)}; p99 at full load: cookie ${times(r.p99CookieVsModule)}, Redis ${times(r.p99RedisVsModule)}
+- authgate's p99 at full load / the bare proxy's: cookie ${times(r.p99CookieVsBare)}, Redis ${times(r.p99RedisVsBare)}
 
 ${markdownTable(t.targets.head, t.targets.rows)}
 
@@ -121,7 +142,7 @@ ${report.logins.length ? `${markdownTable(t.logins.head, t.logins.rows)}
 
 Each login is a fresh browser (no provider session): \`GET /\` → redirect to the provider → its login and consent
 forms → the gateway's callback (code grant, ID token checks, new session) → the first proxied page. Gateway CPU
-is utime + stime from /proc/PID/stat across ${s.logins} logins (${s.loginConcurrency} at a time) after ${s.loginWarmUp.toLocaleString('en')} unmeasured ones: a login
+is utime + stime from /proc/PID/stat (for mod_auth_openidc, of the httpd parent and its child) across ${s.logins} logins (${s.loginConcurrency} at a time) after ${s.loginWarmUp.toLocaleString('en')} unmeasured ones: a login
 runs each function of its path only a few times, so V8 optimises that path over thousands of logins. The first
 ${COLD_LOGINS} logins the gateway serves (one at a time, right after the load passes) are measured apart: what a
 gateway that signs in few users pays per login. The provider's CPU is counted apart, in its own process. Logins/s is bounded by the provider and the client
@@ -140,7 +161,7 @@ ${allNotes(report).length ? `\n## Notes\n\n${allNotes(report).map((n) => `- ${n}
 
 \`\`\`sh
 npm ci
-apt-get install redis-server     # optional: without it the Redis store is skipped
+apt-get install redis-server nginx apache2 libapache2-mod-auth-openidc   # optional: each system without its package is skipped
 npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 8 min
 ${env}npm run bench   # exactly this run; it took ${Math.ceil(report.elapsed / 60)} min
 npm run bench:profile            # authgate and the bare proxy under --cpu-prof: what authgate adds per request
@@ -152,7 +173,7 @@ BENCH_PROFILE_TOP (15), BENCH_PROFILE_DIR (where the .cpuprofiles are kept) and 
 
 Settings (environment): BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_FRESH=0, BENCH_CONNECTIONS, BENCH_HALF_LOAD=0,
 BENCH_LOGINS, BENCH_LOGIN_WARMUP, BENCH_LOGIN_CONCURRENCY, BENCH_SOAK=1, BENCH_SOAK_REQUESTS, BENCH_SYSTEMS (comma list of
-bare, express-oidc, authgate-cookie, authgate-redis), BENCH_PIN=0, BENCH_BUILD=0 (use the existing dist/),
+${SYSTEM_IDS.join(', ')}; default all that are installed), BENCH_PIN=0, BENCH_BUILD=0 (use the existing dist/),
 BENCH_LOG_LEVEL, BENCH_KEEP_LOGS=1, BENCH_WORKERS, BENCH_SCALING=0, BENCH_OUT (\`-\` writes no file).
 `;
 }

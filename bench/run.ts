@@ -1,15 +1,17 @@
 /**
- * `npm run bench`: authgate against a bare fastify proxy and express-openid-connect, in the same run, on the
- * same machine. Builds the gateway, starts every server in its own process, signs in once per system, loads
- * them in alternating rounds at full and at half load, measures gateway CPU per login (and, with
- * BENCH_SOAK=1, RSS over a million requests), then authgate with one worker against server.workers: auto
- * (BENCH_SCALING=0 skips that), prints the tables and writes BENCHMARKS.md.
+ * `npm run bench`: authgate against a bare fastify proxy, express-openid-connect and (when installed) nginx,
+ * Apache and Apache + mod_auth_openidc, in the same run, on the same machine. Builds the gateway, starts every
+ * server in its own process, signs in once per system, loads them in alternating rounds at full and at half
+ * load, measures gateway CPU per login (and, with BENCH_SOAK=1, RSS over a million requests), then authgate
+ * with one worker against server.workers: auto (BENCH_SCALING=0 skips that), prints the tables and writes
+ * BENCHMARKS.md.
  * Settings come from the environment: see bench/settings.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGateway } from './build.js';
+import { apacheErrors } from './systems/apache.js';
 import { measureLoginCost, type LoginCost } from './login-cost.js';
 import { machineInfo } from './machine.js';
 import { markdownReport } from './markdown.js';
@@ -20,6 +22,7 @@ import { measureScaling } from './scaling.js';
 import { readSettings, type BenchSettings } from './settings.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { SYSTEM_IDS, startStack, type Stack, type SystemId } from './stack.js';
+import { OIDC_MODULE } from './system-ids.js';
 
 const log = (line: string) => console.log(line);
 
@@ -48,7 +51,8 @@ async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<R
   }
 
   const logins: LoginCost[] = [];
-  for (const system of stack.systems.filter((s) => s.id.startsWith('authgate'))) {
+  // The gateways whose logins are measured: authgate and, the same way, the C module's httpd process tree.
+  for (const system of stack.systems.filter((s) => s.id.startsWith('authgate') || OIDC_MODULE.has(s.id))) {
     if (settings.logins === 0) break;
     log(`\nlogins: ${settings.logins} through ${system.id}`);
     const cost = await measureLoginCost(system, stack.idp, settings.logins, settings.loginConcurrency, settings.loginWarmUp);
@@ -94,6 +98,10 @@ async function main(): Promise<void> {
       measured = await measureAll(stack, settings);
     } finally {
       await stack.close();
+    }
+    for (const { id } of stack.systems.filter((s) => s.id.startsWith('apache'))) {
+      const errors = apacheErrors(workDir, id);
+      if (errors.length) measured.notes.push(`${id} wrote ${errors.length} warning/error lines to its error log; the first: ${errors[0]}`);
     }
     // Once the main stack is gone: the scaling pass starts its own stacks, unpinned.
     const scaling = settings.scaling && ids.includes('authgate-cookie') ? await measureScaling(settings, workDir, log) : undefined;

@@ -28,7 +28,11 @@ export interface BenchSettings {
   /** BENCH_SOAK=1: also send BENCH_SOAK_REQUESTS (default 1,000,000) to authgate (cookie store) and watch RSS. */
   soak: boolean;
   soakRequests: number;
-  /** BENCH_SYSTEMS: a comma list of bare, express-oidc, authgate-cookie, authgate-redis. Default all. */
+  /**
+   * BENCH_SYSTEMS: a comma list of system ids (bench/system-ids.ts): nginx-bare, apache-bare, bare, express-oidc,
+   * apache-oidc-server, apache-oidc-cookie, authgate-cookie, authgate-redis. Default all; a system whose software
+   * is not installed (nginx, apache2, libapache2-mod-auth-openidc, redis-server) is skipped with a note.
+   */
   systems: string[];
   /** BENCH_PIN=0: no CPU pinning. */
   pin: boolean;

@@ -11,21 +11,13 @@ import { freePort } from '../test/helpers/ports.js';
 import { compileEntry } from './compile.js';
 import { pinSelf, rssKb, STARTING_CPUS, spawnProcess, spawnTsx, waitForHttp, type BenchProcess } from './proc.js';
 import { checkSession, signIn } from './sign-in.js';
+import { missingSoftware, NO_AUTH, OIDC_MODULE, SYSTEM_LABELS, type SystemId } from './system-ids.js';
+import { spawnApache } from './systems/apache.js';
 import { spawnAuthgate } from './systems/authgate.js';
-import { redisAvailable, startRedis } from './systems/redis.js';
+import { spawnNginx } from './systems/nginx.js';
+import { startRedis } from './systems/redis.js';
 
-/** The systems the benchmark knows, in the order they are reported. */
-export const SYSTEM_IDS = ['bare', 'express-oidc', 'authgate-cookie', 'authgate-redis'] as const;
-/** One system under test. */
-export type SystemId = (typeof SYSTEM_IDS)[number];
-
-/** What each system is, for tables. */
-export const SYSTEM_LABELS: Record<SystemId, string> = {
-  bare: 'bare proxy (fastify 5 + @fastify/http-proxy, no auth)',
-  'express-oidc': 'express 5 + express-openid-connect 3 + http-proxy-middleware 3',
-  'authgate-cookie': 'authgate, cookie session store',
-  'authgate-redis': 'authgate, Redis session store',
-};
+export { SYSTEM_IDS, SYSTEM_LABELS, type SystemId } from './system-ids.js';
 
 /** A running system with the session cookie of its one sign-in (none for the bare proxy). */
 export interface RunningSystem {
@@ -84,11 +76,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   // since a child inherits this process's pin to CPU 0).
   const systemCpus = !pinned ? undefined : (options.authgateWorkers ?? 1) === 1 ? '1' : STARTING_CPUS;
 
-  let wanted = [...options.systems];
-  if (wanted.includes('authgate-redis') && !redisAvailable()) {
-    wanted = wanted.filter((id) => id !== 'authgate-redis');
-    notes.push('authgate with the Redis store was skipped: /usr/bin/redis-server is not installed (apt-get install redis-server).');
-  }
+  const wanted = options.systems.filter((id) => {
+    const missing = missingSoftware(id);
+    if (missing) notes.push(`${id} (${SYSTEM_LABELS[id]}) was skipped: ${missing}.`);
+    return !missing;
+  });
 
   const started: BenchProcess[] = [];
   const stopAll = async () => {
@@ -105,7 +97,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const url = (id: SystemId) => `http://127.0.0.1:${ports.get(id)}`;
     const secrets = new Map(wanted.map((id) => [id, randomBytes(24).toString('base64url')]));
     const clients: IdpClient[] = wanted
-      .filter((id) => id !== 'bare')
+      .filter((id) => !NO_AUTH.has(id))
       .map((id) => ({
         clientId: `bench-${id}`,
         clientSecret: secrets.get(id) ?? '',
@@ -138,6 +130,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       let proc: BenchProcess;
       if (id === 'bare') {
         proc = spawnCompiled(id, 'bench/systems/bare-proxy.ts', { BENCH_PORT: port, BENCH_UPSTREAM: upstreamUrl }, systemCpus, options.bareNodeArgs);
+      } else if (id === 'nginx-bare') {
+        proc = spawnNginx({ name: id, port: Number(port), upstreamUrl, workDir: options.workDir, cpus: systemCpus });
+      } else if (id === 'apache-bare' || OIDC_MODULE.has(id)) {
+        const sessionType = id === 'apache-oidc-cookie' ? 'client-cookie' : 'server-cache';
+        const oidc = OIDC_MODULE.has(id) ? { ...common, sessionType, passphrase: randomBytes(32).toString('base64url') } as const : undefined;
+        proc = spawnApache({ name: id, port: Number(port), upstreamUrl, ...(oidc ? { oidc } : {}), workDir: options.workDir, cpus: systemCpus });
       } else if (id === 'express-oidc') {
         proc = spawnCompiled(id, 'bench/systems/express-oidc.ts', {
           BENCH_PORT: port,
@@ -165,9 +163,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // Ready: authgate once /ready says provider and store answer; the others once they answer at all.
       if (id.startsWith('authgate')) await waitForHttp(proc, `${url(id)}/ready`, (status) => status === 200);
       else await waitForHttp(proc, `${url(id)}/`, (status) => status < 500);
-      const cookie = id === 'bare' ? undefined : await signIn(`${url(id)}/`);
-      await checkSession(`${url(id)}/`, cookie);
-      return { proc, cookie };
+      // The functional check of every system: after a real sign-in, GET / must be the upstream's 200 "ok".
+      try {
+        const cookie = NO_AUTH.has(id) ? undefined : await signIn(`${url(id)}/`);
+        await checkSession(`${url(id)}/`, cookie);
+        return { proc, cookie };
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        const stderr = proc.stderrTail().trim();
+        throw new Error(`${id} (${SYSTEM_LABELS[id]}) failed its check before the load: ${why}${stderr ? `\n${id} stderr:\n${stderr}` : ''}`);
+      }
     };
 
     const systems: RunningSystem[] = [];
