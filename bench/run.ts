@@ -7,7 +7,7 @@
  * BENCHMARKS.md.
  * Settings come from the environment: see bench/settings.ts.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGateway } from './build.js';
@@ -22,6 +22,7 @@ import { measureScaling } from './scaling.js';
 import { readSettings, type BenchSettings } from './settings.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { SYSTEM_IDS, startStack, type Stack, type SystemId } from './stack.js';
+import { withKeptSections } from './kept-sections.js';
 import { OIDC_MODULE } from './system-ids.js';
 
 const log = (line: string) => console.log(line);
@@ -113,7 +114,8 @@ async function main(): Promise<void> {
   }
   log(`\n${consoleReport(report)}`);
   if (settings.out !== '' && settings.out !== '-') {
-    writeFileSync(resolve(ROOT, settings.out), markdownReport(report));
+    const path = resolve(ROOT, settings.out);
+    writeFileSync(path, withKeptSections(markdownReport(report), existsSync(path) ? readFileSync(path, 'utf8') : ''));
     log(`\nwrote ${settings.out}`);
   }
 }
