@@ -3,6 +3,8 @@
  * after another with a user's session cookie, recording every answer. What a drill asserts on: non-200
  * answers that are not 503, Set-Cookie headers that end the session, and how long 503s lasted.
  */
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { Cookie } from 'tough-cookie';
 import { BrowserClient } from './browser-client.js';
 
@@ -139,4 +141,30 @@ export async function signInUsers(publicUrl: string, logins: string[]): Promise<
     users.push({ login, label: `${login}#${index}`, cookie });
   }
   return users;
+}
+
+/** Generous for a slow, shared 2-core machine: a Redis failover alone takes about 2 s. */
+const MAX_503_WINDOW_MS = 30_000;
+
+/**
+ * What a failover drill must show afterwards: every answer a 200 or a 503, no session cookie cleared, 503s
+ * for a bounded window, and every user still signed in with the cookie they had (the upstream sees them).
+ */
+export async function assertNobodySignedOut(
+  t: TestContext,
+  report: LoadReport,
+  users: LoadUser[],
+  gateway: { publicUrl: string; upstream: { last(): { headers: Record<string, string | string[] | undefined> } | undefined } },
+): Promise<void> {
+  const window = report.first503 === undefined || report.last503 === undefined ? 0 : report.last503 - report.first503;
+  t.diagnostic(`requests ${report.total}: ${report.ok} ok, ${report.unavailable} 503, ${report.failures.length} other; 503 window ${window} ms; slowest request ${report.slowestMs} ms`);
+  assert.deepEqual(report.failures, [], 'every answer that was not 200 was a 503');
+  assert.deepEqual(report.clearedCookies, [], 'no answer cleared a session cookie');
+  assert.ok(window < MAX_503_WINDOW_MS, `503s for ${window} ms`);
+  for (const user of users) {
+    const response = await fetch(`${gateway.publicUrl}/after`, { headers: { cookie: user.cookie, accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(response.status, 200, `${user.label} still signed in with the same cookie`);
+    await response.arrayBuffer();
+    assert.equal(gateway.upstream.last()?.headers['x-forwarded-user'], user.login);
+  }
 }
