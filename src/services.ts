@@ -149,7 +149,7 @@ async function sessionBackend(
       revocations: createRevocations({ max: 100_000, ttlMs: config.session.absoluteTimeout }),
     });
   }
-  // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway about 9 MB of RSS.
+  // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway RSS (BENCHMARKS.md).
   const { createRedisStore } = await import('./session/redis-store.js');
   const { createRedisClient } = await import('./session/redis-client.js');
   return createRedisStore({

@@ -1,9 +1,8 @@
 /**
  * The requests in flight, for the shutdown log line that names the ones the grace period cut: a doubly
- * linked list whose entries the requests carry, so leaving it is O(1) and allocates nothing. The first
- * version was a Set; under load its add/delete per request kept every request's objects alive through two
- * young-generation collections (measured with --trace-gc-nvp: 2.7 MB promoted per scavenge, against 0.1 MB
- * without it), so the old generation filled with dead requests and GC took a sixth of the CPU.
+ * linked list whose entries the requests carry, so leaving it is O(1) and allocates nothing. A Set's
+ * add/delete per request kept every request's objects alive long enough to be promoted, and the old
+ * generation filled with dead requests (the GC trace is in BENCHMARKS.md).
  *
  * A request leaves the list when it is answered. One whose client went away before its answer never is:
  * such entries are skipped by values() and swept out every SWEEP_EVERY additions. (An onRequestAbort hook

@@ -2,7 +2,7 @@
  * A bounded map whose entries expire, for the cookie store's long lists (back-channel logouts, claimed
  * one-time values): written rarely, read on every request, and mostly empty.
  * Hand-written, not lru-cache: lru-cache allocates its arrays for all `max` (100,000) entries up front, a
- * measured few MB of resident memory per list on every cookie-store gateway; this map grows with use.
+ * few MB of resident memory per list on every cookie-store gateway (BENCHMARKS.md); this map grows with use.
  * When full it forgets the entry written longest ago, which is the one that expires first.
  */
 export class ExpiringMap<K, V extends NonNullable<unknown>> {

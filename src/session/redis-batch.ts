@@ -2,11 +2,10 @@
  * Session reads batched per event-loop turn: the reads of the requests that arrive together leave in one
  * socket write. The connection is corked at the first read of a turn and uncorked once the turn's I/O
  * callbacks have run, so the commands, each sent by ioredis as usual, are written together (one writev).
- * Earlier designs, measured under load: a write per command was the largest single cost of a request;
- * ioredis' auto-pipelining sends one pipeline at a time per connection and queues the rest behind it, and it
- * (like a pipeline per turn) kept enough per-request objects alive to be promoted: the old generation grew
- * by 0.15–0.3 MB per scavenge and RSS reached 190 MB. A Redis Cluster keeps ioredis' auto-pipelining
- * (its commands go to many connections).
+ * A write per command was the largest single cost of a request; ioredis' auto-pipelining sends one pipeline
+ * at a time per connection and queues the rest, and it kept per-request objects alive long enough to be
+ * promoted (figures in BENCHMARKS.md). A Redis Cluster keeps ioredis' auto-pipelining (its commands go to
+ * many connections).
  */
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
