@@ -29,6 +29,8 @@ export interface RatioFigure {
   noise: number;
   /** This system's median req/s (machine-dependent: shown, never compared). */
   rps: number;
+  /** The ratio of each round, in round order. */
+  perRound: number[];
 }
 
 /** bench/baseline.json. */
@@ -55,7 +57,7 @@ export function ratioFigure(own: Measurement, bare: Measurement): RatioFigure | 
   if (own.runs.length === 0 || own.runs.length !== bare.runs.length) return undefined;
   const perRound = own.runs.map((run, i) => run.rps / (bare.runs[i]?.rps ?? Number.NaN));
   if (!perRound.every(Number.isFinite)) return undefined;
-  return { ratio: median(perRound), noise: noiseOf(perRound), rps: own.rps };
+  return { ratio: median(perRound), noise: noiseOf(perRound), rps: own.rps, perRound };
 }
 
 /** One line of the check's table. */
@@ -114,6 +116,11 @@ export function verdictTable(rows: Verdict[]): string {
       r.verdict,
     ]),
   );
+}
+
+/** One line per checked system with its rounds' ratios, to show where the noise came from. */
+export function roundLines(rows: Verdict[]): string[] {
+  return rows.flatMap((r) => (r.figure ? [`${r.id} per-round ratios: ${r.figure.perRound.map((v) => f(v, 3)).join(' ')}`] : []));
 }
 
 /** Reads a baseline file; undefined when there is none. */

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { buildGateway } from './build.js';
-import { CHECKED, judge, readBaseline, ratioFigure, verdictTable, writeBaseline, type Baseline } from './check-verdict.js';
+import { CHECKED, judge, readBaseline, ratioFigure, roundLines, verdictTable, writeBaseline, type Baseline } from './check-verdict.js';
 import { f, plural } from './format.js';
 import { machineInfo } from './machine.js';
 import { ROOT } from './proc.js';
@@ -34,7 +34,8 @@ function baselineFrom(full: Measurement[], settings: BenchSettings, machine: Ret
   const ratios: Baseline['ratios'] = {};
   for (const m of full) {
     const figure = CHECKED.includes(m.id) ? ratioFigure(m, bare) : undefined;
-    if (figure) ratios[m.id] = { ratio: Number(figure.ratio.toFixed(4)), noise: Number(figure.noise.toFixed(4)), rps: Math.round(figure.rps) };
+    const round4 = (n: number) => Number(n.toFixed(4));
+    if (figure) ratios[m.id] = { ratio: round4(figure.ratio), noise: round4(figure.noise), rps: Math.round(figure.rps), perRound: figure.perRound.map(round4) };
   }
   return {
     date: machine.date,
@@ -96,6 +97,7 @@ async function main(): Promise<number> {
 
   const rows = judge(full, baseline, updating);
   log(`\n${verdictTable(rows)}`);
+  for (const line of roundLines(rows)) log(line);
   if (baseline) log(`baseline: ${shownPath}, ${baseline.date}, commit ${baseline.commit}, ${plural(baseline.rounds, 'round')} × ${baseline.seconds} s on ${baseline.machine}`);
   for (const note of notes) log(`note: ${note}`);
   for (const id of CHECKED) {
