@@ -14,9 +14,10 @@ export const CHECKED: readonly SystemId[] = ['authgate-cookie', 'authgate-redis'
 
 /**
  * How many robust standard deviations (1.4826 × the median absolute deviation) of one round's ratio a drop
- * may reach before it counts as a regression. The difference of two 5-round medians varies by about 0.8 of
- * one round's spread, so two of those keep false alarms on an unchanged build near 1 in 100 while a drop
- * bigger than the rounds' own disagreement still fails.
+ * may reach before it counts as a regression: the difference of two 5-round medians varies by about 0.8 of
+ * one round's spread, so two keep false alarms on an unchanged build rare while a drop bigger than the
+ * rounds' own disagreement fails. The larger of the run's and the baseline run's noise is used, because with
+ * 5 rounds three that happen to agree give a tiny MAD while the other two sit far off.
  */
 export const NOISE_FACTOR = 2;
 const MAD_TO_SIGMA = 1.4826;
@@ -92,11 +93,12 @@ export function judge(full: Measurement[], baseline: Baseline | undefined, updat
       row.verdict = 'updated';
     } else if (!base) {
       row.verdict = 'no baseline';
-    } else if (base.ratio - figure.ratio > figure.noise) {
+    } else if (base.ratio - figure.ratio > Math.max(figure.noise, base.noise)) {
       row.verdict = 'FAIL';
       row.failure =
         `${m.id}: req/s ratio to the bare proxy ${f(figure.ratio, 3)} is ${f(base.ratio - figure.ratio, 3)} below the baseline's ` +
-        `${f(base.ratio, 3)}, more than this run's noise ±${f(figure.noise, 3)} (${NOISE_FACTOR} × 1.4826 × MAD of the per-round ratios)`;
+        `${f(base.ratio, 3)}, more than the noise ±${f(Math.max(figure.noise, base.noise), 3)} (the larger of this run's ±${f(figure.noise, 3)} ` +
+        `and the baseline's ±${f(base.noise, 3)}; each ${NOISE_FACTOR} × 1.4826 × MAD of its per-round ratios)`;
     }
     rows.push(row);
   }
