@@ -165,7 +165,19 @@ apt-get install redis-server nginx apache2 libapache2-mod-auth-openidc   # optio
 npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 8 min
 ${env}npm run bench   # exactly this run; it took ${Math.ceil(report.elapsed / 60)} min
 npm run bench:profile            # authgate and the bare proxy under --cpu-prof: what authgate adds per request
+npm run bench:check              # about 3 min: fails when authgate's req/s ratio to the bare proxy fell
+npm run bench:check -- --update  # rewrites bench/baseline.json from the run (commit it)
 \`\`\`
+
+\`npm run bench:check\` is the regression guard for every change to the request path: the bare proxy and authgate
+(cookie store; Redis too when redis-server is installed), 5 interleaved rounds × (3 s warm-up + 3 s), a fresh
+process per run, no BENCHMARKS.md. Each authgate/bare req/s ratio is the median of the rounds' own ratios;
+it fails (exit 1) when it is below bench/baseline.json's by more than the noise: 2 × 1.4826 × the median absolute
+deviation of the per-round ratios (two robust standard deviations of one round; the difference of two 5-round
+medians varies by about 0.8 of that), the larger of this run's and the baseline run's, since three of five rounds
+that happen to agree give a tiny MAD. On a shared or virtual machine fresh processes differ in speed, so the noise
+is wide there; run it on a quiet machine to catch small regressions. BENCH_CHECK_BASELINE names
+another baseline file; BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP and BENCH_BUILD=0 apply as above.
 
 \`npm run bench:profile\` takes BENCH_PROFILE_STORE (cookie or redis), BENCH_PROFILE_SECONDS (10),
 BENCH_PROFILE_TOP (15), BENCH_PROFILE_DIR (where the .cpuprofiles are kept) and BENCH_PROFILE_LOGINS=N

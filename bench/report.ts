@@ -83,7 +83,8 @@ export function scalingLine(scaling: ScalingResult): string {
   return `auto / 1 worker: ${times(ratio(rps('auto'), rps(1)))}${failures ? ` (${failures})` : ''}`;
 }
 
-function textTable(head: string[], rows: string[][]): string {
+/** A plain-text table for the terminal, numbers right-aligned. */
+export function textTable(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
