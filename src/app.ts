@@ -52,7 +52,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addHook('onRequest', createPrepareRequest(services));
   registerErrorPages(app); // before any route scope: a scope keeps the error handler it saw
   await registerGatewayRoutes(app, services);
-  await registerForward(app, services); // guard → headers → reply-from
+  await registerForward(app, services); // guard → headers → undici, answer through the reply
   await registerWebSocketProxy(app, services); // guard → headers → @fastify/http-proxy
   app.addHook('onResponse', createAccessLogStage(services));
 

@@ -34,7 +34,7 @@ export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
   }
 }
 
-/** Rewrites the headers reply-from is about to send upstream. */
+/** Rewrites the headers the forward step is about to send upstream. */
 export type HeaderInjector = (request: FastifyRequest, headers: Record<string, string | string[] | undefined>) => Record<string, string | string[] | undefined>;
 
 /**
@@ -72,7 +72,7 @@ const FORWARDING = new Set([
 ]);
 
 /**
- * Hop-by-hop request headers (RFC 9110 7.6.1) reply-from leaves in place. Expect: the gateway has already
+ * Hop-by-hop request headers (RFC 9110 7.6.1) besides Connection (removed before the injector runs). Expect: the gateway has already
  * answered the client's 100-continue itself, and undici refuses to send an `expect` header (a 502 for every
  * upload curl makes over 1 MB); undici refuses Upgrade and Keep-Alive too.
  */

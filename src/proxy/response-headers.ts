@@ -4,7 +4,7 @@
  */
 import type { CookieNames } from '../session/cookie-names.js';
 
-/** Response headers as reply-from hands them over. */
+/** Headers as undici hands them over (lower-case names; repeated ones as arrays). */
 export type Headers = Record<string, string | string[] | undefined>;
 
 /** Characters a header value may not carry (Node would refuse to send the response). */
@@ -15,7 +15,7 @@ const clean = (value: string) => (INVALID_HEADER_VALUE.test(value) ? value.repla
 /**
  * Hop-by-hop headers (RFC 9110 7.6.1): the upstream's terms for its connection with the gateway, never the
  * client's. Its Connection: keep-alive would otherwise override a client's Connection: close. Transfer-Encoding
- * is safe to drop: reply-from already removes it (undici decodes the chunks) and Node frames the body anew.
+ * is safe to drop: undici decodes the chunks and Node frames the body anew.
  * Upgrade is dropped always: this path never relays a 101 (WebSocket upgrades go through the ws proxy).
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -39,7 +39,7 @@ export function responseHeadersForClient(headers: Headers, cookieNames: CookieNa
     }
     out[name] = typeof value === 'string' ? clean(value) : Array.isArray(value) ? value.map(clean) : value;
   }
-  // delete, not undefined: reply-from would send an undefined header as an empty one.
+  // delete, not undefined: fastify would send an undefined header as an empty one.
   // Most upstreams say just "keep-alive" (or "close"): nothing listed, no split.
   if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
     for (const listed of connectionTokens(connection)) delete out[listed];

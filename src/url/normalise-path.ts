@@ -106,7 +106,7 @@ export function normaliseTarget(rawUrl: string): NormalisedTarget | null {
 /**
  * The one wire form of a decoded canonical path: pchar characters and "/" raw, everything else (non-ASCII
  * as its UTF-8 bytes, space, "%", "?", "#", quotes, brackets…) percent-encoded in upper-case hex. It reads
- * back (normaliseTarget) as the same path, and the WHATWG URL parser (reply-from, the WebSocket client)
+ * back (normaliseTarget) as the same path, and the WHATWG URL parser (the WebSocket client)
  * leaves it as it is.
  */
 export function wirePath(path: string): string {
