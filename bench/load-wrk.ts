@@ -61,7 +61,7 @@ export function parseWrkOutput(stdout: string): WrkReport {
   return report as WrkReport;
 }
 
-/** A WrkReport as the benchmark's LoadResult; latencies in ms. wrk's latencies cover every answer, not only 2xx. */
+/** A WrkReport as the benchmark's LoadResult; latencies in ms (NaN without answers), over every answer, not only 2xx. */
 export function wrkLoadResult(report: WrkReport, loaderCpuMs?: number): LoadResult {
   const seconds = report.durationUs / 1e6;
   const ok = report.requests - report.non2xx;
@@ -70,8 +70,9 @@ export function wrkLoadResult(report: WrkReport, loaderCpuMs?: number): LoadResu
     ok,
     non2xx: report.non2xx,
     errors: report.connect + report.read + report.write + report.timeout,
-    p50: report.p50Us / 1000,
-    p99: report.p99Us / 1000,
+    // wrk reports percentiles of an empty histogram as 0: a run that got no answer has no latency.
+    p50: report.requests > 0 ? report.p50Us / 1000 : Number.NaN,
+    p99: report.requests > 0 ? report.p99Us / 1000 : Number.NaN,
     seconds,
     ...(loaderCpuMs !== undefined ? { loaderCpuMs } : {}),
   };

@@ -196,7 +196,8 @@ it fails (exit 1) when it is below bench/baseline.json's by more than the noise:
 deviation of the per-round ratios (two robust standard deviations of one round; the difference of two 5-round
 medians varies by about 0.8 of that), the larger of this run's and the baseline run's, since three of five rounds
 that happen to agree give a tiny MAD. On a shared or virtual machine fresh processes differ in speed, so the noise
-is wide there; run it on a quiet machine to catch small regressions. BENCH_CHECK_BASELINE names
+is wide there; run it on a quiet machine to catch small regressions. It loads with the full-load pass's generator
+(BENCH_LOAD) and refuses a baseline recorded with the other one: the ratios differ between them. BENCH_CHECK_BASELINE names
 another baseline file; BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP and BENCH_BUILD=0 apply as above.
 
 \`npm run bench:profile\` takes BENCH_PROFILE_STORE (cookie or redis), BENCH_PROFILE_SECONDS (10),

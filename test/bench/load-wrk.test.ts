@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { chooseLoader, loaderFor } from '../../bench/load.js';
 import { parseWrkOutput, runWrk, wrkLoadResult, wrkVersion } from '../../bench/load-wrk.js';
 
 /** `wrk -t1 -c32 -d1s --timeout 10s -s bench/wrk-report.lua` against authgate without a cookie (every answer a 401). */
@@ -61,10 +62,27 @@ describe('wrk loader', () => {
     assert.equal(broken.errors, 9);
   });
 
+  it('gives no latency for a run that got no answer (wrk prints 0)', () => {
+    const result = wrkLoadResult(parseWrkOutput(SIGNED_IN.replace(/requests=\d+ (.*) p50_us=\d+ p99_us=\d+/, 'requests=0 $1 p50_us=0 p99_us=0')));
+    assert.equal(result.ok, 0);
+    assert.ok(Number.isNaN(result.p50) && Number.isNaN(result.p99));
+  });
+
   it('refuses output without a complete result line', () => {
     assert.throws(() => parseWrkOutput(SIGNED_IN.replace(/^WRK_RESULT.*$/m, '')), /no WRK_RESULT line/);
     assert.throws(() => parseWrkOutput(SIGNED_IN.replace(' p999_us=142817', '')), /lacks p999Us/);
     assert.throws(() => parseWrkOutput(SIGNED_IN.replace('p99_us=128689', 'p99_us=nan')), /lacks p99Us/);
+  });
+
+  it('keeps autocannon for a fixed rate or a fixed count, and when asked for', () => {
+    assert.equal(loaderFor({ loader: 'wrk' }), 'wrk');
+    assert.equal(loaderFor({ loader: 'wrk', rate: 500 }), 'autocannon');
+    assert.equal(loaderFor({ loader: 'wrk', amount: 1000 }), 'autocannon');
+    assert.equal(loaderFor({ loader: 'wrk', onResponse: () => undefined }), 'autocannon');
+    assert.equal(chooseLoader('autocannon'), 'autocannon');
+    const notes: string[] = [];
+    assert.equal(chooseLoader(undefined, (line) => notes.push(line)), wrkVersion() === null ? 'autocannon' : 'wrk');
+    assert.equal(notes.length, wrkVersion() === null ? 1 : 0);
   });
 
   it('counts redirects and sends the cookie through the Lua script', { skip: wrkVersion() === null && 'wrk is not installed' }, async () => {
