@@ -5,6 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { f, int, times } from './format.js';
+import type { LoaderKind } from './load.js';
 import { textTable } from './report.js';
 import { median, type Measurement } from './rounds.js';
 import type { SystemId } from './system-ids.js';
@@ -43,6 +44,9 @@ export interface Baseline {
   seconds: number;
   warmup: number;
   connections: number;
+  /** The load generator of its runs, and its version; a baseline without it was recorded with autocannon. */
+  loader?: LoaderKind;
+  loaderVersion?: string;
   bareRps: number;
   ratios: Partial<Record<SystemId, RatioFigure>>;
 }
@@ -123,6 +127,20 @@ export function verdictTable(rows: Verdict[]): string {
 /** One line per checked system with its rounds' ratios, to show where the noise came from. */
 export function roundLines(rows: Verdict[]): string[] {
   return rows.flatMap((r) => (r.figure ? [`${r.id} per-round ratios: ${r.figure.perRound.map((v) => f(v, 3)).join(' ')}`] : []));
+}
+
+/**
+ * Why a run with `loader` cannot be judged against `baseline`, or undefined when it can: the ratio to the bare
+ * proxy depends on the load generator (with autocannon as the limit, authgate and the bare proxy looked equal).
+ */
+export function loaderMismatch(baseline: Baseline, loader: LoaderKind, baselinePath: string): string | undefined {
+  const recorded = baseline.loader ?? 'autocannon';
+  if (recorded === loader) return undefined;
+  return (
+    `${baselinePath} was recorded with ${recorded}${baseline.loaderVersion ? ` ${baseline.loaderVersion}` : ''} and this run would load with ${loader}: ` +
+    `the ratios to the bare proxy depend on the load generator and do not compare. Re-record the baseline with ` +
+    `\`npm run bench:check -- --update\` (on a quiet machine, and commit it), or run with BENCH_LOAD=${recorded}.`
+  );
 }
 
 /** Reads a baseline file; undefined when there is none. */

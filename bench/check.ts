@@ -4,7 +4,8 @@
  * process per system and round as in `npm run bench`; each authgate's req/s over the bare proxy's, round by
  * round, is compared with bench/baseline.json. Exits 1 when a ratio fell by more than the run's own noise
  * (bench/check-verdict.ts). `-- --update` (or BENCH_CHECK_UPDATE=1) rewrites the baseline from the run;
- * BENCH_CHECK_BASELINE names another baseline file. Writes no BENCHMARKS.md.
+ * BENCH_CHECK_BASELINE names another baseline file. The load generator is the full-load pass's (BENCH_LOAD, wrk
+ * when installed); a baseline recorded with the other one is refused before anything runs. Writes no BENCHMARKS.md.
  * The other knobs are bench/settings.ts's (BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_BUILD, ...),
  * with shorter defaults.
  */
@@ -12,9 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { buildGateway } from './build.js';
-import { CHECKED, judge, readBaseline, ratioFigure, roundLines, verdictTable, writeBaseline, type Baseline } from './check-verdict.js';
+import { CHECKED, judge, loaderMismatch, readBaseline, ratioFigure, roundLines, verdictTable, writeBaseline, type Baseline } from './check-verdict.js';
 import { f, plural } from './format.js';
 import { machineInfo } from './machine.js';
+import { defaultLoader, loaderLabel, loaderVersion, type LoaderKind } from './load.js';
 import { ROOT } from './proc.js';
 import { measurePass, type Measurement } from './rounds.js';
 import { readSettings, type BenchSettings } from './settings.js';
@@ -28,7 +30,7 @@ const SHORT: NodeJS.ProcessEnv = { BENCH_ROUNDS: '5', BENCH_SECONDS: '3', BENCH_
 
 const flagSet = (value: string | undefined) => value !== undefined && value !== '' && !/^(0|false|no|off)$/i.test(value);
 
-function baselineFrom(full: Measurement[], settings: BenchSettings, machine: ReturnType<typeof machineInfo>): Baseline {
+function baselineFrom(full: Measurement[], settings: BenchSettings, machine: ReturnType<typeof machineInfo>, loader: LoaderKind): Baseline {
   const bare = full.find((m) => m.id === 'bare');
   if (!bare) throw new Error('the bare proxy was not measured');
   const ratios: Baseline['ratios'] = {};
@@ -45,6 +47,8 @@ function baselineFrom(full: Measurement[], settings: BenchSettings, machine: Ret
     seconds: settings.seconds,
     warmup: settings.warmup,
     connections: settings.connections,
+    loader,
+    loaderVersion: loaderVersion(loader),
     bareRps: Math.round(bare.rps),
     ratios,
   };
@@ -67,6 +71,12 @@ async function main(): Promise<number> {
     console.error(`bench:check: no baseline at ${shownPath}; create one with \`npm run bench:check -- --update\``);
     return 1;
   }
+  const loader = defaultLoader();
+  const refusal = baseline && !updating ? loaderMismatch(baseline, loader, shownPath) : undefined;
+  if (refusal) {
+    console.error(`bench:check: ${refusal}`);
+    return 1;
+  }
   const machine = machineInfo();
   const systems: SystemId[] = ['bare', ...CHECKED.filter((id) => !missingSoftware(id))];
   if (settings.build) buildGateway(log);
@@ -77,7 +87,7 @@ async function main(): Promise<number> {
     const stack = await startStack({ systems, workDir, pin: settings.pin, logLevel: settings.logLevel, keepLogs: settings.keepLogs, log });
     notes = [...stack.notes];
     try {
-      log(`\n${settings.connections} connections, ${plural(settings.rounds, 'round')} × (${settings.warmup} s warm-up + ${settings.seconds} s), a fresh process per run`);
+      log(`\n${loaderLabel(loader)}, ${settings.connections} connections, ${plural(settings.rounds, 'round')} × (${settings.warmup} s warm-up + ${settings.seconds} s), a fresh process per run`);
       full = await measurePass(stack.systems, {
         rounds: settings.rounds,
         seconds: settings.seconds,
@@ -85,6 +95,7 @@ async function main(): Promise<number> {
         connections: settings.connections,
         upstreamPid: stack.upstream.pid,
         fresh: settings.fresh,
+        loader,
         log,
       });
     } finally {
@@ -98,7 +109,7 @@ async function main(): Promise<number> {
   const rows = judge(full, baseline, updating);
   log(`\n${verdictTable(rows)}`);
   for (const line of roundLines(rows)) log(line);
-  if (baseline) log(`baseline: ${shownPath}, ${baseline.date}, commit ${baseline.commit}, ${plural(baseline.rounds, 'round')} × ${baseline.seconds} s on ${baseline.machine}`);
+  if (baseline) log(`baseline: ${shownPath}, ${baseline.date}, commit ${baseline.commit}, ${plural(baseline.rounds, 'round')} × ${baseline.seconds} s with ${baseline.loader ?? 'autocannon'} on ${baseline.machine}`);
   for (const note of notes) log(`note: ${note}`);
   for (const id of CHECKED) {
     if (baseline?.ratios[id] && !full.some((m) => m.id === id)) log(`note: ${id} is in the baseline but was not measured this time`);
@@ -115,7 +126,7 @@ async function main(): Promise<number> {
     return 1;
   }
   if (updating) {
-    writeBaseline(baselinePath, baselineFrom(full, settings, machine));
+    writeBaseline(baselinePath, baselineFrom(full, settings, machine, loader));
     log(`wrote ${shownPath}`);
   }
   return 0;

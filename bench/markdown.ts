@@ -65,7 +65,27 @@ function reproduceEnv(s: BenchSettings): string {
   if (s.logLevel !== 'info') parts.push(`BENCH_LOG_LEVEL=${s.logLevel}`);
   if (s.workers !== 1) parts.push(`BENCH_WORKERS=${s.workers}`);
   if (!s.scaling) parts.push('BENCH_SCALING=0');
+  if (s.load) parts.push(`BENCH_LOAD=${s.load}`);
   return `${parts.join(' ')} \\\n  `;
+}
+
+const isWrk = (label: string) => label.startsWith('wrk ');
+
+/** Which generator loaded each pass, with its version and how it was run. */
+function loadLine(report: RunReport): string {
+  const { loaders, settings: s } = report;
+  const full = isWrk(loaders.full)
+    ? `${loaders.full} (\`wrk -t1 -c${s.connections}\`: one C thread${report.pinned ? ', on CPU 0 with the helpers' : ''}; bench/wrk-report.lua sends the cookie, counts every answer that is not 2xx and prints wrk's latency percentiles)`
+    : `${loaders.full} (programmatic API, on the benchmark's own event loop${report.pinned ? ' on CPU 0' : ''}: it can be the limit itself, \`apt-get install wrk\` to measure with wrk)`;
+  const soak = report.soak ? ` The soak: ${loaders.soak} (a fixed number of requests, counted as they are answered).` : '';
+  return `Load: \`GET /\` with the session cookie, ${s.connections} connections. Full load${s.scaling ? ' and worker scaling' : ''}: ${full}.${soak}`;
+}
+
+/** Where the full-load latencies come from, for the Method section. */
+function latencySource(report: RunReport): string {
+  return isWrk(report.loaders.full)
+    ? "from wrk's per-request latency histogram (microsecond resolution, every answer)"
+    : "computed from every 2xx response's own latency (autocannon's histogram keeps whole milliseconds only)";
 }
 
 /** BENCHMARKS.md. */
@@ -99,19 +119,18 @@ ${report.pinned ? 'The systems under test are pinned to CPU 1 with taskset (only
 authgate is the built gateway, started as the Docker image starts it (\`node ${imageNodeFlags().join(' ')} dist/cli.js --config …\`), with its defaults (log level \`${s.logLevel}\`: one JSON access-log line per request, written to /dev/null); the bare proxy, the express stack and the upstream are bench/systems/*.ts transpiled to plain JavaScript and run on plain \`node\` too.
 Before loading, the benchmark signs in once through every authenticating system with a real login (the
 provider's login and consent forms, the code grant) and keeps that system's session cookie; it checks that
-\`GET /\` with the cookie is 200 "ok" and without it is not 200. autocannon sends one fixed Cookie header and
+\`GET /\` with the cookie is 200 "ok" and without it is not 200. The load generator sends one fixed Cookie header and
 ignores Set-Cookie, so before each run the benchmark does what a browser does between requests: one \`GET /\`
 with the cookie, taking any new value the system sets (authgate re-seals a cookie session once its idle clock
 has moved on, at most once a minute; express-openid-connect re-sets its cookie on every response).
 
-Load: autocannon ${m.versions.autocannon} (programmatic API), \`GET /\` with the session cookie, ${s.connections} connections.
+${loadLine(report)}
 ${plural(s.rounds, 'round')}; in each round every system is loaded once, the first system rotating from round to round,
 with ${s.warmup} s of unmeasured warm-up and then ${s.seconds} s measured. ${s.fresh ? `Every run is on a fresh process of its system (restarted and
 signed in anew before the warm-up): on this virtual machine a process keeps the speed it started with (the same
 process measured within a few percent round after round, while two processes of the same build differed by up to a
 third), so medians over fresh processes are not one process's luck.` : 'Each system keeps one process for every run (BENCH_FRESH=0).'} Requests/s is the median over rounds of the
-2xx responses per second; p50/p99 are the medians over rounds of each run's percentiles, computed from every
-response's own latency (autocannon's histogram keeps whole milliseconds only). RSS is the largest VmRSS
+2xx responses per second; p50/p99 are the medians over rounds of each run's percentiles, ${latencySource(report)}. RSS is the largest VmRSS
 (/proc/PID/status, the process and its children) sampled every 200 ms while the system is under load.
 "CPU %" is the system's CPU time over the run (100% = its core fully used: below that, something else was the
 limit) and "CPU µs/req" that time per 2xx response (the median over rounds); "others CPU %" is the CPU time outside the benchmark's own processes meanwhile (/proc/stat's busy
@@ -119,7 +138,7 @@ time, the hypervisor's steal time and the kernel's interrupt work included, minu
 the largest over the rounds: anything but ~0 means the machine was not quiet.
 The ratios ("vs bare proxy", authgate / express-openid-connect, authgate / mod_auth_openidc) are the median over rounds of each
 round's own ratio: the two runs of a round are seconds apart, so the machine's drift between minutes cancels.
-${report.half.length ? `\nHalf load: the same rounds at a fixed rate (autocannon \`overallRate\`) of half the bare proxy's median full-load rate; "p99 added" is the median over rounds of a system's p99 minus the bare proxy's p99 in the same round, at that same rate.` : ''}
+${report.half.length ? `\nHalf load: the same rounds at a fixed rate (${report.loaders.half}, \`overallRate\`: wrk has no fixed rate) of half the bare proxy's median full-load rate; "p99 added" is the median over rounds of a system's p99 minus the bare proxy's p99 in the same round, at that same rate.` : ''}
 
 ## Full load
 
@@ -162,6 +181,7 @@ ${allNotes(report).length ? `\n## Notes\n\n${allNotes(report).map((n) => `- ${n}
 \`\`\`sh
 npm ci
 apt-get install redis-server nginx apache2 libapache2-mod-auth-openidc   # optional: each system without its package is skipped
+apt-get install wrk              # the full-load generator; without it autocannon runs those passes (BENCH_LOAD)
 npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 8 min
 ${env}npm run bench   # exactly this run; it took ${Math.ceil(report.elapsed / 60)} min
 npm run bench:profile            # authgate and the bare proxy under --cpu-prof: what authgate adds per request
@@ -176,7 +196,8 @@ it fails (exit 1) when it is below bench/baseline.json's by more than the noise:
 deviation of the per-round ratios (two robust standard deviations of one round; the difference of two 5-round
 medians varies by about 0.8 of that), the larger of this run's and the baseline run's, since three of five rounds
 that happen to agree give a tiny MAD. On a shared or virtual machine fresh processes differ in speed, so the noise
-is wide there; run it on a quiet machine to catch small regressions. BENCH_CHECK_BASELINE names
+is wide there; run it on a quiet machine to catch small regressions. It loads with the full-load pass's generator
+(BENCH_LOAD) and refuses a baseline recorded with the other one: the ratios differ between them. BENCH_CHECK_BASELINE names
 another baseline file; BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP and BENCH_BUILD=0 apply as above.
 
 \`npm run bench:profile\` takes BENCH_PROFILE_STORE (cookie or redis), BENCH_PROFILE_SECONDS (10),
@@ -186,6 +207,7 @@ BENCH_PROFILE_TOP (15), BENCH_PROFILE_DIR (where the .cpuprofiles are kept) and 
 Settings (environment): BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP, BENCH_FRESH=0, BENCH_CONNECTIONS, BENCH_HALF_LOAD=0,
 BENCH_LOGINS, BENCH_LOGIN_WARMUP, BENCH_LOGIN_CONCURRENCY, BENCH_SOAK=1, BENCH_SOAK_REQUESTS, BENCH_SYSTEMS (comma list of
 ${SYSTEM_IDS.join(', ')}; default all that are installed), BENCH_PIN=0, BENCH_BUILD=0 (use the existing dist/),
-BENCH_LOG_LEVEL, BENCH_KEEP_LOGS=1, BENCH_WORKERS, BENCH_SCALING=0, BENCH_OUT (\`-\` writes no file).
+BENCH_LOG_LEVEL, BENCH_KEEP_LOGS=1, BENCH_WORKERS, BENCH_SCALING=0, BENCH_LOAD (wrk or autocannon for the full-load
+and scaling passes and bench:check; default wrk when installed), BENCH_OUT (\`-\` writes no file).
 `;
 }

@@ -17,6 +17,8 @@ export interface RunReport {
   machine: Machine;
   settings: BenchSettings;
   pinned: boolean;
+  /** The load generator (with its version) of each kind of pass: full load and worker scaling, half load, soak. */
+  loaders: { full: string; half: string; soak: string };
   full: Measurement[];
   half: Measurement[];
   logins: LoginCost[];
@@ -140,8 +142,8 @@ export function tables(report: RunReport): { full: Table; half: Table; logins: T
 export function consoleReport(report: RunReport): string {
   const t = tables(report);
   const { settings } = report;
-  const parts = [`Full load (${settings.connections} connections, median of ${plural(settings.rounds, 'round')} × ${settings.seconds} s):`, textTable(t.full.head, t.full.rows)];
-  if (report.half.length) parts.push('', `Half load (a fixed rate of half the bare proxy's full-load req/s):`, textTable(t.half.head, t.half.rows));
+  const parts = [`Full load (${report.loaders.full}, ${settings.connections} connections, median of ${plural(settings.rounds, 'round')} × ${settings.seconds} s):`, textTable(t.full.head, t.full.rows)];
+  if (report.half.length) parts.push('', `Half load (${report.loaders.half}, a fixed rate of half the bare proxy's full-load req/s):`, textTable(t.half.head, t.half.rows));
   if (report.logins.length) parts.push('', 'Full logins:', textTable(t.logins.head, t.logins.rows));
   if (report.soak) parts.push('', soakLine(report.soak));
   if (report.scaling) {

@@ -3,7 +3,7 @@
  * right after the same neighbour), with an unmeasured warm-up before each measured run and the system's RSS
  * sampled while it is under load.
  */
-import { runLoad, type LoadOptions, type LoadResult } from './load.js';
+import { runLoad, type LoadOptions, type LoaderKind, type LoadResult } from './load.js';
 import { cpuMs, sampleMaxRss, watchForeignCpu } from './proc.js';
 import { takeNewCookies } from './sign-in.js';
 import type { RunningSystem, SystemId } from './stack.js';
@@ -41,8 +41,10 @@ export interface PassOptions {
   seconds: number;
   warmup: number;
   connections: number;
-  /** A fixed request rate (half load); unset: full load. */
+  /** A fixed request rate (half load, always autocannon); unset: full load. */
   rate?: number;
+  /** The load generator of a full-load pass (load.ts chooseLoader); unset: load.ts defaultLoader(). */
+  loader?: LoaderKind;
   /** The upstream's pid, to show in the progress lines whether it (not the system) was the limit. */
   upstreamPid?: number;
   /**
@@ -74,14 +76,18 @@ async function measureRun(system: RunningSystem, load: LoadOptions, options: Pas
   const sampler = sampleMaxRss(pid);
   const before = { system: cpuMs(pid), upstream: options.upstreamPid ? cpuMs(options.upstreamPid) : 0, loader: process.cpuUsage() };
   const foreign = watchForeignCpu();
+  const wallStarted = process.hrtime.bigint();
   const result = await runLoad(load);
-  const foreignCpuPercent = foreign.stop();
+  // wrk has exited by now, so watchForeignCpu (which counts live children as ours) took its CPU for others'.
+  const wallMs = Number(process.hrtime.bigint() - wallStarted) / 1e6;
+  const foreignCpuPercent = Math.max(0, foreign.stop() - ((result.loaderCpuMs ?? 0) / wallMs) * 100);
   const rssMb = sampler.stop();
   const percent = (ms: number) => ms / (result.seconds * 10);
-  const loader = process.cpuUsage(before.loader);
+  const loaderUsage = process.cpuUsage(before.loader);
+  const loaderMs = (loaderUsage.user + loaderUsage.system) / 1000 + (result.loaderCpuMs ?? 0);
   const run: Run = { ...result, cpuPercent: percent(cpuMs(pid) - before.system), foreignCpuPercent };
   const upstream = options.upstreamPid ? `, upstream ${fmt(percent(cpuMs(options.upstreamPid) - before.upstream), 0)}%` : '';
-  const cpuLine = `CPU ${fmt(run.cpuPercent, 0)}% (loader ${fmt(percent((loader.user + loader.system) / 1000), 0)}%${upstream}, others ${fmt(foreignCpuPercent, 0)}%)`;
+  const cpuLine = `CPU ${fmt(run.cpuPercent, 0)}% (loader ${fmt(percent(loaderMs), 0)}%${upstream}, others ${fmt(foreignCpuPercent, 0)}%)`;
   return { run, rssMb, cpuLine };
 }
 
@@ -97,7 +103,7 @@ export async function measurePass(systems: RunningSystem[], options: PassOptions
       served.add(system.proc);
       // Like a browser, the load takes the cookie the system last set (its idle clock may have moved on).
       if (system.cookie !== undefined) system.cookie = await takeNewCookies(`${system.url}/`, system.cookie);
-      const load: LoadOptions = { url: `${system.url}/`, cookie: system.cookie, connections: options.connections, ...(options.rate ? { rate: options.rate } : {}) };
+      const load: LoadOptions = { url: `${system.url}/`, cookie: system.cookie, connections: options.connections, ...(options.rate ? { rate: options.rate } : {}), ...(options.loader ? { loader: options.loader } : {}) };
       if (options.warmup > 0) await runLoad({ ...load, seconds: options.warmup, recordLatencies: false });
       const { run, rssMb, cpuLine } = await measureRun(system, { ...load, seconds: options.seconds }, options);
       rss.set(system.id, Math.max(rss.get(system.id) ?? 0, rssMb));

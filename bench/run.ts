@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildGateway } from './build.js';
 import { apacheErrors } from './systems/apache.js';
+import { defaultLoader, loaderFor, loaderLabel } from './load.js';
 import { measureLoginCost, type LoginCost } from './login-cost.js';
 import { machineInfo } from './machine.js';
 import { markdownReport } from './markdown.js';
@@ -37,15 +38,17 @@ function chosenSystems(settings: BenchSettings): SystemId[] {
 /** Every measurement of a run on the main stack; the report without machine, the scaling pass and elapsed time. */
 async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<RunReport, 'machine' | 'elapsed' | 'scaling'>> {
   const notes = [...stack.notes];
-  const pass = { rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections, upstreamPid: stack.upstream.pid, fresh: settings.fresh, log };
-  log(`\nfull load: ${settings.connections} connections, ${settings.rounds} round(s) × (${settings.warmup} s warm-up + ${settings.seconds} s)`);
+  const loader = defaultLoader();
+  const pass = { rounds: settings.rounds, seconds: settings.seconds, warmup: settings.warmup, connections: settings.connections, upstreamPid: stack.upstream.pid, fresh: settings.fresh, loader, log };
+  const loaders = { full: loaderLabel(loader), half: loaderLabel(loaderFor({ rate: 1 })), soak: loaderLabel(loaderFor({ amount: 1 })) };
+  log(`\nfull load (${loaders.full}): ${settings.connections} connections, ${settings.rounds} round(s) × (${settings.warmup} s warm-up + ${settings.seconds} s)`);
   const full = await measurePass(stack.systems, pass);
 
   let half: Measurement[] = [];
   const bare = full.find((m) => m.id === 'bare');
   if (settings.halfLoad && bare && bare.rps > 0) {
     const rate = Math.round(bare.rps / 2);
-    log(`\nhalf load: ${rate} req/s (half the bare proxy's ${Math.round(bare.rps)})`);
+    log(`\nhalf load (${loaders.half}): ${rate} req/s (half the bare proxy's ${Math.round(bare.rps)})`);
     half = await measurePass(stack.systems, { ...pass, rate });
   } else if (settings.halfLoad) {
     notes.push('The half-load pass needs the bare proxy (its rate sets the load) and was skipped.');
@@ -72,13 +75,14 @@ async function measureAll(stack: Stack, settings: BenchSettings): Promise<Omit<R
   }
 
   if (settings.workers !== 1) notes.push(`authgate ran with server.workers: ${settings.workers} (not pinned to one CPU).`);
-  return { settings, pinned: stack.pinned, full, half, logins, soak, notes };
+  return { settings, pinned: stack.pinned, loaders, full, half, logins, soak, notes };
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
   const settings = readSettings();
   const ids = chosenSystems(settings);
+  defaultLoader(); // before the build: BENCH_LOAD=wrk without wrk fails at once, a missing wrk is noted first
   // Read first: the load average is meant to say how quiet the machine was before the benchmark started.
   const machine = machineInfo();
   if (settings.build) buildGateway();

@@ -1,4 +1,5 @@
 /** The benchmark's knobs, all from the environment so `npm run bench` needs no arguments. */
+import type { LoaderKind } from './load.js';
 
 /** Everything a run can be told. */
 export interface BenchSettings {
@@ -49,6 +50,11 @@ export interface BenchSettings {
    * a fresh unpinned stack, after everything else.
    */
   scaling: boolean;
+  /**
+   * BENCH_LOAD: wrk or autocannon, the load generator of the runs without a fixed rate (full load, worker
+   * scaling, bench:check). Default: wrk when installed. Half load and the soak always use autocannon.
+   */
+  load: LoaderKind | undefined;
   /** BENCH_OUT: the Markdown report; "" or "-" writes none. Default BENCHMARKS.md. */
   out: string;
 }
@@ -67,6 +73,8 @@ const flag = (env: NodeJS.ProcessEnv, name: string, fallback: boolean) =>
 /** Reads the settings, refusing nonsense with the variable's name. */
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   const workers = env.BENCH_WORKERS === 'auto' ? 'auto' : number(env, 'BENCH_WORKERS', 1, 1);
+  const load = env.BENCH_LOAD || undefined;
+  if (load !== undefined && load !== 'wrk' && load !== 'autocannon') throw new Error(`BENCH_LOAD=${load}: expected wrk or autocannon`);
   return {
     rounds: number(env, 'BENCH_ROUNDS', 3, 1),
     seconds: number(env, 'BENCH_SECONDS', 5, 1),
@@ -86,6 +94,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     keepLogs: flag(env, 'BENCH_KEEP_LOGS', false),
     workers,
     scaling: flag(env, 'BENCH_SCALING', true),
+    load,
     out: env.BENCH_OUT ?? 'BENCHMARKS.md',
   };
 }

@@ -1,12 +1,13 @@
 /**
  * `npm run bench:check` must fail an authgate whose ratio to the bare proxy fell by more than the noise, pass
- * one within it, and never pass a run whose requests failed; its baseline must say what it compares with.
+ * one within it, never pass a run whose requests failed, and refuse a baseline made with another load
+ * generator; its baseline must say what it compares with.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { judge, type Baseline } from '../../bench/check-verdict.js';
+import { judge, loaderMismatch, type Baseline } from '../../bench/check-verdict.js';
 import type { Measurement, Run } from '../../bench/rounds.js';
 import type { SystemId } from '../../bench/system-ids.js';
 import { ROOT } from '../helpers/gateway.js';
@@ -50,9 +51,23 @@ describe('bench:check verdicts', () => {
     assert.match(rows.find((r) => r.id === 'authgate-cookie')?.failure ?? '', /non-2xx/);
   });
 
-  it('has a committed baseline with the ratio, date, commit and rounds', () => {
+  it('refuses a baseline recorded with another load generator, saying how to re-record it', () => {
+    const refusal = loaderMismatch({ ...baseline(0.9), loader: 'autocannon', loaderVersion: '8.0.0' }, 'wrk', 'bench/baseline.json');
+    assert.match(refusal ?? '', /bench\/baseline\.json was recorded with autocannon 8\.0\.0 and this run would load with wrk/);
+    assert.match(refusal ?? '', /npm run bench:check -- --update/);
+    assert.match(loaderMismatch({ ...baseline(0.9), loader: 'wrk' }, 'autocannon', 'b.json') ?? '', /recorded with wrk .* BENCH_LOAD=wrk/);
+    assert.equal(loaderMismatch({ ...baseline(0.9), loader: 'wrk' }, 'wrk', 'b.json'), undefined);
+  });
+
+  it('takes a baseline without a load generator for an autocannon one (recorded before wrk was used)', () => {
+    assert.equal(loaderMismatch(baseline(0.9), 'autocannon', 'b.json'), undefined);
+    assert.match(loaderMismatch(baseline(0.9), 'wrk', 'b.json') ?? '', /recorded with autocannon and this run would load with wrk/);
+  });
+
+  it('has a committed baseline with the ratio, date, commit, rounds and load generator', () => {
     const committed = JSON.parse(readFileSync(join(ROOT, 'bench/baseline.json'), 'utf8')) as Baseline;
     assert.ok(committed.ratios['authgate-cookie'] && committed.ratios['authgate-cookie'].ratio > 0);
     assert.ok(committed.date && committed.commit && committed.rounds >= 1);
+    assert.ok(committed.loader === 'wrk' || committed.loader === 'autocannon');
   });
 });
