@@ -66,7 +66,11 @@ function targetsByUpstream(): (upstream: CompiledUpstream) => UpstreamTarget {
  * (so a client cannot strip what the gateway adds), with Host set to the upstream's.
  */
 function requestHeaders(request: FastifyRequest, host: string): Headers {
-  const headers: Headers = { ...request.headers };
+  // A dictionary from the start: the injector adds a dozen headers, and adding them one by one to a copy
+  // with its own hidden class cost more than the rest of the injector (BENCHMARKS.md).
+  const headers = Object.create(null) as Headers;
+  const incoming = request.headers;
+  for (const name in incoming) headers[name] = incoming[name];
   const connection = headers.connection;
   if (connection !== undefined) {
     headers.connection = undefined;
