@@ -4,7 +4,7 @@
  * generation (collected by a mark-compact, or still alive): per-request objects that reach the old generation
  * make it grow between mark-compacts, which is most of the RSS under load. Prints the allocation sites and
  * stacks with the most bytes, per request.
- * Env: BENCH_MEMORY_STORE (cookie | redis), BENCH_SECONDS (8), BENCH_CONNECTIONS, BENCH_PROFILE_TOP (20), BENCH_BUILD.
+ * Env: BENCH_MEMORY_LOAD (wrk | autocannon), BENCH_MEMORY_STORE (cookie | redis), BENCH_SECONDS (8), BENCH_CONNECTIONS, BENCH_PROFILE_TOP (20), BENCH_BUILD.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildGateway } from './build.js';
 import { compileEntry } from './compile.js';
+import { runLoad } from './load.js';
 import { askProbe, wrk } from './memory-measure.js';
 import { readSettings } from './settings.js';
 import { startStack } from './stack.js';
@@ -41,7 +42,11 @@ async function main(): Promise<void> {
     if (!gateway) throw new Error('the gateway did not start');
     await wrk(`${gateway.url}/`, gateway.cookie, settings.connections, 3); // warm-up
     await askProbe(probeBase, gateway.proc.pid, 'promoted-start');
-    const load = await wrk(`${gateway.url}/`, gateway.cookie, settings.connections, seconds);
+    // wrk by default; BENCH_MEMORY_LOAD=autocannon loads it as the soak does (bench/load.ts).
+    const load =
+      process.env.BENCH_MEMORY_LOAD === 'autocannon'
+        ? { requests: (await runLoad({ url: `${gateway.url}/`, cookie: gateway.cookie, connections: settings.connections, seconds, recordLatencies: false })).ok }
+        : await wrk(`${gateway.url}/`, gateway.cookie, settings.connections, seconds);
     const file = join(workDir, 'promoted.heapprofile');
     await askProbe(probeBase, gateway.proc.pid, `promoted-stop ${file}`);
     const profile = JSON.parse(readFileSync(file, 'utf8')) as { head: ProfileNode };

@@ -36,7 +36,6 @@ export interface SystemMemory {
 export interface MemoryRunInfo {
   node: string;
   flags: string;
-  env: string;
   idleSeconds: number;
   rounds: number;
   warmup: number;
@@ -76,7 +75,7 @@ function sizeTable(title: string, lines: SizeLine[], countHead: string): string 
 export function memorySection(systems: SystemMemory[], info: MemoryRunInfo): string {
   const out: string[] = [];
   out.push(`Measured by \`npm run bench:memory\` (bench/memory.ts) on Node.js ${info.node}; authgate started as the image starts it
-(\`node ${info.flags} dist/cli.js\`${info.env ? `, env ${info.env}` : ''}). Idle: ${info.idleSeconds} s after start-up and one sign-in.
+(\`node ${info.flags} dist/cli.js\`). Idle: ${info.idleSeconds} s after start-up and one sign-in.
 Load: \`wrk -t1 -c${info.connections}\` on CPU 0, the system alone on CPU 1, ${info.rounds} rounds of ${info.warmup} s warm-up + ${info.seconds} s,
 the systems in turn; "after load" is read right after each system's last round. RSS = anonymous (the heap, malloc, stacks) +
 file-backed (the node binary and shared libraries: about 45 MB, shared by every node process on the host).

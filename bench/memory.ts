@@ -20,7 +20,7 @@ import { memorySection, type MemoryPhase, type SystemMemory } from './memory-rep
 import { sampleMaxRss } from './proc.js';
 import { readSettings } from './settings.js';
 import { startStack, SYSTEM_LABELS, type RunningSystem, type SystemId } from './stack.js';
-import { imageEnv, imageNodeFlags } from './systems/authgate.js';
+import { imageNodeFlags } from './systems/authgate.js';
 
 const NODE_SYSTEMS = new Set<string>(['bare', 'authgate-cookie', 'authgate-redis']);
 const TICK_US = 10_000; // CLK_TCK 100
@@ -88,7 +88,6 @@ async function main(): Promise<void> {
     const section = memorySection([...results.values()], {
       node: process.versions.node,
       flags: imageNodeFlags().join(' '),
-      env: Object.entries(imageEnv()).map(([k, v]) => `${k}=${v}`).join(' '),
       idleSeconds,
       rounds: settings.rounds,
       warmup,

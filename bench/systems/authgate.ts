@@ -67,21 +67,6 @@ export function imageNodeFlags(): string[] {
   return form.slice(1, -1);
 }
 
-/**
- * The glibc allocator settings (MALLOC_*) of the image's runtime ENV, so the benchmark's gateway allocates as
- * the shipped one does; the image's other variables (NODE_ENV, the health-check URL) change nothing measured.
- */
-export function imageEnv(): Record<string, string> {
-  const lines = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('\n');
-  const runtime = lines.findIndex((l) => / AS runtime\b/.test(l));
-  const env: Record<string, string> = {};
-  for (const line of lines.slice(runtime)) {
-    const match = /^ENV\s+(MALLOC_\w+)=(\S+)\s*$/.exec(line);
-    if (match?.[1] && match[2]) env[match[1]] = match[2];
-  }
-  return env;
-}
-
 /** Writes the config and starts `node <the image's flags> dist/cli.js --config FILE`. */
 export function spawnAuthgate(options: AuthgateOptions): BenchProcess {
   const configFile = join(options.workDir, `${options.name}.yaml`);
@@ -89,7 +74,7 @@ export function spawnAuthgate(options: AuthgateOptions): BenchProcess {
   return spawnProcess({
     name: options.name,
     args: [...imageNodeFlags(), ...(options.nodeArgs ?? []), 'dist/cli.js', '--config', configFile],
-    env: { ...imageEnv(), LOG_LEVEL: options.logLevel ?? 'info' },
+    env: { LOG_LEVEL: options.logLevel ?? 'info' },
     cpus: options.cpus,
     stdoutFile: options.keepLogs ? join(options.workDir, `${options.name}.log`) : undefined,
   });
