@@ -4,7 +4,7 @@
  */
 
 /** Sections the team writes by hand (their `## ` titles). */
-export const KEPT_SECTIONS = ['## Why the code looks like this'];
+export const KEPT_SECTIONS = ['## Tail', '## Memory', '## Why the code looks like this'];
 
 /** A `## ` section of `page` with its body, up to the next `## ` heading; undefined when absent. */
 function sectionOf(page: string, title: string): string | undefined {
