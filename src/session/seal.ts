@@ -61,7 +61,10 @@ export async function createSealBoxes(
       }
     },
   });
-  return { session: box('authgateSession'), transaction: box('authgateTx'), record: box('authgateRecord') };
+  const boxes = { session: box('authgateSession'), transaction: box('authgateTx'), record: box('authgateRecord') };
+  // One seal and open each at start-up: the first logins then find this code compiled, not the start-up.
+  for (const warm of Object.values(boxes)) warm.open(warm.seal({ warm: true }));
+  return boxes;
 }
 
 /**
