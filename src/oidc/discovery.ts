@@ -107,6 +107,8 @@ export class ProviderDiscovery {
     }
     const idTokenPolicy = { issuer: metadata.issuer, clientId: oidc.clientId, algorithms, keys, clockSkewMs: oidc.clockSkew, maxAgeMs: oidc.maxIdTokenAge };
     this.current = { configuration, metadata, idTokenPolicy };
+    // Not awaited: readiness does not wait for it, and it cannot fail.
+    void keys.warm(algorithms);
   }
 
   /** Loads the metadata and JWKS again every `oidc.metadataRefresh`; a failure keeps the previous ones. */

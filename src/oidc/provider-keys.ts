@@ -12,12 +12,19 @@
  * load fails), a failed fetch does not start it, and it offers no hook for `generation` or JwksUnavailable.
  */
 import type { CustomFetch } from 'openid-client';
-import { createLocalJWKSet, errors, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
 
 /** A token with an unknown kid may fetch the JWKS again at most this often. */
 export const UNKNOWN_KID_REFETCH_MS = 60_000;
 /** How long one JWKS fetch may take. */
 const FETCH_TIMEOUT_MS = 10_000;
+
+/** Which JWS algorithms go with a key type, for warm() when a JWK names no `alg`. */
+const ALGORITHM_FAMILY: Readonly<Record<string, RegExp>> = { RSA: /^(RS|PS)\d/, EC: /^ES\d/, OKP: /^(EdDSA|Ed25519)$/ };
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
 
 /** The provider's JWKS could not be fetched or read: an outage (503), not the token's fault. */
 export class JwksUnavailable extends Error {
@@ -27,6 +34,8 @@ export class JwksUnavailable extends Error {
 /** The provider's current signing keys, with the kid-driven refetch. */
 export class ProviderKeys {
   private set: JWTVerifyGetKey | undefined;
+  /** The keys of `set`, for warm(). */
+  private jwks: readonly JWK[] = [];
   private lastKidRefetch = -Infinity;
   private inFlight: Promise<void> | undefined;
   /** The last loaded keys as JSON, to tell a changed set from the same one fetched again. */
@@ -79,6 +88,7 @@ export class ProviderKeys {
     } catch (err) {
       throw new JwksUnavailable('the provider JWKS is malformed', { cause: err });
     }
+    this.jwks = keys;
     this.jwksUri = jwksUri;
     const json = JSON.stringify(keys);
     if (json !== this.loadedJson) {
@@ -104,6 +114,29 @@ export class ProviderKeys {
       return (this.set as JWTVerifyGetKey)(header, token);
     }
   };
+
+  /**
+   * Imports each signing key now (jose imports a JWK on its first use) and runs one signature check with
+   * it on a token signed by nobody, which fails as it must: the first logins after a start then find the
+   * keys imported and the check's code compiled. Resolves, never rejects; never fetches the JWKS again.
+   * `algorithms` (the ID token policy's) name the algorithm for a key that does not name its own.
+   */
+  async warm(algorithms: readonly string[]): Promise<void> {
+    const set = this.set;
+    if (!set) return;
+    for (const jwk of this.jwks) {
+      const alg = jwk.alg ?? algorithms.find((a) => ALGORITHM_FAMILY[jwk.kty ?? '']?.test(a));
+      if (alg === undefined || !algorithms.includes(alg) || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
+      const header = { alg, typ: 'JWT', ...(jwk.kid === undefined ? {} : { kid: jwk.kid }) };
+      const token = `${base64url(header)}.${base64url({})}.${Buffer.alloc(256).toString('base64url')}`;
+      try {
+        const key = await set(header, { payload: '', signature: '' });
+        await jwtVerify(token, key, { algorithms: [alg] });
+      } catch {
+        // Expected: the token is signed by nobody (or the key is not one jose can use, which a login reports).
+      }
+    }
+  }
 
   /** One kid-driven fetch at a time; callers that arrive meanwhile wait for it instead of fetching too. */
   private refetch(): Promise<void> {

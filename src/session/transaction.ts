@@ -3,8 +3,7 @@
  * (rd). Each login gets its own short-lived sealed cookie named after its state, so several tabs can sign
  * in at once; the callback clears it, so it is single-use. Also the same-origin rule for `rd`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import * as client from 'openid-client';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieNames } from './cookie-names.js';
 import type { SealBox } from './seal.js';
 import type { CallbackChecks } from '../oidc/provider.js';
@@ -13,6 +12,9 @@ import type { CallbackChecks } from '../oidc/provider.js';
 export const TRANSACTION_TTL_SECONDS = 600;
 /** Open login transactions one browser may hold; starting one more drops the oldest. */
 export const MAX_OPEN_TRANSACTIONS = 5;
+
+/** Random bytes in each of state, nonce and PKCE verifier (RFC 7636 §7.1 asks for 32 in the verifier). */
+const SECRET_BYTES = 32;
 
 /** One login in progress. */
 export interface LoginTransaction extends CallbackChecks {
@@ -38,10 +40,13 @@ export function createTransactions(names: CookieNames, box: SealBox) {
   return {
     /** Starts a login: fresh state, nonce and verifier; the cookie to set; stale cookies to clear. */
     begin(rd: string, existing: ReadonlyMap<string, string>): { transaction: LoginTransaction; writes: CookieWrite[] } {
+      // 32 random bytes each, base64url (43 characters), as openid-client's randomState, randomNonce and
+      // randomPKCECodeVerifier make them, from one call: theirs go through WebCrypto and a JS base64 encoder.
+      const random = randomBytes(3 * SECRET_BYTES);
       const transaction: LoginTransaction = {
-        state: client.randomState(),
-        nonce: client.randomNonce(),
-        codeVerifier: client.randomPKCECodeVerifier(),
+        state: random.toString('base64url', 0, SECRET_BYTES),
+        nonce: random.toString('base64url', SECRET_BYTES, 2 * SECRET_BYTES),
+        codeVerifier: random.toString('base64url', 2 * SECRET_BYTES),
         rd,
         createdAt: Date.now(),
       };
