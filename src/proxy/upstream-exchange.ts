@@ -44,7 +44,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   onRequestStart(): void {}
 
   onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[]>): void {
-    if (this.#request.raw.destroyed) {
+    if (this.#clientGone()) {
       // The client is gone: nothing to relay, and the upstream connection is freed at once.
       controller.abort(new Error('client closed the connection'));
       return;
@@ -85,8 +85,18 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.#chunks = undefined;
-    if (this.#reply.sent || this.#request.raw.destroyed) return;
+    if (this.#reply.sent || this.#clientGone()) return;
     upstreamFailed(this.#request, this.#reply, error);
+  }
+
+  /**
+   * True once the client's connection is closed. Asked of the response: the request lets go of its socket
+   * (and counts as destroyed) as soon as its body was read.
+   */
+  #clientGone(): boolean {
+    const response = this.#reply.raw;
+    const socket = response.socket;
+    return response.destroyed || socket === null || socket.destroyed;
   }
 
   /** True when the answer is small enough, and typed, to be sent in one piece once complete. */

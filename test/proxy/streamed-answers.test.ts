@@ -18,6 +18,7 @@ describe('upstream answers relayed to the client', () => {
   let heldStream: ServerResponse | undefined;
   let streamStarted: () => void = () => undefined;
   const app = createServer((req, res) => {
+    req.resume();
     switch (req.url) {
       case '/answers/events':
         res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -121,6 +122,12 @@ describe('upstream answers relayed to the client', () => {
     const big = await alice.fetch(`${stack.publicUrl}/answers/cut-big`);
     assert.equal(big.status, 200);
     await assert.rejects(big.arrayBuffer(), 'the body ends in an error, not as a shorter whole');
+    // A request with a body: its stream has ended (and let go of its socket) before the upstream answers.
+    const posted = await alice.fetch(`${stack.publicUrl}/answers/cut-small`, { method: 'POST', body: 'form=1', headers: { accept: 'application/json', 'content-type': 'text/plain' } });
+    assert.equal(posted.status, 502);
+    const typedPost = await alice.fetch(`${stack.publicUrl}/answers/typed`, { method: 'POST', body: 'x'.repeat(10_000), headers: { 'content-type': 'text/plain' } });
+    assert.equal(typedPost.status, 201);
+    assert.equal(await typedPost.text(), '{"ok":true}');
     const still = await alice.fetch(`${stack.publicUrl}/answers/typed`);
     assert.equal(still.status, 201, 'the session and the gateway go on');
   });
