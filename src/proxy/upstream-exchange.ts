@@ -55,12 +55,15 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.#chunks = [];
       return;
     }
+    if (!this.#start()) {
+      controller.abort(new Error('the upstream answered with a status the gateway cannot relay'));
+      return;
+    }
     const body = new Readable({ read: () => controller.resume() });
     body.on('close', () => {
       if (!body.readableEnded) controller.abort(new Error('client closed the connection'));
     });
     this.#body = body;
-    this.#start();
     this.#reply.send(body);
   }
 

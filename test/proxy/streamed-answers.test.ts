@@ -51,6 +51,12 @@ describe('upstream answers relayed to the client', () => {
         res.write(BIG.subarray(0, 100_000));
         setImmediate(() => res.socket?.destroy());
         return;
+      case '/answers/odd-status':
+        res.writeHead(999, { 'content-type': 'text/plain', 'content-length': '3' }).end('odd');
+        return;
+      case '/answers/odd-status-stream':
+        res.writeHead(999, { 'content-type': 'text/plain' }).end('odd');
+        return;
       default:
         res.writeHead(404).end();
     }
@@ -100,6 +106,14 @@ describe('upstream answers relayed to the client', () => {
     assert.equal(untyped.headers.get('content-type'), null);
     assert.equal(untyped.headers.get('x-app'), 'yes');
     assert.equal(await untyped.text(), 'plain');
+  });
+
+  it('a status the gateway cannot relay (999) is a 502, whether the answer is gathered or streamed', async () => {
+    for (const path of ['odd-status', 'odd-status-stream']) {
+      const response = await alice.fetch(`${stack.publicUrl}/answers/${path}`, { headers: { accept: 'application/json' } });
+      assert.equal(response.status, 502, path);
+      assert.equal(((await response.json()) as { error: string }).error, 'AUTHGATE_ERR_UPSTREAM_UNAVAILABLE');
+    }
   });
 
   it('HEAD keeps the upstream length without a body; 204 and 304 come without one', async () => {
