@@ -185,6 +185,8 @@ apt-get install wrk              # the full-load generator; without it autocanno
 npm run bench                    # the defaults: 3 rounds × 5 s, worker scaling, no soak; about 8 min
 ${env}npm run bench   # exactly this run; it took ${Math.ceil(report.elapsed / 60)} min
 npm run bench:profile            # authgate and the bare proxy under --cpu-prof: what authgate adds per request
+npm run bench:tail               # about 6 min: p99/p99.9, event-loop delay, GC pauses, the slowest 1% by stage (## Tail)
+npm run bench:memory             # about 3 min: RSS and its parts, V8 heap by space, modules, heap snapshots (## Memory)
 npm run bench:check              # about 3 min: fails when authgate's req/s ratio to the bare proxy fell
 npm run bench:check -- --update  # rewrites bench/baseline.json from the run (commit it)
 \`\`\`

@@ -6,7 +6,7 @@
 import { f, int, plural, times } from './format.js';
 import type { LoginCost } from './login-cost.js';
 import type { Machine } from './machine.js';
-import { byId, keptUp, ratio, rpsRatio, targets } from './ratios.js';
+import { byId, keptUp, paired, ratio, rpsRatio, targets } from './ratios.js';
 import { median, type Measurement } from './rounds.js';
 import type { ScalingResult } from './scaling.js';
 import type { BenchSettings } from './settings.js';
@@ -59,7 +59,7 @@ function halfRows(report: RunReport): string[][] {
   const bare = byId(report.half, 'bare');
   return report.half.map((m) => {
     const saturated = keptUp(m) ? '' : ' (cannot keep up)';
-    const added = bare && m.id !== 'bare' ? (keptUp(m) && keptUp(bare) ? f(m.p99 - bare.p99, 3) : 'n/a') : '–';
+    const added = bare && m.id !== 'bare' ? (keptUp(m) && keptUp(bare) ? f(paired(m, bare, (x, y) => x.p99 - y.p99) ?? Number.NaN, 3) : 'n/a') : '–';
     return [m.id, int(m.targetRate ?? 0), `${int(m.rps)}${saturated}`, f(m.p50, 3), f(m.p99, 3), added, f(m.cpuPercent, 0), f(m.foreignCpuPercent, 0), trouble(m)];
   });
 }
