@@ -100,6 +100,18 @@ describe('hop-by-hop headers', () => {
     for (const name of ['keep-alive', 'proxy-connection', 'te', 'upgrade']) assert.equal(seen[name], undefined, name);
   });
 
+  it('a client’s Connection header cannot strip what the gateway sets: token, identity, forwarding and Host', async () => {
+    const answer = await rawRequest(stack.gateway.url, '/x', {
+      headers: { cookie, accept: 'application/json', connection: 'keep-alive, Authorization, X-Forwarded-User, x-forwarded-for, host' },
+    });
+    assert.equal(answer.status, 200, answer.body);
+    const seen = stack.upstream.last()?.headers ?? {};
+    assert.match(String(seen.authorization), /^Bearer \S+/);
+    assert.equal(seen['x-forwarded-user'], 'alice');
+    assert.equal(seen['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.host, new URL(stack.upstream.url).host);
+  });
+
   it('Connection: close from the client gets Connection: close back and the socket closes, though the upstream says keep-alive', async () => {
     const answer = await rawRequest(stack.gateway.url, '/chatty/page', { headers: { cookie, accept: 'application/json', connection: 'close' } });
     assert.equal(answer.status, 200, answer.body);
