@@ -68,11 +68,8 @@ export async function createSealBoxes(
 }
 
 /**
- * Documents larger than this are deflated before sealing. Below it deflating does not pay: a session of
- * random tokens and a JWT (base64url, 6 bits a character) deflates by a quarter at best, and the deflated
- * bytes, base64 inside the sealed JSON, grow by a third again, so the cookie came out larger (the benchmark's
- * 1.2 KB session: 1,625 bytes deflated, about 1,605 not) for ~0.1 ms of a login's CPU. Up to 2 KB a session
- * still fits one cookie (CHUNK_SIZE) whether it compresses or not.
+ * Documents larger than this are deflated before sealing. Below it deflating does not pay: random tokens
+ * barely compress and the deflated bytes travel as base64, so the cookie came out larger (BENCHMARKS.md).
  */
 const COMPRESS_ABOVE = 2048;
 /**
