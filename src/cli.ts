@@ -4,6 +4,7 @@
  * User errors (bad config, a port in use) are one clear message on stderr and exit 1, never a stack trace.
  */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -14,6 +15,7 @@ const USAGE = `Usage: authgate --config FILE [--check]
 
   --config FILE   the YAML configuration (or set AUTHGATE_CONFIG)
   --check         validate the configuration and exit (0: valid, 1: problems); no network
+  --version       the version, and exit
   --help          this text
 
 Signals: SIGTERM drains and exits 0 (1 if shutdownGrace cut requests); SIGINT stops at once, draining;
@@ -26,7 +28,12 @@ async function main(argv: string[]): Promise<number | undefined> {
   try {
     args = parseArgs({
       args: argv,
-      options: { config: { type: 'string', short: 'c' }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
       strict: true,
     });
   } catch (err) {
@@ -35,6 +42,10 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   if (args.values.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.values.version) {
+    process.stdout.write(`authgate ${packageVersion()}\n`);
     return 0;
   }
   const file = args.values.config ?? process.env.AUTHGATE_CONFIG;
@@ -63,6 +74,12 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   await serve(config, file);
   return undefined;
+}
+
+/** The version in the package.json beside dist/ (and src/): the one npm installed. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 
 main(process.argv.slice(2)).then(

@@ -4,7 +4,7 @@
  * network at all while checking.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -116,6 +116,14 @@ describe('authgate --check', () => {
     const proc = runCli(['--config', file, '--check']);
     // Discovery retries with backoff: a --check that tried the network would hang until the guard kills it.
     assert.equal(await exitCode(proc, 15_000), 0, proc.stderr());
+    assert.equal(proc.stderr(), '');
+  });
+
+  it('--version prints the installed version and exits 0, with no configuration needed', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const proc = runCli(['--version'], NO_CONFIG_ENV);
+    assert.equal(await exitCode(proc), 0);
+    assert.equal(proc.stdout(), `authgate ${version}\n`);
     assert.equal(proc.stderr(), '');
   });
 
