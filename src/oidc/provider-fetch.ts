@@ -1,8 +1,7 @@
 /**
  * How openid-client reaches the provider (its `customFetch`): undici's request API on a keep-alive pool,
- * with the answer handed back as a WHATWG Response (buffered-response.ts). The global fetch costs ~0.9 ms of CPU a call here (its
- * streams, controllers and timing bookkeeping) against ~0.2 ms, and a login makes two or three calls (token,
- * userinfo, sometimes a refresh later): it was a fifth of the gateway's CPU per login.
+ * with the answer handed back as a WHATWG Response (buffered-response.ts). The global fetch's streams,
+ * controllers and timing bookkeeping were a fifth of the gateway's CPU per login (BENCHMARKS.md).
  * Redirects are not followed (openid-client asks for `redirect: 'manual'`), answers are bounded in size, and
  * failures are thrown as fetch throws them.
  */

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import type { CookieNames } from '../session/cookie-names.js';
-import { responseHeadersForClient, type Headers } from './response-headers.js';
+import { connectionTokens, responseHeadersForClient, type Headers } from './response-headers.js';
 import { UPSTREAM_ROUTE } from './route-step.js';
 import { UpstreamExchange, type ExchangeRoute } from './upstream-exchange.js';
 import type { CompiledUpstream } from './upstreams.js';
@@ -74,12 +74,8 @@ function requestHeaders(request: FastifyRequest, host: string): Headers {
   const connection = headers.connection;
   if (connection !== undefined) {
     headers.connection = undefined;
-    if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
-      for (const token of connection.split(',')) {
-        const name = token.trim().toLowerCase();
-        if (name !== '' && name !== 'host') headers[name] = undefined;
-      }
-    }
+    // Most clients say just "keep-alive" (or "close"): nothing listed, no split.
+    if (connection !== 'keep-alive' && connection !== 'close') for (const listed of connectionTokens(connection)) headers[listed] = undefined;
   }
   headers.host = host;
   return headers;

@@ -56,8 +56,8 @@ function keptCookies(value: string | string[] | undefined, cookieNames: CookieNa
   return kept.length === 0 ? undefined : kept;
 }
 
-/** The header names a Connection header lists (lower-cased), which are hop-by-hop too. */
-function connectionTokens(connection: string | string[]): string[] {
+/** The header names a Connection header lists (lower-cased, without close and keep-alive), which are hop-by-hop too. */
+export function connectionTokens(connection: string | string[]): string[] {
   const tokens: string[] = [];
   for (const part of Array.isArray(connection) ? connection : [connection]) {
     for (const token of part.split(',')) {

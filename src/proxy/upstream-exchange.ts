@@ -131,7 +131,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** The upstream did not answer (in time): 504 or 502, with the details in the log only, logged once. */
-export function upstreamFailed(request: FastifyRequest, reply: FastifyReply, error: Error & { code?: string }): void {
+function upstreamFailed(request: FastifyRequest, reply: FastifyReply, error: Error & { code?: string }): void {
   const timedOut = error.code !== undefined && TIMED_OUT.has(error.code);
   request.log.warn({ err: error, upstream: request.authgate.upstream?.name }, timedOut ? 'upstream timed out' : 'upstream unavailable');
   void sendGatewayError(
