@@ -78,10 +78,11 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
       }
     });
 
-    it('an upstreams change does not roll the pods (the gateway reloads the mounted file), unless rollOnConfigChange: always', async () => {
+    it('an upstreams or defaults change does not roll the pods (the gateway reloads the mounted file), unless rollOnConfigChange: always', async () => {
       const upstreams = { 'config.upstreams': [{ name: 'b', url: 'http://b:80', allow: { emailDomains: ['example.com'] } }] };
       const base = checksums(await render(DEFAULTS));
       assert.equal(checksums(await helmTemplate([], { ...SECRETS, ...upstreams })).config, base.config);
+      assert.equal(checksums(await helmTemplate([], { ...SECRETS, 'config.defaults': { allow: { groups: ['staff'] } } })).config, base.config, 'a defaults change rolled the pods');
       for (const always of ['always', true]) {
         const before = checksums(await helmTemplate([], { ...SECRETS, rollOnConfigChange: always })).config;
         const after = checksums(await helmTemplate([], { ...SECRETS, ...upstreams, rollOnConfigChange: always })).config;
