@@ -11,9 +11,11 @@
  * Fails closed: when the original request cannot be known (an untrusted peer, or a trusted one that names
  * no original URI) and any route is protected, the answer is 403, never a judgement of some other path.
  * Allowed: X-Auth-Request-User/-Email/-Preferred-Username/-Groups, percent-encoded where needed, and
- * -Access-Token only to a trusted peer for routes that set `authRequestAccessToken`; 401 signed out; 403 denied.
+ * -Access-Token only to a trusted peer for routes that set `authRequestAccessToken`; 401 signed out (302 to
+ * sign-in for a browser navigation when the proxy asks, see auth-signin-redirect.ts); 403 denied.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
 import { canonicalHost } from '../url/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
 import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
@@ -23,6 +25,7 @@ import { normaliseTarget } from '../url/normalise-path.js';
 import type { ResolvePrincipal } from '../proxy/principal.js';
 import { matchUpstream, type CompiledUpstream, type RouteTable } from '../proxy/upstreams.js';
 import type { Metrics } from '../observability/metrics.js';
+import { createSignInRedirect, type JudgedOriginal } from './auth-signin-redirect.js';
 
 const ENVOY_PREFIX = '/oauth2/auth';
 const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
@@ -31,6 +34,8 @@ const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] 
 interface OriginalRequest {
   host: string | undefined;
   uri: string;
+  /** The scheme of a full X-Original-URL. */
+  scheme?: string;
 }
 
 /** What a trusted peer's headers say: the original(s), nothing, or a refusal. */
@@ -53,11 +58,13 @@ export interface ForwardAuthDeps {
   resolvePrincipal: ResolvePrincipal;
   metrics: Metrics;
   isTrustedProxy: TrustedProxyMatcher;
+  config: Pick<Config, 'server'>;
 }
 
 /** Registers /oauth2/auth and /oauth2/auth/*. */
 export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps): void {
   const { routes, resolvePrincipal, metrics, isTrustedProxy: isTrusted } = deps;
+  const signInRedirect = createSignInRedirect(deps.config.server.publicUrl);
   // One warning per cause for the life of this gateway: a misconfigured proxy asks on every request.
   const warned = new Set<UnknownCause>();
 
@@ -65,12 +72,14 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
   async function judge(request: FastifyRequest, reply: FastifyReply, originals: OriginalRequest[], allowedStatus: 200 | 202, trustedPeer: boolean) {
     reply.header('cache-control', 'no-store');
     const upstreams: CompiledUpstream[] = [];
+    const judged: JudgedOriginal[] = [];
     for (const original of originals) {
       const target = normaliseTarget(original.uri);
       if (!target) return reply.code(400).send({ error: 'bad-original-uri' });
       const upstream = matchUpstream(routes.current.upstreams, original.host, target.path);
       if (!upstream) return reply.code(403).send({ error: 'no-route' });
       upstreams.push(upstream);
+      judged.push({ host: original.host, target: target.query ? `${target.wire}?${target.query}` : target.wire, scheme: original.scheme });
     }
     const needsPrincipal = upstreams.some((u) => u.config.auth !== 'public');
     const resolved = needsPrincipal ? await resolvePrincipal(request) : { principal: undefined, invalidBearer: false };
@@ -86,6 +95,10 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
     const denied = decisions.find((d) => !d.allow && d.reason === 'unauthenticated') ?? decisions.find((d) => !d.allow);
     if (denied && !denied.allow) {
       if (denied.reason === 'unauthenticated') {
+        // Opt-in, trusted peers only (untrusted ones never get here), and only for a browser navigation.
+        if (trustedPeer && signInRedirect.requested(request, allowedStatus === 200 /* the Envoy form */) && signInRedirect.isNavigation(request)) {
+          return reply.redirect(signInRedirect.location(request, judged), 302);
+        }
         return sendUnauthenticated(reply);
       }
       return reply.code(403).send({ error: 'forbidden', reason: denied.reason });
@@ -180,7 +193,7 @@ function originalsFromHeaders(request: FastifyRequest): OriginalsFromHeaders {
       }
       const host = canonicalHost(url.host);
       if (!host) return { error: 'bad-original-host' };
-      fromOriginal = { host: host.value, uri: url.pathname + url.search };
+      fromOriginal = { host: host.value, uri: url.pathname + url.search, scheme: url.protocol.slice(0, -1) };
     }
   }
   if (fromForwarded && fromOriginal) {
