@@ -9,15 +9,16 @@
 import type { FastifyRequest } from 'fastify';
 import { safeRedirectTarget } from '../session/transaction.js';
 import { canonicalHost } from '../url/host.js';
+import { normaliseTarget } from '../url/normalise-path.js';
 
 /** The header that asks `/oauth2/auth/*` (Envoy) for the redirect: its query string is not authgate's. */
 export const REDIRECT_HEADER = 'x-authgate-redirect';
 
-/** An original request as forward-auth judged it: host as reported, the canonical target, the scheme if named. */
-export interface JudgedOriginal {
+/** An original request as a trusted proxy reported it: its host, its target, and its scheme if named. */
+export interface ReportedOriginal {
   host: string | undefined;
-  /** The canonical wire path and query (`/a%20b?x=1`). */
-  target: string;
+  /** The request target (path and query) as reported. */
+  uri: string;
   /** The scheme from a full X-Original-URL (`https`), when the proxy named one that way. */
   scheme?: string;
 }
@@ -29,7 +30,7 @@ export interface SignInRedirect {
   /** True when the original request was a browser navigation: GET or HEAD, with an Accept naming text/html. */
   isNavigation(request: FastifyRequest): boolean;
   /** The Location: sign-in at publicUrl, back to the original URL when it is on publicUrl's origin, else to "/". */
-  location(request: FastifyRequest, originals: readonly JudgedOriginal[]): string;
+  location(request: FastifyRequest, originals: readonly ReportedOriginal[]): string;
 }
 
 /** The values that turn the redirect on; anything else (absent, `0`, `false`, a typo) leaves the 401. */
@@ -53,7 +54,7 @@ export function createSignInRedirect(publicUrl: string): SignInRedirect {
   const startUrl = `${base.origin}/oauth2/start?rd=`;
 
   /** True when the original was on publicUrl's origin: same host and port, and same scheme when one is known. */
-  function sameOrigin(request: FastifyRequest, original: JudgedOriginal): boolean {
+  function sameOrigin(request: FastifyRequest, original: ReportedOriginal): boolean {
     const forwardedProto = firstValue(request.headers['x-forwarded-proto']);
     // No scheme named (Envoy sends none by default): the host decides; rd only ever carries a path.
     const scheme = (original.scheme ?? (forwardedProto || publicScheme)).toLowerCase();
@@ -77,7 +78,9 @@ export function createSignInRedirect(publicUrl: string): SignInRedirect {
     location(request, originals) {
       // Two originals that disagree: one of them may be the client's; neither is worth returning to.
       const original = originals.length === 1 ? originals[0] : undefined;
-      const rd = original && sameOrigin(request, original) ? safeRedirectTarget(original.target, publicUrl) : '/';
+      // Normalised again here, not kept from judging, so allowed checks (the common case) allocate nothing more.
+      const target = original && sameOrigin(request, original) ? normaliseTarget(original.uri) : null;
+      const rd = target ? safeRedirectTarget(target.query ? `${target.wire}?${target.query}` : target.wire, publicUrl) : '/';
       return startUrl + encodeURIComponent(rd);
     },
   };

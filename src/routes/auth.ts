@@ -25,18 +25,13 @@ import { normaliseTarget } from '../url/normalise-path.js';
 import type { ResolvePrincipal } from '../proxy/principal.js';
 import { matchUpstream, type CompiledUpstream, type RouteTable } from '../proxy/upstreams.js';
 import type { Metrics } from '../observability/metrics.js';
-import { createSignInRedirect, type JudgedOriginal } from './auth-signin-redirect.js';
+import { createSignInRedirect, type ReportedOriginal } from './auth-signin-redirect.js';
 
 const ENVOY_PREFIX = '/oauth2/auth';
 const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** The request another proxy asks about. */
-interface OriginalRequest {
-  host: string | undefined;
-  uri: string;
-  /** The scheme of a full X-Original-URL. */
-  scheme?: string;
-}
+type OriginalRequest = ReportedOriginal;
 
 /** What a trusted peer's headers say: the original(s), nothing, or a refusal. */
 type OriginalsFromHeaders = { originals: OriginalRequest[] } | { missing: true } | { error: 'bad-original-uri' | 'bad-original-host' };
@@ -72,14 +67,12 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
   async function judge(request: FastifyRequest, reply: FastifyReply, originals: OriginalRequest[], allowedStatus: 200 | 202, trustedPeer: boolean) {
     reply.header('cache-control', 'no-store');
     const upstreams: CompiledUpstream[] = [];
-    const judged: JudgedOriginal[] = [];
     for (const original of originals) {
       const target = normaliseTarget(original.uri);
       if (!target) return reply.code(400).send({ error: 'bad-original-uri' });
       const upstream = matchUpstream(routes.current.upstreams, original.host, target.path);
       if (!upstream) return reply.code(403).send({ error: 'no-route' });
       upstreams.push(upstream);
-      judged.push({ host: original.host, target: target.query ? `${target.wire}?${target.query}` : target.wire, scheme: original.scheme });
     }
     const needsPrincipal = upstreams.some((u) => u.config.auth !== 'public');
     const resolved = needsPrincipal ? await resolvePrincipal(request) : { principal: undefined, invalidBearer: false };
@@ -97,7 +90,7 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       if (denied.reason === 'unauthenticated') {
         // Opt-in, trusted peers only (untrusted ones never get here), and only for a browser navigation.
         if (trustedPeer && signInRedirect.requested(request, allowedStatus === 200 /* the Envoy form */) && signInRedirect.isNavigation(request)) {
-          return reply.redirect(signInRedirect.location(request, judged), 302);
+          return reply.redirect(signInRedirect.location(request, originals), 302);
         }
         return sendUnauthenticated(reply);
       }
