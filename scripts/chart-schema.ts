@@ -9,7 +9,8 @@
  *
  * The JSON schema accepts what the loader (src/config/load.ts) accepts before validating: any scalar may be
  * a `${VAR}` reference (it is replaced from the environment in the pod, so its value is unknown here), and
- * every key K may be given as `KFile` (a file the secret or value is read from). Unknown keys stay errors.
+ * a scalar key K (and `keys`) may be given as `KFile` (a file the value is read from). Unknown keys stay
+ * errors. Cross-field rules (schema-checks.ts) are left to `authgate --check`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -72,12 +73,20 @@ export function renderChartSchema(current: string): string {
 
 /** JSON with two-space indentation, a node that fits in 100 characters on one line (the hand-written part's style). */
 function formatJson(node: unknown, indent: string): string {
-  const flat = JSON.stringify(node, null, 1).replace(/\n\s*/g, ' ').replace(/\[ /g, '[').replace(/ \]/g, ']');
-  if (flat.length + indent.length <= 100 || node === null || typeof node !== 'object') return flat;
+  const line = oneLine(node);
+  if (line.length + indent.length <= 100 || node === null || typeof node !== 'object') return line;
   const inner = `${indent}  `;
   if (Array.isArray(node)) return `[\n${node.map((v) => inner + formatJson(v, inner)).join(',\n')}\n${indent}]`;
   const entries = Object.entries(node).map(([k, v]) => `${inner}${JSON.stringify(k)}: ${formatJson(v, inner)}`);
   return `{\n${entries.join(',\n')}\n${indent}}`;
+}
+
+/** A node on one line: `{ "a": 1 }`, `["x", "y"]`. */
+function oneLine(node: unknown): string {
+  if (Array.isArray(node)) return `[${node.map(oneLine).join(', ')}]`;
+  if (node === null || typeof node !== 'object') return JSON.stringify(node);
+  const entries = Object.entries(node).map(([k, v]) => `${JSON.stringify(k)}: ${oneLine(v)}`);
+  return entries.length === 0 ? '{}' : `{ ${entries.join(', ')} }`;
 }
 
 function isPreprocess(schema: z.core.$ZodType): boolean {
