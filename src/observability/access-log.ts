@@ -34,9 +34,9 @@ const quote = (value: string) => (PLAIN_JSON_STRING.test(value) ? `"${value}"` :
 
 /**
  * `,"name":"value"` for values that repeat from request to request (a session's sub, a connection's
- * address), kept once made: testing and quoting two values cost about 100 ns a line, a Map hit a tenth of
- * that (the same string instance comes back: a cached session's identity, a socket's address). Bounded,
- * emptied when full.
+ * address), kept once made: a Map hit costs a fraction of testing and quoting each value again (cost in
+ * BENCHMARKS.md), since the same string instance comes back (a cached session's identity, a socket's
+ * address). Bounded, emptied when full.
  */
 class FieldCache {
   readonly #fields = new Map<string, string>();
