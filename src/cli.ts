@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
 import { runPrimary, workerCount } from './process/workers.js';
 import { serve } from './process/serve.js';
 import { packageVersion } from './version.js';
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     throw err;
   }
   if (args.values.check) {
+    for (const warning of configWarnings(config)) process.stderr.write(`authgate: warning: ${warning}\n`);
     process.stdout.write(`${file}: configuration is valid (${config.upstreams.length} upstream${config.upstreams.length === 1 ? '' : 's'})\n`);
     return 0;
   }
