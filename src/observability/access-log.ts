@@ -1,6 +1,7 @@
 /**
  * The one line per request (reqId, method, path, status, responseTime, upstream, and user and remoteAddr when
- * known). Its fields are fixed and none is a secret (`user` is the subject, never an email or a token), so the line is written as pino would write it, straight to the logger's destination:
+ * known). Its fields are fixed and none is a secret (`user` is the sub, or the `oidc.userClaim` the operator
+ * chose; never a token), so the line is written as pino would write it, straight to the logger's destination:
  * pino's generic path (key loop, redaction check, stringifiers) was a tenth of a proxied request's CPU time
  * in the profile. Other lines keep going through pino.
  */
@@ -9,9 +10,10 @@ import type { Logger } from 'pino';
 import type { InFlightList } from './in-flight.js';
 import { isoTimestamp, ownLoggerOutput } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { userOf } from '../identity.js';
 
 /**
- * Writes the request line; `upstream` is the upstream's name or "gateway"; `user` the signed-in subject
+ * Writes the request line; `upstream` is the upstream's name or "gateway"; `user` the signed-in user (userOf)
  * (session or bearer token) and `remoteAddr` the client address (request.ip), each left out when unknown.
  * reqId (hex and base36) and upstream (letters, digits, "_", "." or "-": the config schema) are written
  * unquoted; method, path, user and remoteAddr (a trusted proxy's X-Forwarded-For entry is any text) are
@@ -88,7 +90,8 @@ export function createAccessLogStage(deps: { log: Logger; metrics: Metrics; inFl
     const elapsed = reply.elapsedTime;
     metrics.recordRequest(upstream, status, elapsed / 1000);
     // The guard's principal, else the session a gateway route loaded (/oauth2/userinfo, forward-auth).
-    const user = state?.principal?.identity.sub ?? state?.session?.session.identity.sub;
+    const identity = state?.principal?.identity ?? state?.session?.session.identity;
+    const user = identity === undefined ? undefined : userOf(identity);
     // Typed string, but a socket closed before this point has no address left.
     const remoteAddr: string | undefined = request.ip;
     // reqId in the line itself: no per-request child logger on the hot path.
