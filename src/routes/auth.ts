@@ -75,6 +75,11 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       if (!upstream) return reply.code(403).send({ error: 'no-route' });
       upstreams.push(upstream);
     }
+    if (trustedPeer && upstreams.every((u) => u.config.skipAuthPreflight) && isOriginalPreflight(request)) {
+      // As for proxied routes: a CORS preflight passes, and carries no identity.
+      for (const upstream of upstreams) metrics.recordDecision(upstream.name, 'preflight');
+      return reply.code(allowedStatus).send();
+    }
     const needsPrincipal = upstreams.some((u) => u.config.auth !== 'public');
     const resolved = needsPrincipal ? await resolvePrincipal(request) : { principal: undefined, invalidBearer: false };
     if (!resolved.principal && resolved.invalidBearer) {
@@ -150,6 +155,17 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       return judge(request, reply, [{ host: request.headers.host, uri }], 200, true);
     },
   });
+}
+
+/**
+ * True when the original request is a CORS preflight: OPTIONS (by X-Forwarded-Method from Traefik,
+ * X-Original-Method from ingress-nginx, or the Envoy form's own method) with Origin and
+ * Access-Control-Request-Method, which the proxies pass on from the original request.
+ */
+function isOriginalPreflight(request: FastifyRequest): boolean {
+  const said = request.headers['x-forwarded-method'] ?? request.headers['x-original-method'];
+  const method = (Array.isArray(said) ? said[0] : said)?.toUpperCase() ?? request.method;
+  return method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
 }
 
 /**

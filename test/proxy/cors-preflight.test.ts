@@ -54,3 +54,36 @@ describe('upstreams[].skipAuthPreflight', () => {
     assert.equal(stack.upstream.requests.length, before);
   });
 });
+
+describe('upstreams[].skipAuthPreflight through forward-auth', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      configure: (c) => {
+        c.server.trustedProxies = ['127.0.0.1'];
+        c.upstreams.push({ name: 'api', path: '/api', skipAuthPreflight: true, allow: { groups: ['admins'] } });
+      },
+    });
+  });
+  after(() => stack.close());
+
+  const ask = (headers: Record<string, string>) => fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { accept: 'application/json', 'x-forwarded-uri': '/api/orders', ...headers } });
+
+  it('answers 202 without identity headers for a preflight the proxy reports (Traefik and ingress-nginx spellings)', async () => {
+    const spellings: Record<string, string>[] = [{ 'x-forwarded-method': 'OPTIONS' }, { 'x-original-method': 'options' }];
+    for (const method of spellings) {
+      const response = await ask({ ...method, origin: PREFLIGHT.origin, 'access-control-request-method': 'PUT' });
+      assert.equal(response.status, 202, JSON.stringify(method));
+      assert.equal(response.headers.get('x-auth-request-user'), null);
+    }
+  });
+
+  it('answers 401 for anything else: another method, no Origin, a route without the flag', async () => {
+    assert.equal((await ask({ 'x-forwarded-method': 'GET', origin: PREFLIGHT.origin, 'access-control-request-method': 'PUT' })).status, 401);
+    assert.equal((await ask({ 'x-forwarded-method': 'OPTIONS', 'access-control-request-method': 'PUT' })).status, 401);
+    const elsewhere = await fetch(`${stack.publicUrl}/oauth2/auth`, {
+      headers: { accept: 'application/json', 'x-forwarded-uri': '/other', 'x-forwarded-method': 'OPTIONS', origin: PREFLIGHT.origin, 'access-control-request-method': 'PUT' },
+    });
+    assert.equal(elsewhere.status, 401);
+  });
+});
