@@ -7,6 +7,7 @@ import type { Migration } from './migration.js';
 const LOGGING = 'authgate logs JSON lines to stdout (one per request, with user and remoteAddr); LOG_LEVEL or server.logLevel sets the level';
 const PAGES = 'authgate has no sign-in page of its own: a signed-out navigation goes straight to the provider';
 const DISCOVERY = 'authgate discovers every endpoint and key from the issuer\'s metadata';
+const GOOGLE_ADMIN = 'authgate does not call the Google Admin SDK';
 const REFUSED_TLS = 'refused: authgate always verifies certificates (give a private CA with NODE_EXTRA_CA_CERTS)';
 
 /** Option → why authgate does not carry it. */
@@ -36,7 +37,12 @@ export const NOT_CARRIED_REASONS: Readonly<Record<string, string>> = {
   entra_id_federated_token_auth: 'workload-identity client authentication is not supported; use a client secret',
   entra_id_allowed_tenants: 'a tenant-specific oidc.issuer admits that tenant only',
   azure_graph_group_field: 'authgate reads groups from the groups claim, not from Microsoft Graph',
-  google_use_organization_id: 'authgate does not call the Google Admin SDK',
+  google_use_organization_id: GOOGLE_ADMIN,
+  google_admin_email: GOOGLE_ADMIN,
+  google_admin_api_user_scope: GOOGLE_ADMIN,
+  google_service_account_json: GOOGLE_ADMIN,
+  google_target_principal: GOOGLE_ADMIN,
+  google_use_application_default_credentials: GOOGLE_ADMIN,
   github_token: 'authgate does not call the GitHub API',
   htpasswd_file: 'authgate has no local users: every user signs in at the provider',
   htpasswd_user_groups: 'authgate has no local users',
