@@ -120,11 +120,15 @@ function mapClaims(m: Migration): void {
   if (groupsClaim !== 'groups') oidc.groupsClaim = groupsClaim;
   const emailClaim = m.string('oidc_email_claim', 'email');
   if (emailClaim !== 'email') m.notCarried('oidc_email_claim', `authgate reads the email from the "email" claim only, not "${emailClaim}"`);
-  // user_id_claim is the older name of oidc_email_claim in oauth2-proxy; its X-Forwarded-User is the sub.
-  const userClaim = m.string('user_id_claim', 'email');
-  if (userClaim !== 'email') {
-    oidc.userClaim = userClaim;
-    m.note('user_id_claim', `oidc.userClaim: ${userClaim} names the user in X-Forwarded-User; oauth2-proxy also used it as the email claim`);
+  // oauth2-proxy's X-Forwarded-User is the sub, or the email with prefer_email_to_user.
+  if (m.bool('prefer_email_to_user', false)) oidc.userClaim = 'email';
+  // user_id_claim is the older name of oidc_email_claim in oauth2-proxy, not the user's name.
+  const userIdClaim = m.string('user_id_claim', 'email');
+  if (userIdClaim !== 'email') {
+    m.notCarried(
+      'user_id_claim',
+      `oauth2-proxy read the email from "${userIdClaim}"; authgate reads the "email" claim (for X-Forwarded-User from "${userIdClaim}", set oidc.userClaim: ${userIdClaim})`,
+    );
   }
   if (m.bool('insecure_oidc_allow_unverified_email', false)) oidc.trustUnverifiedEmail = true;
 }

@@ -111,7 +111,7 @@ function mapTokenHeaders(m: Migration, defaults: Tree): void {
   if (!m.bool('pass_user_headers', true) && !m.bool('pass_basic_auth', true)) {
     m.notCarried('pass_user_headers', 'authgate always sends X-Forwarded-User, -Email, -Preferred-Username and -Groups (and removes client copies)');
   }
-  for (const option of ['set_basic_auth', 'basic_auth_password', 'set_authorization_header', 'prefer_email_to_user']) {
+  for (const option of ['set_basic_auth', 'basic_auth_password', 'set_authorization_header']) {
     if (m.has(option)) m.notCarried(option, 'authgate sends identity in X-Forwarded-* / X-Auth-Request-* headers only, never as Basic auth or an Authorization answer');
     m.use(option);
   }
