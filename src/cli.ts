@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
 import { runPrimary, workerCount } from './process/workers.js';
 import { serve } from './process/serve.js';
 
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     throw err;
   }
   if (args.values.check) {
+    for (const warning of configWarnings(config)) process.stderr.write(`authgate: warning: ${warning}\n`);
     process.stdout.write(`${file}: configuration is valid (${config.upstreams.length} upstream${config.upstreams.length === 1 ? '' : 's'})\n`);
     return 0;
   }

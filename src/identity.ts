@@ -6,6 +6,8 @@
 /** Who the user is, as the provider said at login (ID token, then userinfo). */
 export interface Identity {
   sub: string;
+  /** The `oidc.userClaim` value when that claim is not `sub`: who the user is to upstreams and in logs. */
+  user?: string;
   email?: string;
   preferredUsername?: string;
   groups: string[];
@@ -22,4 +24,9 @@ export interface TokenSet {
   expiresAt?: number;
   /** When these tokens were obtained (ms since the epoch): a refresh is due no earlier than half their life. */
   obtainedAt: number;
+}
+
+/** The name an identity goes by upstream (X-Forwarded-User, X-Auth-Request-User) and in logs. */
+export function userOf(identity: Identity): string {
+  return identity.user ?? identity.sub;
 }

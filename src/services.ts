@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import Fastify from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { configWarnings } from './config/warnings.js';
 import { createBeginLogin, type BeginLogin } from './http/begin-login.js';
 import type { DrainState } from './http/drain.js';
 import { compileTrustedProxies, type TrustedProxyMatcher } from './http/trusted-proxies.js';
@@ -73,6 +74,7 @@ export interface Services {
 /** Builds the services (connections are opened later, in the road's onReady). */
 export async function createServices(config: Config, deps: AppDependencies = {}): Promise<Services> {
   const log = deps.logger ?? createLogger(deps.logStream);
+  logConfigWarnings(log, config);
   const now = deps.now ?? Date.now;
   const metrics = createMetrics();
   const routes = new RouteTable(config.upstreams, config.server.publicUrl);
@@ -176,6 +178,12 @@ export function reloadServices(services: Services, next: Config): { restartNeede
   );
   routes.replace(next.upstreams);
   log.info({ upstreams: next.upstreams.length }, 'configuration reloaded: upstreams and policy replaced');
+  logConfigWarnings(log, next);
   if (restartNeeded.length > 0) log.warn({ sections: restartNeeded }, 'configuration changes that need a restart were not applied');
   return { restartNeeded };
+}
+
+/** One warning line per thing in the configuration worth a second look (config/warnings.ts). */
+function logConfigWarnings(log: Services['log'], config: Config): void {
+  for (const warning of configWarnings(config)) log.warn({ warning }, 'configuration warning');
 }

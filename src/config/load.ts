@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { isSecretAt, keysAt } from './schema-walk.js';
+import { suggestKey } from './suggest-key.js';
 
 /** A configuration that could not be loaded; `problems` holds one "path: message" line each. */
 export class ConfigError extends Error {
@@ -85,7 +87,13 @@ interface References {
 function formatIssue(issue: z.core.$ZodIssue, refs: References): string[] {
   const path = issue.path.filter((p): p is PathPart => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => `${describePath([...path, key], refs)}: unknown key (misspelt? see docs/configuration.md)`);
+    return issue.keys.map((key) => {
+      const at = describePath([...path, key], refs);
+      const meant = meantKey(path, key);
+      // A key read from `xxxFile` is reported by the name the user wrote.
+      const written = meant !== undefined && at !== formatPath([...path, key]) ? `${meant}File` : meant;
+      return `${at}: unknown key${written === undefined ? ' (misspelt? see docs/configuration.md)' : `; did you mean ${written}?`}`;
+    });
   }
   const at = formatPath(path);
   if (refs.explained.has(at)) return [];
@@ -95,6 +103,21 @@ function formatIssue(issue: z.core.$ZodIssue, refs: References): string[] {
     return [`${describePath(path, refs)}: expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${describeType(issue.input)}`];
   }
   return [`${describePath(path, refs)}: ${issue.message}`];
+}
+
+/**
+ * The key an unknown one most likely meant: a sibling spelt nearly the same, or a key of a mapping one level
+ * down (`emailDomains` written beside `allow` instead of in it).
+ */
+function meantKey(path: readonly PathPart[], key: string): string | undefined {
+  const siblings = keysAt(path);
+  const near = suggestKey(key, siblings);
+  if (near !== undefined) return near;
+  for (const sibling of siblings) {
+    const nested = suggestKey(key, keysAt([...path, sibling]));
+    if (nested !== undefined) return `${sibling}.${nested}`;
+  }
+  return undefined;
 }
 
 /** The path as the user wrote it: a value read from `keysFile` is named by that key. */
@@ -125,6 +148,9 @@ function describeType(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return typeof value;
 }
+
+/** Variable names that hold secrets wherever they are used (a password inside a Redis URL). */
+const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|(^|_)KEYS?($|_)|CREDENTIAL|PRIVATE/i;
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -160,7 +186,9 @@ function substituteEnv(text: string, path: PathPart[], refs: References): string
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
     const at = formatPath(path);
-    refs.problems.push(`${at}: environment variable ${name} is ${value === '' ? 'empty' : 'not set'} (or write \${${name}:-default})`);
+    // A secret has no sensible default: suggesting one invites a secret written into the file.
+    const hint = isSecretAt(path) || SECRET_NAME.test(name) ? '' : ` (or write \${${name}:-default})`;
+    refs.problems.push(`${at}: environment variable ${name} is ${value === '' ? 'empty' : 'not set'}${hint}`);
     refs.explained.add(at);
     return '';
   });

@@ -2,6 +2,32 @@
 import { z } from 'zod';
 import { duration, flag, httpUrl, regExp, secret } from './schema-types.js';
 
+/**
+ * Authorization request parameters the gateway sets itself (the code flow, PKCE, state, nonce, the scope and
+ * prompt keys): `extraAuthorizeParams` may not replace them.
+ */
+export const RESERVED_AUTHORIZE_PARAMS = new Set([
+  'response_type',
+  'response_mode',
+  'client_id',
+  'redirect_uri',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'prompt',
+  'request',
+  'request_uri',
+]);
+
+/** OIDC Core 3.1.2.1 prompt values; "none" may not be combined with another. Providers add their own (create). */
+const prompt = z
+  .string()
+  .regex(/^[a-z_]+( [a-z_]+)*$/, { message: 'one or more prompt values separated by spaces, e.g. "consent" or "select_account"' })
+  .refine((value) => value === 'none' || !value.split(' ').includes('none'), { message: '"none" cannot be combined with another prompt value' })
+  .meta({ title: 'prompt' });
+
 /** The `oidc` section's shape. */
 export const oidcSection = z.strictObject({
   issuer: httpUrl,
@@ -13,6 +39,28 @@ export const oidcSection = z.strictObject({
     .refine((scopes) => scopes.includes('openid'), { message: 'must include "openid"' })
     .default(['openid', 'profile', 'email', 'offline_access']),
   groupsClaim: z.string().min(1).default('groups'),
+  /** The claim that names the user upstream (X-Forwarded-User, X-Auth-Request-User) and in logs. */
+  userClaim: z.string().min(1).default('sub'),
+  /** The authorization request's prompt; none by default (a login asking offline_access no longer forces consent). */
+  prompt: prompt.optional(),
+  /** More authorization request parameters, e.g. Google's access_type: offline or Entra's domain_hint. */
+  extraAuthorizeParams: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'a parameter name of letters, digits, "_", "." or "-"' }),
+      z.union([z.string(), z.number(), z.boolean()], { error: 'expected a text, number or boolean value' }).transform(String),
+    )
+    .superRefine((params, ctx) => {
+      for (const name of Object.keys(params)) {
+        if (RESERVED_AUTHORIZE_PARAMS.has(name) || name.startsWith('client_')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: name === 'prompt' ? 'set oidc.prompt instead' : name === 'scope' ? 'set oidc.scopes instead' : 'the gateway sets this parameter itself',
+          });
+        }
+      }
+    })
+    .default({}),
   /** Only the groups it matches are kept in the session and sent upstream. */
   groupsFilter: regExp.optional(),
   /** Email rules and X-Forwarded-Email accept an email the provider did not mark email_verified: true. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { apiSection, oidcSection } from './schema-oidc.js';
 import { serverSection } from './schema-server.js';
 import { sessionSection } from './schema-session.js';
-import { upstreamSchema } from './schema-upstreams.js';
+import { defaultsSection, upstreamSchema } from './schema-upstreams.js';
 
 /** Every section; objects are strict so a misspelt key is reported, not ignored. */
 export const configShape = z.strictObject({
@@ -11,6 +11,8 @@ export const configShape = z.strictObject({
   oidc: oidcSection,
   session: sessionSection,
   api: apiSection,
+  /** Upstream keys every upstream inherits unless it sets them (applied in schema.ts, before validation). */
+  defaults: defaultsSection.optional(),
   upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
 });
 

@@ -14,6 +14,58 @@ const allowSchema = z
     claims: z
       .record(z.string(), z.union([claimValue, z.array(claimValue)], { error: 'expected a string, number or boolean, or a list of them' }))
       .default({}),
+    /** Says on purpose that any signed-in user may pass, which silences --check's warning; no list may be given with it. */
+    anyAuthenticatedUser: flag.default(false),
+  })
+  .refine(
+    (allow) =>
+      !allow.anyAuthenticatedUser ||
+      (allow.emails.length === 0 && allow.emailDomains.length === 0 && allow.groups.length === 0 && Object.keys(allow.claims).length === 0),
+    { message: 'anyAuthenticatedUser: true admits every signed-in user; remove it, or remove the emails, emailDomains, groups and claims rules' },
+  )
+  .prefault({});
+
+/**
+ * Headers an upstream's token may not be sent in: the ones HTTP or the gateway itself gives a meaning
+ * (framing, the Host, cookies, forwarding and identity headers).
+ */
+const RESERVED_TOKEN_HEADERS = new Set([
+  'host',
+  'cookie',
+  'connection',
+  'content-length',
+  'content-type',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'keep-alive',
+  'expect',
+  'forwarded',
+  'x-real-ip',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-forwarded-user',
+  'x-forwarded-email',
+  'x-forwarded-groups',
+  'x-forwarded-preferred-username',
+]);
+
+/** What an upstream receives as its token; [6/6] adds resource, audience and scopes here. */
+const accessTokenSchema = z
+  .strictObject({
+    /** Authorization carries "Bearer <token>"; any other header (X-Forwarded-Access-Token) the raw token. */
+    header: z
+      .string()
+      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'a header name, e.g. "X-Forwarded-Access-Token"' })
+      .refine((name) => !RESERVED_TOKEN_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('proxy-'), {
+        message: 'this header has another meaning; use Authorization or a header of its own such as X-Forwarded-Access-Token',
+      })
+      .meta({ title: 'header name' })
+      .default('Authorization'),
   })
   .prefault({});
 
@@ -48,6 +100,9 @@ export const upstreamSchema = z.strictObject({
   url: httpUrl.optional(),
   auth: z.enum(['required', 'optional', 'public']).default('required'),
   forwardAccessToken: flag.default(true),
+  accessToken: accessTokenSchema,
+  /** A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) passes without a session. */
+  skipAuthPreflight: flag.default(false),
   /** Forward-auth: X-Auth-Request-Access-Token in the answer to a trusted proxy (oauth2-proxy's --pass-access-token). */
   authRequestAccessToken: flag.default(false),
   stripPrefix: flag.default(false),
@@ -57,3 +112,9 @@ export const upstreamSchema = z.strictObject({
   allowedOrigins: z.array(origin).default([]),
   allow: allowSchema,
 });
+
+/** The keys an upstream inherits from `defaults:` unless it sets them: all but those that say where it is. */
+export const defaultsSection = upstreamSchema.omit({ name: true, path: true, host: true, url: true }).partial();
+
+/** The names of the keys `defaults:` may give. */
+export const INHERITED_KEYS: readonly string[] = Object.keys(defaultsSection.shape);

@@ -3,14 +3,16 @@
  * Pure: no I/O, no environment. `config/load.ts` feeds it a YAML tree whose `${VAR}` and `xxxFile`
  * references have already been resolved. The sections live in schema-*.ts; this file adds what spans them.
  */
+import { z } from 'zod';
+import { inheritDefaults } from './inherit-defaults.js';
 import { checkAcrossFields } from './schema-checks.js';
 import { configShape } from './schema-shape.js';
-import type { z } from 'zod';
 
 export { decodedKeyLength, duration } from './schema-types.js';
 
 /** The whole configuration file. Objects are strict so a misspelt key is reported, not ignored. */
-export const configSchema = configShape
+export const configSchema = z
+  .preprocess(inheritDefaults, configShape)
   .superRefine(checkAcrossFields, { when: () => true })
   // api.audiences defaults to the client id, which lives in another section.
   .transform((config) => (config.api.audiences.length > 0 ? config : { ...config, api: { ...config.api, audiences: [config.oidc.clientId] } }))

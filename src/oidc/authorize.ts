@@ -13,16 +13,26 @@ export interface CallbackChecks {
   codeVerifier: string;
 }
 
+/** What a login asks the provider for, from the `oidc` section. */
+export interface AuthorizationAsk {
+  scopes: readonly string[];
+  /** `oidc.prompt`; none by default: consent is the provider's to ask when it needs it. */
+  prompt: string | undefined;
+  /** `oidc.extraAuthorizeParams`; the schema refuses the names set here. */
+  extraParams: Readonly<Record<string, string>>;
+}
+
 /** The provider's authorization URL for a login; `redirectUri` is the gateway's callback. */
-export function buildAuthorizationUrl(provider: Discovered, redirectUri: string, checks: CallbackChecks, scopes: readonly string[]): URL {
+export function buildAuthorizationUrl(provider: Discovered, redirectUri: string, checks: CallbackChecks, ask: AuthorizationAsk): URL {
   return client.buildAuthorizationUrl(provider.configuration, {
+    ...ask.extraParams,
     redirect_uri: redirectUri,
-    scope: scopes.join(' '),
+    scope: ask.scopes.join(' '),
     state: checks.state,
     nonce: checks.nonce,
     code_challenge: pkceChallenge(checks.codeVerifier),
     code_challenge_method: 'S256',
-    ...(scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
+    ...(ask.prompt === undefined ? {} : { prompt: ask.prompt }),
   });
 }
 

@@ -9,6 +9,7 @@ import type { Identity, TokenSet } from '../identity.js';
 import type { CallbackChecks } from './authorize.js';
 import type { Discovered } from './discovery.js';
 import { isUnreachable, ProviderError, UNVERIFIABLE, type ErrorFace, type FailureDetails, type ProviderCall } from './provider-call.js';
+import { MissingUserClaim } from './identity.js';
 import { checkIdToken, tokenSetFrom } from './token-answer.js';
 
 /** The result of a successful login at the provider. */
@@ -48,8 +49,15 @@ export async function completeLogin(provider: Discovered, steps: LoginSteps, que
   const claims = await checkIdToken(response.id_token, provider.idTokenPolicy, checks.nonce);
   const tokens = tokenSetFrom(response);
   const merged = await steps.completeClaims(provider, response.access_token, claims);
+  let identity: Identity;
+  try {
+    identity = steps.identityFrom(merged);
+  } catch (err) {
+    if (!(err instanceof MissingUserClaim)) throw err;
+    throw new ProviderError({ reason: 'invalid_response', cause: err }, { ...UNVERIFIABLE, message: 'The provider did not say who you are in the way this gateway is set up to read.' });
+  }
   return {
-    identity: steps.identityFrom(merged),
+    identity,
     tokens,
     providerSid: typeof claims.sid === 'string' ? claims.sid : undefined,
   };

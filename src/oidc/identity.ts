@@ -11,18 +11,29 @@ import type { Identity } from '../identity.js';
 /** How claims become an identity; built once from the configuration (the filter is compiled here). */
 export interface IdentityRules {
   groupsClaim: string;
+  userClaim: string;
   groupsFilter: RegExp | undefined;
   trustUnverifiedEmail: boolean;
 }
 
 /** The identity rules of an `oidc` configuration section. */
-export function identityRules(oidc: Pick<Config['oidc'], 'groupsClaim' | 'groupsFilter' | 'trustUnverifiedEmail'>): IdentityRules {
+export function identityRules(oidc: Pick<Config['oidc'], 'groupsClaim' | 'groupsFilter' | 'trustUnverifiedEmail' | 'userClaim'>): IdentityRules {
   return {
     groupsClaim: oidc.groupsClaim,
+    userClaim: oidc.userClaim,
     // No 'g' or 'y' flag: test() must not carry lastIndex from one group to the next.
     groupsFilter: oidc.groupsFilter === undefined ? undefined : new RegExp(oidc.groupsFilter, 'u'),
     trustUnverifiedEmail: oidc.trustUnverifiedEmail,
   };
+}
+
+/**
+ * Claims without a usable `oidc.userClaim` (absent, empty, not text or a number, or an email the provider
+ * did not verify): the user cannot be named, so the login or the bearer token is refused rather than
+ * named by another claim an upstream could mistake for it.
+ */
+export class MissingUserClaim extends Error {
+  override readonly name = 'MissingUserClaim';
 }
 
 /** True when the claims mark their email as verified (boolean true, or the string "true"). */
@@ -30,8 +41,12 @@ export function emailVerified(claims: Record<string, unknown>): boolean {
   return claims.email_verified === true || claims.email_verified === 'true';
 }
 
-/** Reads an Identity out of claims; `claimNames` are the claims some upstream's `allow.claims` needs. */
-export function identityFromClaims(claims: Record<string, unknown>, rules: IdentityRules, claimNames: readonly string[]): Identity {
+/**
+ * Reads an Identity out of claims; `claimNames` are the claims some upstream's `allow.claims` needs. A
+ * refresh passes the `user` its login found (the user does not change within a session). Throws
+ * MissingUserClaim when `oidc.userClaim` names a claim the claims lack.
+ */
+export function identityFromClaims(claims: Record<string, unknown>, rules: IdentityRules, claimNames: readonly string[], knownUser?: string): Identity {
   const raw = claims[rules.groupsClaim];
   let groups = Array.isArray(raw) ? raw.filter((g): g is string => typeof g === 'string') : typeof raw === 'string' ? [raw] : [];
   const filter = rules.groupsFilter;
@@ -41,8 +56,10 @@ export function identityFromClaims(claims: Record<string, unknown>, rules: Ident
   // allow.claims may name `email` too: the same rule holds there.
   for (const name of claimNames) if (claims[name] !== undefined && (name !== 'email' || trustEmail)) kept[name] = claims[name];
   const email = typeof claims.email === 'string' && trustEmail ? claims.email : undefined;
+  const user = rules.userClaim === 'sub' ? undefined : (knownUser ?? userFromClaim(rules.userClaim === 'email' ? email : claims[rules.userClaim], rules.userClaim));
   return {
     sub: String(claims.sub),
+    ...(user === undefined ? {} : { user }),
     email,
     preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : undefined,
     groups,
@@ -63,4 +80,9 @@ export function mergeClaims(idToken: Record<string, unknown>, userinfo: Record<s
   if (emailSource.email !== undefined) merged.email = emailSource.email;
   if (emailSource.email_verified !== undefined) merged.email_verified = emailSource.email_verified;
   return merged;
+}
+
+function userFromClaim(value: unknown, claim: string): string {
+  if ((typeof value === 'string' && value !== '') || (typeof value === 'number' && Number.isFinite(value))) return String(value);
+  throw new MissingUserClaim(`the "${claim}" claim (oidc.userClaim) is ${value === undefined ? 'missing' : 'not usable'}${claim === 'email' ? ' or not verified' : ''}`);
 }

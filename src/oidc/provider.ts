@@ -61,7 +61,7 @@ export class OidcProvider {
     const call = createProviderCall(metrics);
     this.discovery = new ProviderDiscovery({ oidc, clientAuth: clientAuthFor(oidc), fetch: this.http.fetch, call, log, retry, keysRefreshMs });
     this.whenReady = this.discovery.whenReady;
-    const identityFrom = (claims: Record<string, unknown>) => identityFromClaims(claims, rules, claimNames());
+    const identityFrom = (claims: Record<string, unknown>, knownUser?: string) => identityFromClaims(claims, rules, claimNames(), knownUser);
     this.login = {
       call,
       redirectUri: this.redirectUri,
@@ -112,7 +112,7 @@ export class OidcProvider {
 
   /** The provider's authorization URL for a login (code flow, PKCE S256, state and nonce). */
   authorizationUrl(checks: CallbackChecks, scopes: readonly string[]): URL {
-    return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, scopes);
+    return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, { scopes, prompt: this.oidc.prompt, extraParams: this.oidc.extraAuthorizeParams });
   }
 
   /** Completes a login (code-grant.ts); rejects with a ProviderError whose face is the page to show. */

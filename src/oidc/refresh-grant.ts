@@ -24,7 +24,7 @@ export interface RefreshSteps {
   call: ProviderCall;
   log: Logger;
   groupsClaim: string;
-  identityFrom(claims: Record<string, unknown>): Identity;
+  identityFrom(claims: Record<string, unknown>, knownUser?: string): Identity;
 }
 
 /** The log line of each failed outcome. */
@@ -68,7 +68,8 @@ async function refreshGrant(provider: Discovered, steps: RefreshSteps, refreshTo
 
 /** A refreshed ID token may leave out what the login had from userinfo (email, groups): keep those. */
 function refreshedIdentity(steps: RefreshSteps, identity: Identity, claims: Record<string, unknown>): Identity {
-  const fresh = steps.identityFrom({ ...identity.claims, ...claims });
+  // The user does not change within a session: a session from before oidc.userClaim was set keeps its sub.
+  const fresh = steps.identityFrom({ ...identity.claims, ...claims }, identity.user ?? identity.sub);
   return {
     ...fresh,
     email: claims.email === undefined ? identity.email : fresh.email,

@@ -45,7 +45,12 @@ export function createGuard(deps: GuardDeps): Guard {
         return reply.code(403).send({ error: refusal });
       }
     }
-    const { auth, allow } = upstream.config;
+    const { auth, allow, skipAuthPreflight } = upstream.config;
+    if (skipAuthPreflight && isCorsPreflight(request)) {
+      // Browsers send preflights without cookies: the app answers CORS itself, and learns no identity.
+      metrics.recordDecision(upstream.name, 'preflight');
+      return undefined;
+    }
     const resolved = auth === 'public' ? NO_PRINCIPAL : await resolvePrincipal(request);
     if (!resolved.principal && resolved.invalidBearer) {
       metrics.recordDecision(upstream.name, 'invalid-token');
@@ -74,6 +79,11 @@ export function createGuard(deps: GuardDeps): Guard {
       { href: '/oauth2/sign_out', text: 'Sign in as someone else' },
     );
   };
+}
+
+/** True for a CORS preflight (Fetch standard): OPTIONS with Origin and Access-Control-Request-Method. */
+export function isCorsPreflight(request: FastifyRequest): boolean {
+  return request.method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
 }
 
 /** True for an HTTP/1.1 WebSocket upgrade request. */

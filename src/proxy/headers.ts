@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamConfig } from '../config/schema.js';
+import { userOf } from '../identity.js';
 import { canonicalHost } from '../url/host.js';
 import { encodeHeaderList, encodeHeaderValue } from './header-value.js';
 import { canonicalPrefix, wirePath } from '../url/normalise-path.js';
@@ -117,11 +118,20 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
   const forwardedPrefix = upstream.stripPrefix && prefix !== '/' ? wirePath(prefix) : undefined;
   const sendsIdentity = upstream.auth !== 'public';
   const sendsToken = sendsIdentity && upstream.forwardAccessToken;
+  // accessToken.header: Authorization carries "Bearer <token>"; another header the raw token, and no client
+  // copy of it (in any case, "_" for "-") ever reaches this upstream, signed in or not.
+  const tokenHeader = upstream.accessToken.header.toLowerCase();
+  const bearer = tokenHeader === 'authorization';
+  const ownTokenHeader = bearer ? undefined : tokenHeader;
 
   return (request, headers) => {
     if (upstream.preserveHost && request.headers.host) headers.host = canonicalHost(request.headers.host)?.value ?? headers.host;
     // for…in, not Object.keys: no array per request. Assigned undefined, not deleted (undici skips it).
-    for (const name in headers) if (isReplacedHeader(name)) headers[name] = undefined;
+    for (const name in headers) {
+      if (isReplacedHeader(name) || (ownTokenHeader !== undefined && name.length === ownTokenHeader.length && name.replaceAll('_', '-') === ownTokenHeader)) {
+        headers[name] = undefined;
+      }
+    }
 
     // From the rightmost untrusted address on (fastify's request.ips); a trusted proxy's junk entries dropped.
     const ips = request.ips;
@@ -155,14 +165,14 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
 
     const principal = sendsIdentity ? request.authgate.principal : undefined;
     if (principal) {
-      const { sub, email, preferredUsername, groups } = principal.identity;
+      const { email, preferredUsername, groups } = principal.identity;
       // Percent-encoded where needed: a "," inside a group is not a second group, and a name outside Latin-1
       // (Cyrillic, CJK) no longer makes Node refuse to send the request.
-      headers['x-forwarded-user'] = encodeHeaderValue(sub);
+      headers['x-forwarded-user'] = encodeHeaderValue(userOf(principal.identity));
       if (email !== undefined) headers['x-forwarded-email'] = encodeHeaderValue(email);
       if (preferredUsername !== undefined) headers['x-forwarded-preferred-username'] = encodeHeaderValue(preferredUsername);
       if (groups.length > 0) headers['x-forwarded-groups'] = encodeHeaderList(groups);
-      if (sendsToken) headers.authorization = `Bearer ${principal.accessToken}`;
+      if (sendsToken) headers[tokenHeader] = bearer ? `Bearer ${principal.accessToken}` : principal.accessToken;
     }
     return headers;
   };

@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Identity } from '../identity.js';
 import { createAccessTokenVerifier, InvalidAccessToken, type AccessTokenVerifier } from '../oidc/access-token.js';
-import { identityFromClaims, identityRules } from '../oidc/identity.js';
+import { identityFromClaims, identityRules, MissingUserClaim } from '../oidc/identity.js';
 import type { OidcProvider } from '../oidc/provider.js';
 import { loadSession, type SessionAccess } from '../session/access.js';
 import type { RouteTable } from './upstreams.js';
@@ -92,7 +92,7 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
       const identity = identityFromClaims(claims, rules, routes.current.claimNames);
       return { principal: { identity, accessToken: token, source: 'bearer' } };
     } catch (err) {
-      if (err instanceof InvalidAccessToken) {
+      if (err instanceof InvalidAccessToken || err instanceof MissingUserClaim) {
         request.log.info({ reason: err.message }, 'bearer token refused');
         return { principal: undefined, invalidBearer: true };
       }

@@ -16,6 +16,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { canonicalHost } from '../url/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
+import { userOf } from '../identity.js';
 import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
@@ -93,8 +94,8 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
     if (principal && upstreams.every((u) => u.config.auth !== 'public')) {
       // Names and groups in any script, or with "," or control characters, must neither break the answer
       // (a 500 for a value outside Latin-1) nor change meaning (a group "a,b" read as two).
-      const { sub, email, preferredUsername, groups } = principal.identity;
-      reply.header('x-auth-request-user', encodeHeaderValue(sub));
+      const { email, preferredUsername, groups } = principal.identity;
+      reply.header('x-auth-request-user', encodeHeaderValue(userOf(principal.identity)));
       if (email !== undefined) reply.header('x-auth-request-email', encodeHeaderValue(email));
       if (preferredUsername !== undefined) reply.header('x-auth-request-preferred-username', encodeHeaderValue(preferredUsername));
       if (groups.length > 0) reply.header('x-auth-request-groups', encodeHeaderList(groups));

@@ -3,6 +3,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { sendUnauthenticated } from '../http/replies.js';
+import { userOf } from '../identity.js';
 import { loadSession, type SessionAccess } from '../session/access.js';
 
 /** Registers /oauth2/userinfo. */
@@ -11,7 +12,7 @@ export function registerUserinfo(app: FastifyInstance, access: SessionAccess): v
     const session = await loadSession(access, request);
     if (!session) return sendUnauthenticated(reply);
     reply.header('cache-control', 'no-store');
-    const { sub, email, preferredUsername, groups } = session.identity;
-    return { user: sub, email: email ?? null, preferredUsername: preferredUsername ?? null, groups };
+    const { email, preferredUsername, groups } = session.identity;
+    return { user: userOf(session.identity), email: email ?? null, preferredUsername: preferredUsername ?? null, groups };
   });
 }

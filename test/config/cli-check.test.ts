@@ -112,6 +112,7 @@ describe('authgate --check', () => {
     tree.upstreams[0].url = 'http://127.0.0.1:1';
     tree.session.store = 'redis';
     tree.session.redis = { url: 'redis://127.0.0.1:1' };
+    tree.upstreams[0].allow = { emailDomains: ['example.com'] };
     const file = writeConfig('offline.yaml', tree);
     const proc = runCli(['--config', file, '--check']);
     // Discovery retries with backoff: a --check that tried the network would hang until the guard kills it.

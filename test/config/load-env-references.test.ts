@@ -32,21 +32,35 @@ describe('${VAR} references', () => {
 
   it('reports an unset variable once, with the path of the value that uses it', () => {
     const tree = minimalTree();
-    tree.oidc.clientSecret = '${OIDC_CLIENT_SECRET}';
-    tree.session.keys = [KEY, '${OLD_SESSION_KEY}'];
+    tree.oidc.clientId = '${OIDC_CLIENT_ID}';
+    tree.upstreams[0].url = '${APP_URL}';
     const problems = problemsOf(tree, { UNRELATED: 'x' });
     assert.deepEqual(problems, [
-      'oidc.clientSecret: environment variable OIDC_CLIENT_SECRET is not set (or write ${OIDC_CLIENT_SECRET:-default})',
-      'session.keys[1]: environment variable OLD_SESSION_KEY is not set (or write ${OLD_SESSION_KEY:-default})',
+      'oidc.clientId: environment variable OIDC_CLIENT_ID is not set (or write ${OIDC_CLIENT_ID:-default})',
+      'upstreams[0].url: environment variable APP_URL is not set (or write ${APP_URL:-default})',
+    ]);
+  });
+
+  it('never suggests a default for a secret: by the key it fills, or by the name of the variable', () => {
+    const tree = minimalTree();
+    tree.oidc.clientSecret = '${OIDC_CLIENT_SECRET}';
+    tree.session.keys = [KEY, '${OLD_SESSION_KEY}'];
+    tree.session.redis = { url: 'redis://:${REDIS_PASSWORD}@cache:6379' };
+    tree.upstreams[0].url = 'http://${APP_HOST}:3000';
+    tree.server.publicUrl = '${PUBLIC_ORIGIN}';
+    assert.deepEqual(problemsOf(tree, {}), [
+      'server.publicUrl: environment variable PUBLIC_ORIGIN is not set (or write ${PUBLIC_ORIGIN:-default})',
+      'oidc.clientSecret: environment variable OIDC_CLIENT_SECRET is not set',
+      'session.keys[1]: environment variable OLD_SESSION_KEY is not set',
+      'session.redis.url: environment variable REDIS_PASSWORD is not set',
+      'upstreams[0].url: environment variable APP_HOST is not set (or write ${APP_HOST:-default})',
     ]);
   });
 
   it('reports a variable set to the empty string as empty', () => {
     const tree = minimalTree();
     tree.oidc.clientSecret = '${OIDC_CLIENT_SECRET}';
-    assert.deepEqual(problemsOf(tree, { OIDC_CLIENT_SECRET: '' }), [
-      'oidc.clientSecret: environment variable OIDC_CLIENT_SECRET is empty (or write ${OIDC_CLIENT_SECRET:-default})',
-    ]);
+    assert.deepEqual(problemsOf(tree, { OIDC_CLIENT_SECRET: '' }), ['oidc.clientSecret: environment variable OIDC_CLIENT_SECRET is empty']);
   });
 
   it('lets booleans, numbers and durations come from the environment as text', () => {

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import type { configSchema } from '../../src/config/schema.js';
+import type { configShape } from '../../src/config/schema-shape.js';
 
 /** A valid 32-byte session key for tests (base64). */
 export const TEST_SESSION_KEY = Buffer.alloc(32, 0x5a).toString('base64');
@@ -19,7 +19,7 @@ export const TEST_CLIENT_ID = 'authgate-test';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A configuration file's content, typed as the schema's input (what a YAML file may say). */
-export type ConfigTree = z.input<typeof configSchema>;
+export type ConfigTree = z.input<typeof configShape>;
 
 /** A configuration tree for one upstream at `/`, open to any signed-in user. */
 export function baseConfig(options: { publicUrl: string; issuer: string; upstreamUrl: string; listenPort: number }): ConfigTree {

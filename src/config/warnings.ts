@@ -1,0 +1,50 @@
+/**
+ * What a valid configuration may still get wrong without meaning to: a route any signed-in user may pass
+ * although nothing says so on purpose, and an upstream path the gateway's own paths hide. `--check` prints
+ * these on stderr (and still exits 0); the gateway logs them at start and at each reload.
+ */
+import { canonicalPrefix } from '../url/normalise-path.js';
+import type { Config, UpstreamConfig } from './schema.js';
+
+/** Paths the gateway answers itself, whatever the upstreams say (proxy/route-request.ts). */
+const GATEWAY_EXACT = ['/ping', '/ready', '/metrics'];
+const GATEWAY_TREE = '/oauth2';
+
+/** One line per thing worth a second look, each starting with the YAML path it is about. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  config.upstreams.forEach((upstream, index) => {
+    const at = `upstreams[${index}]`;
+    if (admitsEverySignedInUser(upstream)) {
+      warnings.push(
+        `${at}.allow: "${upstream.name}" admits every signed-in user of the provider: give allow.emailDomains, emails, groups or claims ` +
+          '(here or in defaults.allow), or say so on purpose with allow.anyAuthenticatedUser: true',
+      );
+    }
+    const shadowed = shadowedBy(upstream.path);
+    if (shadowed) warnings.push(`${at}.path: "${upstream.path}" ${shadowed}`);
+  });
+  return warnings;
+}
+
+function admitsEverySignedInUser(upstream: UpstreamConfig): boolean {
+  const { allow } = upstream;
+  return (
+    upstream.auth !== 'public' &&
+    !allow.anyAuthenticatedUser &&
+    allow.emails.length === 0 &&
+    allow.emailDomains.length === 0 &&
+    allow.groups.length === 0 &&
+    Object.keys(allow.claims).length === 0
+  );
+}
+
+/** How the gateway's own paths hide some of `path` from its upstream, or undefined when they do not. */
+function shadowedBy(path: string): string | undefined {
+  const prefix = canonicalPrefix(path) ?? path;
+  if (prefix === GATEWAY_TREE) return `reaches this upstream only as "${GATEWAY_TREE}" itself: the gateway answers every path under ${GATEWAY_TREE}/`;
+  if (prefix.startsWith(`${GATEWAY_TREE}/`)) return `is under ${GATEWAY_TREE}/, which the gateway answers itself: no request reaches this upstream`;
+  const exact = GATEWAY_EXACT.find((p) => p === prefix);
+  if (exact) return `itself is the gateway's ${exact}; only paths below it reach this upstream`;
+  return undefined;
+}
