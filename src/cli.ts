@@ -31,10 +31,9 @@ async function main(argv: string[]): Promise<number | undefined> {
     const { runMigrate } = await import('./migrate/command.js');
     return runMigrate(argv.slice(1), (text, env) => {
       try {
-        parseConfigText(text, 'the migrated configuration', env);
-        return [];
+        return { problems: [], warnings: configWarnings(parseConfigText(text, 'the migrated configuration', env)) };
       } catch (err) {
-        if (err instanceof ConfigError) return err.problems;
+        if (err instanceof ConfigError) return { problems: err.problems, warnings: [] };
         throw err;
       }
     });

@@ -21,8 +21,8 @@ Secrets are written as \${VAR} references, never in clear; stderr names the vari
 Exit 0 when the YAML passes --check, 1 otherwise.
 `;
 
-/** The configuration checks of `--check`: the problems found in YAML text run with `env` ([] when valid). */
-export type CheckConfigText = (text: string, env: Record<string, string | undefined>) => string[];
+/** The configuration checks of `--check` on YAML text run with `env`: its problems ([] when valid) and warnings. */
+export type CheckConfigText = (text: string, env: Record<string, string | undefined>) => { problems: string[]; warnings: string[] };
 
 /** Runs the migrate subcommand; `argv` follows "migrate". Returns the exit code. */
 export function runMigrate(argv: string[], check: CheckConfigText, env: NodeJS.ProcessEnv = process.env): number {
@@ -54,8 +54,9 @@ export function runMigrate(argv: string[], check: CheckConfigText, env: NodeJS.P
   // The variables the user already set win over the values the converter found.
   const runEnv: Record<string, string | undefined> = { ...migration.secretEnv };
   for (const [name, value] of Object.entries(env)) if (value !== undefined && value !== '') runEnv[name] = value;
-  const problems = check(yaml, runEnv);
+  const { problems, warnings } = check(yaml, runEnv);
   for (const problem of problems) lines.push(`authgate migrate: the output does not pass --check: ${problem}`);
+  for (const warning of warnings) lines.push(`authgate migrate: --check warns: ${warning}`);
   if (lines.length > 0) process.stderr.write(`${lines.join('\n')}\n`);
   return problems.length === 0 && !migration.lines.some((l) => l.kind === 'problem') ? 0 : 1;
 }

@@ -66,15 +66,16 @@ export function mapAccess(m: Migration): void {
     if (m.has(option)) m.problem(option, `${why}; without it the migrated gateway would admit users oauth2-proxy refused`);
     m.use(option);
   }
-  m.tree.defaults.auth = 'required';
-  m.tree.defaults.allow = allow;
-  if (Object.keys(allow).length === 0) {
+  if (everyone && Object.keys(allow).length === 0) {
+    allow.anyAuthenticatedUser = true;
     m.comments.set(
       'defaults.allow',
       ' oauth2-proxy had email_domains = ["*"]: every user who can sign in at the provider passes.\n Kept on purpose; narrow it with emailDomains, emails or groups.',
     );
-    m.note('email_domains', '"*" carried as defaults.allow: {} — every user who signs in at the provider passes, as before; narrow it if that was not meant');
+    m.note('email_domains', '"*" carried as defaults.allow.anyAuthenticatedUser: true: every user who signs in at the provider passes, as before; narrow it if that was not meant');
   }
+  m.tree.defaults.auth = 'required';
+  m.tree.defaults.allow = allow;
 }
 
 /** oauth2-proxy admits an address from the file OR a listed domain; authgate's lists must all pass. */

@@ -41,6 +41,7 @@ async function migrateAndCheck(args: string[], env: Record<string, string>, secr
   for (const secret of Object.values(secrets)) assert.ok(!run.stdout.includes(secret), 'a secret reached stdout');
   const checked = await check(run.stdout, secrets);
   assert.equal(checked.code, 0, `--check refused the output:\n${checked.stderr}\n${run.stdout}`);
+  assert.equal(checked.stderr, '', 'no --check warning: no route admits every signed-in user without saying so');
   return { run, tree: parse(run.stdout) as Migrated };
 }
 
@@ -147,7 +148,7 @@ describe('migrating realistic oauth2-proxy configurations', () => {
       AUTHGATE_CLIENT_SECRET: 'authentik-shop-secret',
       AUTHGATE_SESSION_KEY: 'dGhpcnR5LXR3by1ieXRlcy1vZi1zZWNyZXQtZm9yLXNob3A=',
     });
-    assert.deepEqual(tree.defaults.allow, {});
+    assert.deepEqual(tree.defaults.allow, { anyAuthenticatedUser: true });
     assert.match(run.stdout, /# oauth2-proxy had email_domains = \["\*"\]: every user who can sign in at the provider passes\./);
     assert.equal(tree.session.redis?.url, 'redis+cluster://redis-0.shop:6379,redis-1.shop:6379,redis-2.shop:6379');
     assert.deepEqual(
@@ -159,7 +160,7 @@ describe('migrating realistic oauth2-proxy configurations', () => {
         ['/api/public/', 'public'],
       ],
     );
-    assertLine(run, /^authgate migrate: email_domains: "\*" carried as defaults\.allow: \{\}/);
+    assertLine(run, /^authgate migrate: email_domains: "\*" carried as defaults\.allow\.anyAuthenticatedUser: true/);
     assertLine(run, /^authgate migrate: skip_auth_regex: not carried: "\^\/docs\/\.\*\\\.\(css\|js\)\$"/);
     assertLine(run, /^authgate migrate: skip_auth_regex: not carried: "\/health\$"/);
     assertLine(run, /^authgate migrate: skip_auth_regex: not carried: "\^\/\$"/);
