@@ -11,11 +11,7 @@ const HOUR = 3_600_000;
 export function mapSession(m: Migration): void {
   mapKey(m);
   const { session } = m.tree;
-  const name = m.string('cookie_name');
-  if (name !== '' && name !== '_oauth2_proxy') {
-    if (/^[A-Za-z0-9_-]+$/.test(name)) session.cookieName = name;
-    else m.notCarried('cookie_name', `"${name}": authgate cookie names are letters, digits, "_" and "-"`);
-  }
+  mapCookieName(m);
   const expire = m.duration('cookie_expire') ?? 168 * HOUR;
   if (expire === 0) {
     m.notCarried('cookie_expire', '0 (a browser-session cookie): authgate sessions end after session.absoluteTimeout; kept at its default');
@@ -40,6 +36,27 @@ export function mapSession(m: Migration): void {
     m.use(option);
   }
   mapStore(m);
+}
+
+/**
+ * A chosen cookie name is kept (two gateways on one host need two names), with the `__Host-` prefix on
+ * https that authgate's default name has there: the browser then keeps the cookie to this host.
+ */
+function mapCookieName(m: Migration): void {
+  const name = m.string('cookie_name');
+  if (name === '' || name === '_oauth2_proxy') return;
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+    m.notCarried('cookie_name', `"${name}": authgate cookie names are letters, digits, "_" and "-"`);
+    return;
+  }
+  const publicUrl = m.tree.server.publicUrl;
+  if (typeof publicUrl === 'string' && publicUrl.startsWith('https:') && !/^__(Host|Secure)-/i.test(name)) {
+    const hostName = `__Host-${name.replace(/^_+/, '')}`;
+    m.tree.session.cookieName = hostName;
+    m.note('cookie_name', `carried as session.cookieName: ${hostName} (the __Host- prefix keeps it to this host, as authgate's default name does)`);
+  } else {
+    m.tree.session.cookieName = name;
+  }
 }
 
 /** The cookie secret becomes the session key when it is long enough (authgate wants 32 bytes). */

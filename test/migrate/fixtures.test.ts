@@ -67,7 +67,7 @@ describe('migrating realistic oauth2-proxy configurations', () => {
       tree.session.redis?.url,
       'redis+sentinel://:${AUTHGATE_REDIS_PASSWORD}@redis-sentinel-0.redis:26379,redis-sentinel-1.redis:26379,redis-sentinel-2.redis:26379/sessions',
     );
-    assert.equal(tree.session.cookieName, '_grafana_proxy');
+    assert.equal(tree.session.cookieName, '__Host-grafana_proxy');
     assert.equal(tree.session.absoluteTimeout, '12h');
     assert.deepEqual(tree.server.trustedProxies, ['10.0.0.0/8']);
     assert.equal(tree.server.metricsListen, '0.0.0.0:9100');
