@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { OPTIONS } from '../../src/migrate/options.js';
 import { ROOT } from '../helpers/gateway.js';
+import { FIXTURES, migrate } from './migrate-cli.js';
 
 const DOC = readFileSync(join(ROOT, 'docs/migrate-from-oauth2-proxy.md'), 'utf8');
 /** `| \`key\` | \`--flag\` |` rows of the option table. */
@@ -26,6 +27,17 @@ describe('the oauth2-proxy migration guide', () => {
 
   it('has no row for an option the converter does not know', () => {
     assert.deepEqual([...ROWS.keys()].filter((key) => !OPTIONS.has(key)), []);
+  });
+
+  it('shows the example exactly as the command prints it today', async () => {
+    const section = DOC.slice(DOC.indexOf('## An example'), DOC.indexOf('## Behaviour that differs'));
+    const blocks = [...section.matchAll(/```(toml|yaml|text)\n([\s\S]*?)```/g)].map((m) => m[2] ?? '');
+    assert.equal(blocks.length, 3);
+    assert.equal(blocks[0], readFileSync(join(ROOT, FIXTURES, 'keycloak-sentinel.cfg'), 'utf8'));
+    const run = await migrate(['--config', `${FIXTURES}/keycloak-sentinel.cfg`]);
+    assert.equal(run.code, 0);
+    assert.equal(blocks[1], run.stdout.replace(`${FIXTURES}/keycloak-sentinel.cfg`, '/etc/oauth2-proxy.cfg'));
+    assert.equal(blocks[2], run.stderr);
   });
 
   it('shows how to run the command and the behaviour differences', () => {
