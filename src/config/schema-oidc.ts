@@ -21,6 +21,8 @@ export const RESERVED_AUTHORIZE_PARAMS = new Set([
   'request_uri',
 ]);
 
+const PARAM_NAME = /^[A-Za-z0-9_.-]+$/;
+
 /** OIDC Core 3.1.2.1 prompt values; "none" may not be combined with another. Providers add their own (create). */
 const prompt = z
   .string()
@@ -45,19 +47,19 @@ export const oidcSection = z.strictObject({
   prompt: prompt.optional(),
   /** More authorization request parameters, e.g. Google's access_type: offline or Entra's domain_hint. */
   extraAuthorizeParams: z
-    .record(
-      z.string().regex(/^[A-Za-z0-9_.-]+$/, { message: 'a parameter name of letters, digits, "_", "." or "-"' }),
-      z.union([z.string(), z.number(), z.boolean()], { error: 'expected a text, number or boolean value' }).transform(String),
-    )
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'expected a text, number or boolean value' }).transform(String))
     .superRefine((params, ctx) => {
       for (const name of Object.keys(params)) {
-        if (RESERVED_AUTHORIZE_PARAMS.has(name) || name.startsWith('client_')) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message: name === 'prompt' ? 'set oidc.prompt instead' : name === 'scope' ? 'set oidc.scopes instead' : 'the gateway sets this parameter itself',
-          });
-        }
+        const problem = !PARAM_NAME.test(name)
+          ? 'a parameter name of letters, digits, "_", "." or "-"'
+          : name === 'prompt'
+            ? 'set oidc.prompt instead'
+            : name === 'scope'
+              ? 'set oidc.scopes instead'
+              : RESERVED_AUTHORIZE_PARAMS.has(name) || name.startsWith('client_')
+                ? 'the gateway sets this parameter itself'
+                : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
       }
     })
     .default({}),

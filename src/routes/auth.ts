@@ -11,9 +11,11 @@
  * Fails closed: when the original request cannot be known (an untrusted peer, or a trusted one that names
  * no original URI) and any route is protected, the answer is 403, never a judgement of some other path.
  * Allowed: X-Auth-Request-User/-Email/-Preferred-Username/-Groups, percent-encoded where needed, and
- * -Access-Token only to a trusted peer for routes that set `authRequestAccessToken`; 401 signed out; 403 denied.
+ * -Access-Token only to a trusted peer for routes that set `authRequestAccessToken`; 401 signed out (302 to
+ * sign-in for a browser navigation when the proxy asks, see auth-signin-redirect.ts); 403 denied.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
 import { canonicalHost } from '../url/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
 import { userOf } from '../identity.js';
@@ -24,15 +26,13 @@ import { normaliseTarget } from '../url/normalise-path.js';
 import type { ResolvePrincipal } from '../proxy/principal.js';
 import { matchUpstream, type CompiledUpstream, type RouteTable } from '../proxy/upstreams.js';
 import type { Metrics } from '../observability/metrics.js';
+import { createSignInRedirect, type ReportedOriginal } from './auth-signin-redirect.js';
 
 const ENVOY_PREFIX = '/oauth2/auth';
 const ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** The request another proxy asks about. */
-interface OriginalRequest {
-  host: string | undefined;
-  uri: string;
-}
+type OriginalRequest = ReportedOriginal;
 
 /** What a trusted peer's headers say: the original(s), nothing, or a refusal. */
 type OriginalsFromHeaders = { originals: OriginalRequest[] } | { missing: true } | { error: 'bad-original-uri' | 'bad-original-host' };
@@ -54,11 +54,13 @@ export interface ForwardAuthDeps {
   resolvePrincipal: ResolvePrincipal;
   metrics: Metrics;
   isTrustedProxy: TrustedProxyMatcher;
+  config: Pick<Config, 'server'>;
 }
 
 /** Registers /oauth2/auth and /oauth2/auth/*. */
 export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps): void {
   const { routes, resolvePrincipal, metrics, isTrustedProxy: isTrusted } = deps;
+  const signInRedirect = createSignInRedirect(deps.config.server.publicUrl);
   // One warning per cause for the life of this gateway: a misconfigured proxy asks on every request.
   const warned = new Set<UnknownCause>();
 
@@ -72,6 +74,11 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       const upstream = matchUpstream(routes.current.upstreams, original.host, target.path);
       if (!upstream) return reply.code(403).send({ error: 'no-route' });
       upstreams.push(upstream);
+    }
+    if (trustedPeer && upstreams.every((u) => u.config.skipAuthPreflight) && isOriginalPreflight(request)) {
+      // As for proxied routes: a CORS preflight passes, and carries no identity.
+      for (const upstream of upstreams) metrics.recordDecision(upstream.name, 'preflight');
+      return reply.code(allowedStatus).send();
     }
     const needsPrincipal = upstreams.some((u) => u.config.auth !== 'public');
     const resolved = needsPrincipal ? await resolvePrincipal(request) : { principal: undefined, invalidBearer: false };
@@ -87,6 +94,10 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
     const denied = decisions.find((d) => !d.allow && d.reason === 'unauthenticated') ?? decisions.find((d) => !d.allow);
     if (denied && !denied.allow) {
       if (denied.reason === 'unauthenticated') {
+        // Opt-in, trusted peers only (untrusted ones never get here), and only for a browser navigation.
+        if (trustedPeer && signInRedirect.requested(request, allowedStatus === 200 /* the Envoy form */) && signInRedirect.isNavigation(request)) {
+          return reply.redirect(signInRedirect.location(request, originals), 302);
+        }
         return sendUnauthenticated(reply);
       }
       return reply.code(403).send({ error: 'forbidden', reason: denied.reason });
@@ -147,6 +158,17 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
 }
 
 /**
+ * True when the original request is a CORS preflight: OPTIONS (by X-Forwarded-Method from Traefik,
+ * X-Original-Method from ingress-nginx, or the Envoy form's own method) with Origin and
+ * Access-Control-Request-Method, which the proxies pass on from the original request.
+ */
+function isOriginalPreflight(request: FastifyRequest): boolean {
+  const said = request.headers['x-forwarded-method'] ?? request.headers['x-original-method'];
+  const method = (Array.isArray(said) ? said[0] : said)?.toUpperCase() ?? request.method;
+  return method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
+}
+
+/**
  * What a trusted proxy says the original request was: from X-Forwarded-Uri (+ -Host), from X-Original-URL,
  * or both when both are present and disagree. A proxy that sets one header may pass a client's copy of the
  * other (ingress-nginx sets only X-Original-URL), so neither is preferred: both are judged. A host that
@@ -181,7 +203,7 @@ function originalsFromHeaders(request: FastifyRequest): OriginalsFromHeaders {
       }
       const host = canonicalHost(url.host);
       if (!host) return { error: 'bad-original-host' };
-      fromOriginal = { host: host.value, uri: url.pathname + url.search };
+      fromOriginal = { host: host.value, uri: url.pathname + url.search, scheme: url.protocol.slice(0, -1) };
     }
   }
   if (fromForwarded && fromOriginal) {
