@@ -45,6 +45,10 @@ export function runMigrate(argv: string[], check: CheckConfigText, env: NodeJS.P
     return 1;
   }
   const options = readProxyOptions({ configFile: args.values.config, env, flags });
+  if (options.fileError !== undefined) {
+    process.stderr.write(`authgate migrate: cannot read ${options.configFile ?? 'the configuration file'}: ${options.fileError}\n`);
+    return 1;
+  }
   const migration = convertOptions(options);
   const source = options.configFile ?? 'OAUTH2_PROXY_* variables and flags';
   const yaml = emitYaml(migration, source);

@@ -22,6 +22,8 @@ export interface ProxyOptions {
   problems: string[];
   /** The TOML file read, if any. */
   configFile?: string;
+  /** Why the TOML file could not be read or parsed: nothing else is worth converting then. */
+  fileError?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -66,7 +68,8 @@ function readToml(file: string, out: ProxyOptions): void {
   try {
     tree = parseToml(readFileSync(file, 'utf8'));
   } catch (err) {
-    out.problems.push(`${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    out.fileError = code === 'ENOENT' ? 'no such file' : code ?? (err instanceof Error ? err.message.split('\n')[0] : String(err));
     return;
   }
   for (const [key, raw] of Object.entries(tree)) {

@@ -51,6 +51,13 @@ describe('migrations that must not be used as they are', () => {
     assert.ok(!run.stdout.includes('s3cret-value-not-printed'));
   });
 
+  it('stops at a configuration file it cannot read, with one line', async () => {
+    const run = await migrate(['--config', 'test/migrate/fixtures/no-such.cfg']);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr, 'authgate migrate: cannot read test/migrate/fixtures/no-such.cfg: no such file\n');
+  });
+
   it('reports an option it does not know', async () => {
     const run = await migrate(['--', ...BASE, '--email-domain=example.com', '--emial-domain=x']);
     assert.match(run.stderr, /authgate migrate: --emial-domain: not carried: not an oauth2-proxy option/);
