@@ -4,13 +4,13 @@
  * User errors (bad config, a port in use) are one clear message on stderr and exit 1, never a stack trace.
  */
 import cluster from 'node:cluster';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
 import { runPrimary, workerCount } from './process/workers.js';
 import { serve } from './process/serve.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `Usage: authgate --config FILE [--check]
        authgate migrate oauth2-proxy [--config FILE] [-- FLAG...]
@@ -89,12 +89,6 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   await serve(config, file);
   return undefined;
-}
-
-/** The version in the package.json beside dist/ (and src/): the one npm installed. */
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 
 main(process.argv.slice(2)).then(

@@ -11,7 +11,7 @@ import { createBeginLogin, type BeginLogin } from './http/begin-login.js';
 import type { DrainState } from './http/drain.js';
 import { compileTrustedProxies, type TrustedProxyMatcher } from './http/trusted-proxies.js';
 import { InFlightList } from './observability/in-flight.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger, effectiveLogLevel } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
 import { createGuard, type Guard } from './proxy/guard.js';
@@ -73,7 +73,7 @@ export interface Services {
 
 /** Builds the services (connections are opened later, in the road's onReady). */
 export async function createServices(config: Config, deps: AppDependencies = {}): Promise<Services> {
-  const log = deps.logger ?? createLogger(deps.logStream);
+  const log = deps.logger ?? createLogger(deps.logStream, effectiveLogLevel(config.server.logLevel));
   logConfigWarnings(log, config);
   const now = deps.now ?? Date.now;
   const metrics = createMetrics();

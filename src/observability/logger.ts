@@ -3,6 +3,7 @@
  * rule that secrets are never passed to the logger in the first place.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { LOG_LEVELS } from '../config/schema-server.js';
 
 /**
  * Paths pino censors. Exact paths only: wildcards ("*.token") made redaction the largest single cost of a
@@ -24,8 +25,23 @@ export const REDACT_PATHS = [
     'code_verifier', 'password', 'logout_token', 'keys', 'cookie', 'authorization', 'token', 'session'],
 ];
 
+/** A level pino knows: `server.logLevel`'s values. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The level to log at: LOG_LEVEL when set and not empty (so one run can be made verbose without editing the
+ * file, and the variable keeps working as before `server.logLevel` existed), else `server.logLevel`.
+ * Throws naming the variable when LOG_LEVEL is not a level.
+ */
+export function effectiveLogLevel(configured: LogLevel = 'info', env: string | undefined = process.env.LOG_LEVEL): LogLevel {
+  if (env === undefined || env === '') return configured;
+  const level = LOG_LEVELS.find((known) => known === env.trim().toLowerCase());
+  if (!level) throw new Error(`LOG_LEVEL="${env}" is not a level: use one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
 /** Creates the root logger; tests pass their own destination to capture every line. */
-export function createLogger(destination?: DestinationStream, level = process.env.LOG_LEVEL ?? 'info', withPid = false): Logger {
+export function createLogger(destination?: DestinationStream, level: string = effectiveLogLevel(), withPid = false): Logger {
   const base = process.env.AUTHGATE_WORKER || withPid ? { pid: process.pid } : undefined;
   const stream = destination ?? stdoutDestination();
   const logger = pino(

@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (prom-client). One registry per gateway instance so tests can run several in a process.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { packageVersion } from '../version.js';
 import { BatchedCounter, BatchedHistogram, type CounterSlot, type HistogramSeries } from './batched-metrics.js';
 
 /** The gateway's metrics, created once at start-up. */
@@ -26,6 +27,14 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   // No prefix: process and Node.js metrics keep the names every dashboard and alert knows (process_cpu_seconds_total, ...).
   collectDefaultMetrics({ register: registry });
+  // Summed over workers it would read N: every worker runs the same build, so the first one's answer is it.
+  new Gauge({
+    name: 'authgate_build_info',
+    help: 'Always 1; the gateway version and the Node.js version in the labels',
+    labelNames: ['version', 'node'],
+    aggregator: 'first',
+    registers: [registry],
+  }).set({ version: packageVersion(), node: process.version }, 1);
   const requests = new BatchedCounter({
     name: 'authgate_http_requests_total',
     help: 'Requests answered, by upstream (or "gateway") and status code',

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { AggregatorRegistry } from 'prom-client';
 import { buildApp, type Gateway } from '../app.js';
 import type { Config } from '../config/schema.js';
+import { formatAddress, STARTUP_MESSAGE, startupFields } from '../observability/startup-line.js';
 import { watchConfigFile } from './reload.js';
 
 /** Starts the gateway from a loaded configuration and keeps it running until a signal stops it. */
@@ -31,6 +32,11 @@ export async function serve(config: Config, file: string): Promise<void> {
     process.stderr.write(`authgate: cannot listen: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}\n`);
     await app.close().catch(() => undefined);
     process.exit(1);
+  }
+  // With workers the primary writes the start-up line, once, when every worker listens (workers.ts).
+  if (!process.env.AUTHGATE_WORKER) {
+    const listen = formatAddress(app.server.address());
+    app.log.info(startupFields(config, { listen, metrics: metricsServer ? formatAddress(metricsServer.address()) : listen }), STARTUP_MESSAGE);
   }
 
   const watcher = watchConfigFile(file, gateway, app.log);

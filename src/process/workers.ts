@@ -10,7 +10,8 @@ import { createServer } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, effectiveLogLevel } from '../observability/logger.js';
+import { formatAddress, STARTUP_MESSAGE, startupFields } from '../observability/startup-line.js';
 
 /** How many gateway processes the configuration asks for. */
 export function workerCount(config: Config): number {
@@ -23,7 +24,7 @@ const RESTART_WINDOW_MS = 60_000;
 
 /** Runs the primary process until every worker has stopped. */
 export async function runPrimary(config: Config, file: string): Promise<void> {
-  const log = createLogger(undefined, undefined, true);
+  const log = createLogger(undefined, effectiveLogLevel(config.server.logLevel), true);
   const count = workerCount(config);
   let stopping = false;
   let worstExit = 0;
@@ -32,6 +33,7 @@ export async function runPrimary(config: Config, file: string): Promise<void> {
   const fork = (): Worker => cluster.fork({ AUTHGATE_WORKER: '1', AUTHGATE_CONFIG: file });
   for (let i = 0; i < count; i++) fork();
   log.info({ workers: count, pid: process.pid }, 'started worker processes');
+  logStartupOnceListening(config, count, log);
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -80,4 +82,23 @@ export async function runPrimary(config: Config, file: string): Promise<void> {
     server.listen(port, host);
     server.unref();
   }
+}
+
+/**
+ * Writes the start-up line once, when each of the first `count` workers has reported listening: one line
+ * per start, as with one process (a replaced worker does not repeat it; its "worker died" line says why).
+ */
+function logStartupOnceListening(config: Config, count: number, log: ReturnType<typeof createLogger>): void {
+  const listening = new Set<number>();
+  const onListening = (worker: Worker, address: { address: string | null; port: number; addressType: number | string }) => {
+    listening.add(worker.id);
+    if (listening.size < count) return;
+    cluster.off('listening', onListening);
+    const host = address.address ?? config.server.listen.host;
+    const listen = formatAddress({ address: host, port: address.port, family: address.addressType === 6 ? 'IPv6' : 'IPv4' });
+    const { metricsListen } = config.server;
+    const metrics = metricsListen === '' ? listen : formatAddress({ address: metricsListen.host, port: metricsListen.port, family: '' });
+    log.info(startupFields(config, { listen, metrics, workers: count }), STARTUP_MESSAGE);
+  };
+  cluster.on('listening', onListening);
 }

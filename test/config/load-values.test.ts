@@ -22,6 +22,7 @@ describe('configuration defaults', () => {
         headersTimeout: 10_000,
         requestTimeout: 300_000,
         workers: 1,
+        logLevel: 'info',
       },
       oidc: {
         issuer: 'https://idp.example.com',

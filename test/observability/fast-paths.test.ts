@@ -26,18 +26,21 @@ function capture() {
 const withoutTime = (line: string) => line.replace(/,"time":"[^"]+"/, '');
 
 describe('request line', () => {
-  const cases: Array<[string, string, string]> = [
-    ['plain', 'GET', '/reports/2026'],
-    ['quotes, backslashes and control characters', 'POST', '/a"b\\c\u0001d'],
-    ['non-ASCII and a line separator', 'GET', '/caf\u00e9/\u2028/\u{1f600}'],
+  // user and remoteAddr come from outside (the provider's sub, a trusted proxy's X-Forwarded-For entry).
+  const cases: Array<[string, string, string, string | undefined, string | undefined]> = [
+    ['plain', 'GET', '/reports/2026', 'f3a1c2d4-0000-4000-8000-000000000001', '10.1.2.3'],
+    ['quotes, backslashes and control characters', 'POST', '/a"b\\c\u0001d', 'sub"with\\odd\u0002chars', 'junk"\\\u0003'],
+    ['non-ASCII and a line separator', 'GET', '/caf\u00e9/\u2028/\u{1f600}', 'j\u00fcrgen\u2028', 'fe80::1%eth0'],
+    ['signed out', 'GET', '/', undefined, '::1'],
+    ['no address (the socket closed)', 'GET', '/', 'alice', undefined],
   ];
   for (const withPid of [false, true]) {
-    for (const [name, method, path] of cases) {
+    for (const [name, method, path, user, remoteAddr] of cases) {
       it(`is the line pino writes for the same fields (${name}${withPid ? ', with pid' : ''})`, async () => {
         const { lines, stream } = capture();
         const log = createLogger(stream, 'info', withPid);
-        createAccessLog(log)('abc-1', method, path, 201, 1.23456, 'app');
-        log.info({ reqId: 'abc-1', method, path, status: 201, responseTime: 1.23, upstream: 'app' }, 'request');
+        createAccessLog(log)('abc-1', method, path, 201, 1.23456, 'app', user, remoteAddr);
+        log.info({ reqId: 'abc-1', method, path, status: 201, responseTime: 1.23, upstream: 'app', user, remoteAddr }, 'request');
         log.flush();
         await new Promise((resolve) => setImmediate(resolve));
         assert.equal(lines.length, 2);
@@ -51,7 +54,7 @@ describe('request line', () => {
   it('is not written when the level is above info', async () => {
     const { lines, stream } = capture();
     const log = createLogger(stream, 'warn');
-    createAccessLog(log)('abc-2', 'GET', '/', 200, 1, 'app');
+    createAccessLog(log)('abc-2', 'GET', '/', 200, 1, 'app', 'alice', '127.0.0.1');
     log.warn('visible');
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['visible']);

@@ -70,7 +70,8 @@ describe('upstreams[].skipAuthPreflight through forward-auth', () => {
   const ask = (headers: Record<string, string>) => fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { accept: 'application/json', 'x-forwarded-uri': '/api/orders', ...headers } });
 
   it('answers 202 without identity headers for a preflight the proxy reports (Traefik and ingress-nginx spellings)', async () => {
-    for (const method of [{ 'x-forwarded-method': 'OPTIONS' }, { 'x-original-method': 'options' }]) {
+    const spellings: Record<string, string>[] = [{ 'x-forwarded-method': 'OPTIONS' }, { 'x-original-method': 'options' }];
+    for (const method of spellings) {
       const response = await ask({ ...method, origin: PREFLIGHT.origin, 'access-control-request-method': 'PUT' });
       assert.equal(response.status, 202, JSON.stringify(method));
       assert.equal(response.headers.get('x-auth-request-user'), null);
