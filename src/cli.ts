@@ -5,7 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load.js';
+import { ConfigError, loadConfigFile, parseConfigText } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
 import { runPrimary, workerCount } from './process/workers.js';
@@ -13,6 +13,7 @@ import { serve } from './process/serve.js';
 import { packageVersion } from './version.js';
 
 const USAGE = `Usage: authgate --config FILE [--check]
+       authgate migrate oauth2-proxy [--config FILE] [-- FLAG...]
 
   --config FILE   the YAML configuration (or set AUTHGATE_CONFIG)
   --check         validate the configuration and exit (0: valid, 1: problems); no network
@@ -25,6 +26,18 @@ SIGHUP (or a change of the file) reloads upstreams and policy.
 
 /** Runs the command line; resolves to the exit code for --check and usage errors. */
 async function main(argv: string[]): Promise<number | undefined> {
+  if (argv[0] === 'migrate') {
+    // Loaded only when asked for: serving never pays for the TOML parser.
+    const { runMigrate } = await import('./migrate/command.js');
+    return runMigrate(argv.slice(1), (text, env) => {
+      try {
+        return { problems: [], warnings: configWarnings(parseConfigText(text, 'the migrated configuration', env)) };
+      } catch (err) {
+        if (err instanceof ConfigError) return { problems: err.problems, warnings: [] };
+        throw err;
+      }
+    });
+  }
   let args;
   try {
     args = parseArgs({
