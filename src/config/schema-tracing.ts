@@ -12,7 +12,7 @@ export const tracingSection = z
     serviceName: z.string().min(1, { message: 'must not be empty' }).default('authgate'),
     // A ${VAR} gives text: "0.25" is read as the number it says.
     sampleRatio: z
-      .preprocess((value) => (typeof value === 'string' && /^\d*\.?\d+$/.test(value) ? Number(value) : value), z.number().min(0).max(1))
+      .preprocess((value) => (typeof value === 'string' && /^\d*\.?\d+$/.test(value) ? Number(value) : value), z.number().min(0, { message: 'expected a ratio from 0 to 1' }).max(1, { message: 'expected a ratio from 0 to 1' }))
       .default(1),
   })
   .prefault({});

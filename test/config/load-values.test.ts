@@ -75,6 +75,7 @@ describe('configuration defaults', () => {
           allow: { emails: [], emailDomains: [], groups: [], claims: {} },
         },
       ],
+      tracing: { otlpEndpoint: '', serviceName: 'authgate', sampleRatio: 1 },
     });
   });
 
