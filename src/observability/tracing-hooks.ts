@@ -6,7 +6,6 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
 
 /** What the hooks share with the rest of the SDK side (tracing-sdk.ts). */
 export interface SpanKit {
@@ -15,7 +14,7 @@ export interface SpanKit {
   current: AsyncLocalStorage<Context>;
   /** The context a request's `traceparent` and `tracestate` name (ROOT_CONTEXT when they name none). */
   extract(headers: FastifyRequest['headers']): Context;
-  isTrustedProxy: TrustedProxyMatcher;
+  isTrustedProxy: (address: string | undefined) => boolean;
 }
 
 const kTrace = Symbol('authgate.trace');

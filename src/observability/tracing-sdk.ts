@@ -13,7 +13,7 @@ import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRat
 import type { CustomFetch } from 'openid-client';
 import type { Config } from '../config/schema.js';
 import { registerRequestSpans, requestContext, type SpanKit } from './tracing-hooks.js';
-import type { CallSpan, OutgoingHeaders, Tracing, TracingDeps } from './tracing.js';
+import type { CallSpan, OutgoingHeaders, Tracing, TracingDeps } from './tracing-types.js';
 
 /** Reads a header of a carrier of incoming headers; writes one of outgoing headers. */
 const headerGetter = {
