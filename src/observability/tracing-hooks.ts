@@ -47,11 +47,13 @@ export function registerRequestSpans(app: FastifyInstance, kit: SpanKit, shutdow
     );
     const context = trace.setSpan(parent, span);
     (request as TracedRequest)[kTrace] = { span, context, ended: false };
-    // A WebSocket upgrade goes upstream with the request's own headers (websocket.ts): it carries this span.
+    // A WebSocket upgrade goes upstream with the request's own headers (websocket.ts): it carries this span,
+    // which lasts as long as the connection (an upgrade that went through gets no onResponse).
     if (request.headers.upgrade !== undefined) {
       const { traceId, spanId, traceFlags } = span.spanContext();
       request.headers.traceparent = `00-${traceId}-${spanId}-0${traceFlags.toString(16)}`;
       request.headers.tracestate = undefined;
+      request.raw.socket.once('close', () => endRequestSpan(request as TracedRequest, 101));
     }
     done();
   });
