@@ -10,6 +10,9 @@
  *   proxy       the upstream call (HTTP or WebSocket)
  *   write-back  save or end the session as loading it decided
  *   log         one line and the request metrics
+ *
+ * With tracing on (observability/tracing.ts), a server span per request, the guard's and the upstream
+ * call's spans wrap those stages; with it off nothing of it is added.
  */
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -49,11 +52,14 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addHook('onSend', createWriteBack(services));
   await app.register(fastifyCookie, { hook: false });
   app.decorateRequest('authgate', null as unknown as FastifyRequest['authgate']);
+  const { tracing } = services;
+  tracing?.register(app); // before prepare (its span covers refusals) and before any route (it wraps handlers)
   app.addHook('onRequest', createPrepareRequest(services));
   registerErrorPages(app); // before any route scope: a scope keeps the error handler it saw
   await registerGatewayRoutes(app, services);
-  await registerForward(app, services); // guard → headers → undici, answer through the reply
-  await registerWebSocketProxy(app, services); // guard → headers → @fastify/http-proxy
+  const guarded = tracing ? { ...services, guard: tracing.traceGuard(services.guard) } : services;
+  await registerForward(app, guarded); // guard → headers → undici, answer through the reply
+  await registerWebSocketProxy(app, guarded); // guard → headers → @fastify/http-proxy
   app.addHook('onResponse', createAccessLogStage(services));
 
   app.addHook('onReady', async () => {

@@ -13,6 +13,7 @@ import { compileTrustedProxies, type TrustedProxyMatcher } from './http/trusted-
 import { InFlightList } from './observability/in-flight.js';
 import { createLogger, effectiveLogLevel } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createTracing, type Tracing } from './observability/tracing.js';
 import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
@@ -50,6 +51,8 @@ export interface Services {
   config: Config;
   log: Logger;
   metrics: Metrics;
+  /** Spans and trace propagation; undefined when tracing is off. */
+  tracing: Tracing | undefined;
   now: () => number;
   /** The current routes (replaced whole on a config reload). */
   routes: RouteTable;
@@ -80,7 +83,9 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const routes = new RouteTable(config.upstreams, config.server.publicUrl);
   const cookieNames = buildCookieNames(config.server.publicUrl, config.session.cookieName);
   const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
-  const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry, deps.keysRefreshMs);
+  const isTrustedProxy = compileTrustedProxies(config.server.trustedProxies);
+  const tracing = await createTracing(config.tracing, { log, isTrustedProxy });
+  const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry, deps.keysRefreshMs, tracing);
   const boxes = await sealBoxes(config);
   const { store, refreshLock, replayGuard, providerSessions } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
   const refresher = createRefresher({ provider, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
@@ -93,11 +98,12 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     config,
     log,
     metrics,
+    tracing,
     now,
     routes,
     cookieNames,
     lifetime,
-    isTrustedProxy: compileTrustedProxies(config.server.trustedProxies),
+    isTrustedProxy,
     provider,
     store,
     replayGuard,
@@ -173,7 +179,7 @@ async function sessionBackend(
  */
 export function reloadServices(services: Services, next: Config): { restartNeeded: string[] } {
   const { config, routes, log } = services;
-  const restartNeeded = (['server', 'oidc', 'session', 'api'] as const).filter(
+  const restartNeeded = (['server', 'oidc', 'session', 'api', 'tracing'] as const).filter(
     (section) => JSON.stringify(next[section]) !== JSON.stringify(config[section]),
   );
   routes.replace(next.upstreams);

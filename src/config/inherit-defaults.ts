@@ -15,8 +15,9 @@ export function inheritDefaults(tree: unknown): unknown {
   if (!isMapping(tree) || !isMapping(tree.defaults) || !Array.isArray(tree.upstreams)) return tree;
   const inherited: Tree = {};
   for (const [key, value] of Object.entries(tree.defaults)) {
-    const field = (defaultsSection.shape as Record<string, { safeParse(v: unknown): { success: boolean } } | undefined>)[key];
-    if (field && upstreamSchema.shape[key as keyof typeof upstreamSchema.shape].safeParse(value).success) inherited[key] = value;
+    // Own keys only: "__proto__" or "constructor" in the file must not reach Object.prototype's.
+    if (!Object.hasOwn(defaultsSection.shape, key)) continue;
+    if (upstreamSchema.shape[key as keyof typeof upstreamSchema.shape].safeParse(value).success) inherited[key] = value;
   }
   return { ...tree, upstreams: tree.upstreams.map((upstream: unknown) => (isMapping(upstream) ? { ...inherited, ...upstream } : upstream)) };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { apiSection, oidcSection } from './schema-oidc.js';
 import { serverSection } from './schema-server.js';
 import { sessionSection } from './schema-session.js';
+import { tracingSection } from './schema-tracing.js';
 import { defaultsSection, upstreamSchema } from './schema-upstreams.js';
 
 /** Every section; objects are strict so a misspelt key is reported, not ignored. */
@@ -14,6 +15,7 @@ export const configShape = z.strictObject({
   /** Upstream keys every upstream inherits unless it sets them (applied in schema.ts, before validation). */
   defaults: defaultsSection.optional(),
   upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
+  tracing: tracingSection,
 });
 
 /** The shape's parsed value, before the derived defaults. */

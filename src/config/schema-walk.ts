@@ -37,7 +37,8 @@ export function schemaAt(path: readonly PathPart[]): z.ZodType | undefined {
   for (const part of path) {
     if (!current) return undefined;
     const def = defOf(unwrap(current));
-    if (def.type === 'object' && typeof part === 'string') current = def.shape?.[part];
+    // Own keys only: a file's "constructor" or "__proto__" must not find Object.prototype's.
+    if (def.type === 'object' && typeof part === 'string') current = def.shape && Object.hasOwn(def.shape, part) ? def.shape[part] : undefined;
     else if (def.type === 'array' && typeof part === 'number') current = def.element;
     else if (def.type === 'record' && typeof part === 'string') current = def.valueType;
     else return undefined;

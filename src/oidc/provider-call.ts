@@ -7,6 +7,7 @@
 import * as client from 'openid-client';
 import { ErrorCode, GatewayError, type ErrorCodeValue } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 
 /**
  * Why a provider call failed, as a caller acts on it. unavailable: not reached, timed out, or failing (5xx):
@@ -98,9 +99,9 @@ const COUNTED: ReadonlySet<ProviderOperation> = new Set(['discovery', 'code_gran
 /** Runs one call to the provider: timed, counted, and failing only with a ProviderError. */
 export type ProviderCall = <T>(operation: ProviderOperation, call: () => Promise<T>, face?: (details: FailureDetails) => ErrorFace) => Promise<T>;
 
-/** The wrapper for one gateway's provider calls, recording into its metrics. */
-export function createProviderCall(metrics: Metrics): ProviderCall {
-  return async (operation, call, face) => {
+/** The wrapper for one gateway's provider calls, recording into its metrics (and spans, when tracing is on). */
+export function createProviderCall(metrics: Metrics, tracing?: Tracing): ProviderCall {
+  const run: ProviderCall = async (operation, call, face) => {
     const done = metrics.providerDuration.startTimer({ operation });
     try {
       const result = await call();
@@ -114,4 +115,7 @@ export function createProviderCall(metrics: Metrics): ProviderCall {
       throw new ProviderError(details, face?.(details));
     }
   };
+  if (!tracing) return run;
+  // The operation's span; the HTTP calls it makes (provider-fetch.ts) are its children.
+  return (operation, call, face) => tracing.inSpan(`oidc ${operation}`, { 'authgate.provider.operation': operation }, () => run(operation, call, face));
 }

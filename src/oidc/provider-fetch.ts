@@ -8,6 +8,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { CustomFetch } from 'openid-client';
+import type { Tracing } from '../observability/tracing.js';
 import { Agent, request } from 'undici';
 import { bufferedResponse } from './buffered-response.js';
 
@@ -33,8 +34,8 @@ function requestBody(body: Parameters<CustomFetch>[1]['body']): string | Uint8Ar
   return body;
 }
 
-/** The fetch for one gateway's provider calls (one pool, closed with `close()`). */
-export function createProviderFetch(): { fetch: CustomFetch; close(): Promise<void> } {
+/** The fetch for one gateway's provider calls (one pool, closed with `close()`); traced when tracing is on. */
+export function createProviderFetch(tracing?: Tracing): { fetch: CustomFetch; close(): Promise<void> } {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 32 });
   const fetch: CustomFetch = async (url, options) => {
     try {
@@ -72,5 +73,5 @@ export function createProviderFetch(): { fetch: CustomFetch; close(): Promise<vo
     }
     return bufferedResponse(NULL_BODY.has(answer.statusCode) ? null : Buffer.concat(chunks), { status: answer.statusCode, headers });
   };
-  return { fetch, close: () => agent.close() };
+  return { fetch: tracing ? tracing.traceFetch(fetch) : fetch, close: () => agent.close() };
 }

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Identity, TokenSet } from '../identity.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import { buildAuthorizationUrl, responseIssuerMatches, type CallbackChecks } from './authorize.js';
 import { clientAuthFor } from './client-auth.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
@@ -39,7 +40,7 @@ export class OidcProvider {
   private readonly discovery: ProviderDiscovery;
   private readonly redirectUri: string;
   /** Every call to the provider goes through this pool (see provider-fetch.ts). */
-  private readonly http = createProviderFetch();
+  private readonly http: ReturnType<typeof createProviderFetch>;
   private readonly login: LoginSteps;
   private readonly refreshSteps: RefreshSteps;
   /** Resolves once the provider's metadata is loaded (after however many retries it takes). */
@@ -55,10 +56,13 @@ export class OidcProvider {
     retry: RetryPolicy = { initialMs: 500, maxMs: 30_000 },
     /** How often the JWKS alone is fetched again (tests shorten it); never less often than the metadata. */
     keysRefreshMs = KEYS_REFRESH_MS,
+    /** Spans for each provider operation and HTTP call, when tracing is on. */
+    tracing?: Tracing,
   ) {
+    this.http = createProviderFetch(tracing);
     this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
     const rules = identityRules(oidc);
-    const call = createProviderCall(metrics);
+    const call = createProviderCall(metrics, tracing);
     this.discovery = new ProviderDiscovery({ oidc, clientAuth: clientAuthFor(oidc), fetch: this.http.fetch, call, log, retry, keysRefreshMs });
     this.whenReady = this.discovery.whenReady;
     const identityFrom = (claims: Record<string, unknown>, knownUser?: string) => identityFromClaims(claims, rules, claimNames(), knownUser);

@@ -5,10 +5,11 @@
  */
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
+import type { Tracing } from '../observability/tracing.js';
 import type { CookieNames } from '../session/cookie-names.js';
 import { connectionTokens, responseHeadersForClient, type Headers } from './response-headers.js';
 import { UPSTREAM_ROUTE } from './route-step.js';
-import { UpstreamExchange, type ExchangeRoute } from './upstream-exchange.js';
+import { TracedUpstreamExchange, UpstreamExchange, type ExchangeRoute } from './upstream-exchange.js';
 import type { CompiledUpstream } from './upstreams.js';
 
 /** What one upstream's requests share, made once per upstream. */
@@ -18,32 +19,52 @@ interface UpstreamTarget {
   timeout: number;
 }
 
-/** Registers the internal route the route step sends proxied requests to: guard, then headers and the call. */
-export async function registerForward(app: FastifyInstance, deps: { guard: preHandlerAsyncHookHandler; cookieNames: CookieNames }): Promise<void> {
+/**
+ * Registers the internal route the route step sends proxied requests to: guard, then headers and the call.
+ * With tracing on, the call gets a client span whose context goes upstream as `traceparent`.
+ */
+export async function registerForward(
+  app: FastifyInstance,
+  deps: { guard: preHandlerAsyncHookHandler; cookieNames: CookieNames; tracing: Tracing | undefined },
+): Promise<void> {
   // Keep-alive connections to each upstream origin; TLS certificates are verified (undici's default).
   const agent = new Agent({ connections: 128 });
   app.addHook('onClose', async () => agent.close());
   const route: ExchangeRoute = { clientHeaders: (headers) => responseHeadersForClient(headers, deps.cookieNames) };
   const targetOf = targetsByUpstream();
+  const dispatchOptions = (request: FastifyRequest): Dispatcher.DispatchOptions & { origin: string; headers: Headers } => {
+    const upstream = request.authgate.upstream as CompiledUpstream;
+    const target = targetOf(upstream);
+    const query = request.authgate.query;
+    return {
+      origin: target.origin,
+      path: query === '' ? request.authgate.upstreamPath : `${request.authgate.upstreamPath}?${query}`,
+      method: request.method,
+      headers: upstream.injectHeaders(request, requestHeaders(request, target.host)),
+      body: (request.body as Dispatcher.DispatchOptions['body']) ?? null,
+      headersTimeout: target.timeout,
+      bodyTimeout: target.timeout,
+    };
+  };
+  const { tracing } = deps;
   await app.register(async (scope) => {
     // Bodies are streamed to the upstream as they arrive, whatever their type.
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    scope.all(UPSTREAM_ROUTE, { preHandler: deps.guard }, (request, reply) => {
-      const upstream = request.authgate.upstream as CompiledUpstream;
-      const target = targetOf(upstream);
-      const query = request.authgate.query;
-      const options: Dispatcher.DispatchOptions = {
-        origin: target.origin,
-        path: query === '' ? request.authgate.upstreamPath : `${request.authgate.upstreamPath}?${query}`,
-        method: request.method,
-        headers: upstream.injectHeaders(request, requestHeaders(request, target.host)),
-        body: (request.body as Dispatcher.DispatchOptions['body']) ?? null,
-        headersTimeout: target.timeout,
-        bodyTimeout: target.timeout,
-      };
-      agent.dispatch(options, new UpstreamExchange(request, reply, route));
-    });
+    // The handler is chosen once: with tracing off a request runs no tracing code at all.
+    scope.all(
+      UPSTREAM_ROUTE,
+      { preHandler: deps.guard },
+      tracing === undefined
+        ? (request, reply) => {
+            agent.dispatch(dispatchOptions(request), new UpstreamExchange(request, reply, route));
+          }
+        : (request, reply) => {
+            const options = dispatchOptions(request);
+            const span = tracing.startUpstreamCall(request, options.headers, options.origin, request.authgate.upstreamPath);
+            agent.dispatch(options, new TracedUpstreamExchange(request, reply, route, span));
+          },
+    );
   });
 }
 

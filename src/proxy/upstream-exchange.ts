@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { sendGatewayError } from '../http/replies.js';
+import type { CallSpan } from '../observability/tracing.js';
 import type { Headers } from './response-headers.js';
 
 /** Answers at most this large (by their Content-Length) are relayed in one write. */
@@ -125,6 +126,31 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     // A connection cannot carry the next request before this one's body was read: close it after the answer.
     if (!this.#request.raw.complete) reply.header('connection', 'close');
     return true;
+  }
+}
+
+/** An exchange whose upstream call has a span (tracing on): the span ends with the answer or its failure. */
+export class TracedUpstreamExchange extends UpstreamExchange {
+  readonly #span: CallSpan;
+
+  constructor(request: FastifyRequest, reply: FastifyReply, route: ExchangeRoute, span: CallSpan) {
+    super(request, reply, route);
+    this.#span = span;
+  }
+
+  override onResponseStart(controller: Controller, statusCode: number, headers: Record<string, string | string[]>): void {
+    this.#span.answered(statusCode);
+    super.onResponseStart(controller, statusCode, headers);
+  }
+
+  override onResponseEnd(): void {
+    super.onResponseEnd();
+    this.#span.end();
+  }
+
+  override onResponseError(controller: Controller, error: Error): void {
+    this.#span.end(error);
+    super.onResponseError(controller, error);
   }
 }
 

@@ -77,3 +77,17 @@ describe('keys for oauth2-proxy habits', () => {
     ]);
   });
 });
+
+describe('keys named like the properties of every object', () => {
+  it('are unknown keys with a clear line, never a crash, in defaults and anywhere a ${VAR} is missing', () => {
+    const tree = minimalTree();
+    tree.defaults = JSON.parse('{"constructor": {"auth": "public"}, "toString": "x", "__proto__": {"auth": "public"}}') as Record<string, unknown>;
+    Object.defineProperty(tree.server, 'constructor', { value: '${NOPE}', enumerable: true });
+    tree.upstreams[0].allow = { emailDomains: ['example.com'], hasOwnProperty: true };
+    const problems = problemsOf(tree);
+    assert.ok(problems.includes('server.constructor: environment variable NOPE is not set (or write ${NOPE:-default})'), problems.join('\n'));
+    for (const path of ['defaults.constructor', 'defaults.toString', 'server.constructor', 'upstreams[0].allow.hasOwnProperty']) {
+      assert.ok(problems.includes(`${path}: unknown key (misspelt? see docs/configuration.md)`), `${path}\n${problems.join('\n')}`);
+    }
+  });
+});

@@ -82,6 +82,7 @@ describe('configuration defaults', () => {
           allow: { emails: [], emailDomains: [], groups: [], claims: {}, anyAuthenticatedUser: false },
         },
       ],
+      tracing: { otlpEndpoint: '', serviceName: 'authgate', sampleRatio: 1 },
     });
   });
 
