@@ -55,7 +55,13 @@ export function configJsonSchema(): Json {
     override: (ctx) => {
       // z.preprocess turns text into the value (flags: "true"/"false"; workers: "4"), so text is accepted too.
       if (ctx.zodSchema === flag) Object.assign(ctx.jsonSchema, { type: undefined, anyOf: [{ type: 'boolean' }, FLAG_TEXT] });
-      else if (isPreprocess(ctx.zodSchema)) ctx.jsonSchema.anyOf = [...(ctx.jsonSchema.anyOf ?? [{ ...ctx.jsonSchema }]), { type: 'string' }];
+      else if (isPreprocess(ctx.zodSchema)) {
+        // The value's own keywords move into one branch (a `type: number` beside the anyOf would refuse the text).
+        const { anyOf, ...own } = ctx.jsonSchema;
+        for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Json)[key];
+        ctx.jsonSchema.anyOf = [...(anyOf ?? [own]), { type: 'string' }];
+        if (anyOf && own.title) ctx.jsonSchema.title = own.title;
+      }
     },
   }) as Json;
   const schema = lenient(generated);

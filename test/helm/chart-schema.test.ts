@@ -31,6 +31,7 @@ const LENIENT = {
   'config.server.shutdownGrace': 20,
   'config.oidc.allowInsecureHttp': '${ALLOW_HTTP:-false}',
   'config.oidc.trustUnverifiedEmail': 'false',
+  'config.tracing.sampleRatio': '0.25',
   'config.oidc.clientSecret': null,
   'config.oidc.clientSecretFile': '/etc/authgate-secrets/client-secret',
   'config.upstreams': [{ name: 'app', url: '${APP_URL:-http://app:8080}', timeout: '${APP_TIMEOUT:-30s}', stripPrefix: '${STRIP:-false}' }],
