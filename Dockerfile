@@ -2,14 +2,16 @@
 #
 # authgate container image.
 #
-#   docker build --build-arg REVISION="$(git rev-parse HEAD)" -t authgate .
+#   docker build --build-arg REVISION="$(git rev-parse HEAD)" -t ghcr.io/authgate/authgate:0.1.0 .
 #   docker run --read-only --tmpfs /tmp -e OIDC_CLIENT_SECRET -e SESSION_KEY \
-#     -v ./config.yaml:/etc/authgate/config.yaml:ro -p 4180:4180 authgate
+#     -v ./config.yaml:/etc/authgate/config.yaml:ro -p 4180:4180 ghcr.io/authgate/authgate:0.1.0
 #
 # Three stages: `build` compiles TypeScript with every dependency, `deps` installs the production
 # dependencies alone, and the runtime stage gets only what those two produced plus package.json and the
 # example configuration. No Docker engine runs in CI, so test/image/image-steps.test.ts reads this file and
 # replays its steps (the same COPYs and the same install command) in a clean directory: keep them in step.
+# The image's one name is ghcr.io/authgate/authgate (the url label below, the chart's image.repository,
+# the docs and .github/workflows/release.yml; test/image/image-name.test.ts keeps them equal).
 # Docs: docs/docker.md.
 
 # One knob for the Node.js major of every stage; the build stages and the runtime are all Debian 12, so the
@@ -47,14 +49,15 @@ ARG NODE_MAJOR
 # Set by the release build; the default is package.json's version (the image-steps test keeps them equal).
 ARG VERSION=0.1.0
 ARG REVISION=""
-# The repository's URL; package.json does not name one yet, so the release build passes it.
-ARG SOURCE=""
+# The repository's URL; ghcr.io links the image to the repository named here. A fork's build passes its own.
+ARG SOURCE="https://github.com/authgate/authgate"
 
 LABEL org.opencontainers.image.title="authgate" \
       org.opencontainers.image.description="OpenID Connect authentication gateway: a reverse proxy that signs users in and forwards their identity and access token to legacy apps" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.url="https://ghcr.io/authgate/authgate" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot"
 

@@ -1,7 +1,7 @@
 /**
  * The Helm chart's values: the default values (secrets required, exactly the base objects, config verbatim,
- * Secret wiring), secrets.existingSecret, checksum annotations that change exactly when the config or the
- * secrets change, grace period and ports that follow the config, and clear refusals of bad values.
+ * Secret wiring), secrets.existingSecret, checksum annotations that change exactly when a config section
+ * that needs a restart or the secrets change, grace period and ports that follow the config, and clear refusals of bad values.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -63,12 +63,31 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
       assert.deepEqual(checksums(await helmTemplate([], SECRETS)), checksums(await render(DEFAULTS)));
     });
 
-    it('checksum/config changes when the config changes, and only it', async () => {
+    it('checksum/config changes when a section the gateway cannot reload changes, and only it', async () => {
       const base = checksums(await render(DEFAULTS));
-      for (const change of [{ 'config.server.publicUrl': 'https://other.example.com' }, { 'config.upstreams': [{ name: 'b', url: 'http://b:80' }] }, { 'redis.enabled': true }]) {
+      for (const change of [
+        { 'config.server.publicUrl': 'https://other.example.com' },
+        { 'config.oidc.clientId': 'other-client' },
+        { 'config.session.idleTimeout': '2h' },
+        { 'config.api.acceptBearerTokens': true },
+        { 'redis.enabled': true },
+      ]) {
         const next = checksums(await helmTemplate([], { ...SECRETS, ...change }));
         assert.notEqual(next.config, base.config, `config checksum unchanged by ${JSON.stringify(change)}`);
         assert.equal(next.secret, base.secret, `secret checksum changed by ${JSON.stringify(change)}`);
+      }
+    });
+
+    it('an upstreams or defaults change does not roll the pods (the gateway reloads the mounted file), unless rollOnConfigChange: always', async () => {
+      const upstreams = { 'config.upstreams': [{ name: 'b', url: 'http://b:80', allow: { emailDomains: ['example.com'] } }] };
+      const base = checksums(await render(DEFAULTS));
+      assert.equal(checksums(await helmTemplate([], { ...SECRETS, ...upstreams })).config, base.config);
+      assert.equal(checksums(await helmTemplate([], { ...SECRETS, 'config.defaults': { allow: { groups: ['staff'] } } })).config, base.config, 'a defaults change rolled the pods');
+      for (const always of ['always', true]) {
+        const before = checksums(await helmTemplate([], { ...SECRETS, rollOnConfigChange: always })).config;
+        const after = checksums(await helmTemplate([], { ...SECRETS, ...upstreams, rollOnConfigChange: always })).config;
+        assert.match(before ?? '', /^[0-9a-f]{64}$/);
+        assert.notEqual(after, before, `rollOnConfigChange: ${String(always)} did not roll on an upstreams change`);
       }
     });
 
@@ -83,8 +102,11 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
       assert.equal(a.config, b.config);
     });
 
-    it('rollOnConfigChange: false leaves checksum/config out (the gateway reloads the file itself)', async () => {
-      assert.equal(checksums(await helmTemplate([], { ...SECRETS, rollOnConfigChange: false })).config, undefined);
+    it('rollOnConfigChange: never (or false) leaves checksum/config out; another word is refused', async () => {
+      for (const never of ['never', false]) assert.equal(checksums(await helmTemplate([], { ...SECRETS, rollOnConfigChange: never })).config, undefined);
+      const run = await helmTemplateRun([], { ...SECRETS, rollOnConfigChange: 'sometimes' });
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /rollOnConfigChange/);
     });
   });
 
@@ -117,7 +139,8 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
       ['a literal client secret in the ConfigMap', { ...SECRETS, 'config.oidc.clientSecret': 'plain' }, /config\.oidc\.clientSecret holds a literal secret/],
       ['a literal session key in the ConfigMap', { ...SECRETS, 'config.session.keys': [TEST_SESSION_KEY] }, /config\.session\.keys\[0\] is a literal key/],
       ['a loopback listen address', { ...SECRETS, 'config.server.listen': '127.0.0.1:4180' }, /loopback/],
-      ['a listen address without a port', { ...SECRETS, 'config.server.listen': '0.0.0.0' }, /config\.server\.listen must be "host:port"/],
+      // values.schema.json (generated from the config schema) refuses it before the template's own check.
+      ['a listen address without a port', { ...SECRETS, 'config.server.listen': '0.0.0.0' }, /\/config\/server\/listen'?: '0\.0\.0\.0' does not match pattern/],
       ['terminationGracePeriodSeconds within shutdownGrace', { ...SECRETS, terminationGracePeriodSeconds: 30 }, /must exceed config\.server\.shutdownGrace/],
       ['a shutdownGrace from the environment without terminationGracePeriodSeconds', { ...SECRETS, 'config.server.shutdownGrace': '${GRACE}' }, /set terminationGracePeriodSeconds/],
       ['a Redis password Secret the URL does not use', { ...SECRETS, 'redis.enabled': true, 'redis.existingSecret': 'redis' }, /\$\{REDIS_PASSWORD\}/],

@@ -18,6 +18,16 @@ describe('docs/helm.md', () => {
     for (const key of Object.keys(defaultValues)) assert.ok(doc.includes(`\`${key}`), `docs/helm.md does not mention \`${key}\``);
   });
 
+  it('says a ConfigMap change reloads without a restart, and names every rollOnConfigChange mode', () => {
+    assert.equal((defaultValues as { rollOnConfigChange?: unknown }).rollOnConfigChange, 'restartNeeded');
+    for (const mode of ['restartNeeded', 'always', 'never']) assert.ok(doc.includes(`\`${mode}\``), `docs/helm.md does not explain rollOnConfigChange: ${mode}`);
+    assert.match(doc, /ConfigMap change needs no restart/);
+    for (const file of ['deployment.md', 'helm.md']) {
+      const text = readFileSync(join(ROOT, 'docs', file), 'utf8');
+      assert.doesNotMatch(text, /after changing the ConfigMap, restart/i, `docs/${file} still asks for a restart after every ConfigMap change`);
+    }
+  });
+
   it('has YAML examples that parse, and a sidecar patch wired like the chart (probes, hardening, env, mounts)', () => {
     assert.ok(yamlBlocks.length >= 4);
     for (const block of yamlBlocks) parse(block);

@@ -89,6 +89,22 @@ Use through "authgate.configYaml".
 {{- end }}
 
 {{/*
+The checksum/config pod annotation, by rollOnConfigChange: "restartNeeded" hashes the config without the
+sections the gateway reloads by itself from the mounted file (upstreams, defaults), so only changes that
+need a restart roll the pods; "always" (or true) hashes all of it; "never" (or false) gives "" (none).
+*/}}
+{{- define "authgate.configChecksum" -}}
+{{- $mode := toString .Values.rollOnConfigChange }}
+{{- if or (eq $mode "always") (eq $mode "true") }}
+{{- include "authgate.configYaml" . | sha256sum }}
+{{- else if eq $mode "restartNeeded" }}
+{{- omit (include "authgate.configYaml" . | fromYaml) "upstreams" "defaults" | toYaml | sha256sum }}
+{{- else if not (or (eq $mode "never") (eq $mode "false")) }}
+{{- fail (printf "authgate: rollOnConfigChange must be restartNeeded, always or never, got %q" $mode) }}
+{{- end }}
+{{- end }}
+
+{{/*
 The port of a "host:port" listen address (given as the template's context); fails on anything else.
 */}}
 {{- define "authgate.portOf" -}}
