@@ -13,6 +13,9 @@ const GATEWAY_TREE = '/oauth2';
 /** One line per thing worth a second look, each starting with the YAML path it is about. */
 export function configWarnings(config: Config): string[] {
   const warnings: string[] = [];
+  if (config.defaults?.auth === 'public') {
+    warnings.push('defaults.auth: public makes every upstream that does not set auth itself reachable without signing in; set auth: public on the routes meant to be public instead');
+  }
   config.upstreams.forEach((upstream, index) => {
     const at = `upstreams[${index}]`;
     if (admitsEverySignedInUser(upstream)) {

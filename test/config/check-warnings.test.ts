@@ -55,6 +55,14 @@ describe('authgate --check warnings', () => {
     assert.deepEqual((await check(tree)).warnings, []);
   });
 
+  it('warns when defaults make every route public', async () => {
+    const tree = minimalTree();
+    tree.defaults = { auth: 'public' };
+    assert.deepEqual((await check(tree)).warnings, [
+      'authgate: warning: defaults.auth: public makes every upstream that does not set auth itself reachable without signing in; set auth: public on the routes meant to be public instead',
+    ]);
+  });
+
   it('warns about upstream paths the gateway answers itself', async () => {
     const tree = minimalTree();
     tree.defaults = { allow: { groups: ['staff'] } };
