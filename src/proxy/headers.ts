@@ -158,6 +158,8 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
       headers.forwarded = ip === undefined ? undefined : `for=${forwardedFor(ip)}${forwardedOrigin}`;
     }
     headers['x-real-ip'] = request.ip;
+    // The id in the gateway's log line for this request (a trusted proxy's own, or a new one): never the client's.
+    headers['x-request-id'] = request.id;
     headers['x-forwarded-proto'] = proto;
     headers['x-forwarded-host'] = host;
     headers['x-forwarded-port'] = port;

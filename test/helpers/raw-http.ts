@@ -11,11 +11,14 @@ export interface RawAnswer {
   body: string;
 }
 
-/** Sends `GET target` to `base`'s host and port with exactly `headers`; a fresh connection unless an agent is given. */
-export function rawGet(base: string, target: string, headers: Record<string, string> = {}, agent: Agent | false = false): Promise<RawAnswer> {
+/**
+ * Sends `GET target` to `base`'s host and port with exactly `headers`; a fresh connection unless an agent is
+ * given, from `localAddress` when given (127.0.0.2 is a peer other than the usual 127.0.0.1).
+ */
+export function rawGet(base: string, target: string, headers: Record<string, string> = {}, agent: Agent | false = false, localAddress?: string): Promise<RawAnswer> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: target, method: 'GET', headers, agent }, (res) => {
+    const req = request({ host: url.hostname, port: url.port, path: target, method: 'GET', headers, agent, localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
