@@ -115,6 +115,3 @@ export const upstreamSchema = z.strictObject({
 
 /** The keys an upstream inherits from `defaults:` unless it sets them: all but those that say where it is. */
 export const defaultsSection = upstreamSchema.omit({ name: true, path: true, host: true, url: true }).partial();
-
-/** The names of the keys `defaults:` may give. */
-export const INHERITED_KEYS: readonly string[] = Object.keys(defaultsSection.shape);
