@@ -15,8 +15,8 @@ import { userOf } from '../identity.js';
 /**
  * Writes the request line; `upstream` is the upstream's name or "gateway"; `user` the signed-in user (userOf)
  * (session or bearer token) and `remoteAddr` the client address (request.ip), each left out when unknown.
- * reqId (hex and base36) and upstream (letters, digits, "_", "." or "-": the config schema) are written
- * unquoted; method, path, user and remoteAddr (a trusted proxy's X-Forwarded-For entry is any text) are
+ * reqId (hex and base36, or a trusted proxy's X-Request-Id of [A-Za-z0-9._:@/+=-] only: server-options.ts)
+ * and upstream (letters, digits, "_", "." or "-": the config schema) are written without escaping; method, path, user and remoteAddr (a trusted proxy's X-Forwarded-For entry is any text) are
  * escaped where they need it.
  */
 export type AccessLog = (
