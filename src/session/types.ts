@@ -18,6 +18,12 @@ export interface SessionData {
   gen: number;
   createdAt: number;
   lastSeenAt: number;
+  /** The provider signed in with (`providers[].id`); absent in sessions from before several providers: "default". */
+  provider?: string;
+  /** The browser's User-Agent at sign-in, cut short (for the admin API; never used to decide anything). */
+  userAgent?: string;
+  /** The client's address at sign-in (request.ip; for the admin API). */
+  remoteAddr?: string;
 }
 
 /** What a refresh attempt under the store's lock produced. */
