@@ -105,7 +105,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     closers.push(() => stopGateway(gateway));
     await gateway.app.listen({ host: config.server.listen.host, port: config.server.listen.port });
     await withTimeout(
-      gateway.services.provider.whenReady,
+      gateway.services.providers.whenAllReady,
       PROVIDER_READY_TIMEOUT_MS,
       `the gateway could not load the provider's metadata from ${config.oidc.issuer} within ${PROVIDER_READY_TIMEOUT_MS / 1000}s`,
     );

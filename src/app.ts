@@ -63,13 +63,13 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addHook('onResponse', createAccessLogStage(services));
 
   app.addHook('onReady', async () => {
-    services.provider.start();
+    services.providers.start();
     await services.store.start();
   });
   // close() drains too: without it a client's spare connection holds close() for the keep-alive timeout.
   app.addHook('preClose', createDrainOnClose(app.server, services.drain));
   app.addHook('onClose', async () => {
-    services.provider.stop();
+    services.providers.stop();
     await services.store.close();
   });
   return {

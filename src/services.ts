@@ -7,14 +7,15 @@ import Fastify from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
-import { createBeginLogin, type BeginLogin } from './http/begin-login.js';
+import { createBeginLogin, type BeginLogin, type LoginAt } from './http/begin-login.js';
 import type { DrainState } from './http/drain.js';
 import { compileTrustedProxies, type TrustedProxyMatcher } from './http/trusted-proxies.js';
 import { InFlightList } from './observability/in-flight.js';
 import { createLogger, effectiveLogLevel } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createTracing, type Tracing } from './observability/tracing.js';
-import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
+import type { RetryPolicy } from './oidc/provider.js';
+import { createProviders, type Providers } from './oidc/providers.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
 import { RouteTable } from './proxy/upstreams.js';
@@ -60,7 +61,8 @@ export interface Services {
   lifetime: Lifetime;
   /** One trusted-proxy matcher for fastify's request.ip/ips/host/protocol and for forward-auth's peer check. */
   isTrustedProxy: TrustedProxyMatcher;
-  provider: OidcProvider;
+  /** Every identity provider, each discovered on its own. */
+  providers: Providers;
   store: SessionStore;
   replayGuard: ReplayGuard;
   providerSessions: ProviderSessionIndex;
@@ -69,6 +71,8 @@ export interface Services {
   sessionAccess: SessionAccess;
   resolvePrincipal: ResolvePrincipal;
   beginLogin: BeginLogin;
+  /** A login at one named provider (/oauth2/start?provider=, the sign-in page). */
+  loginAt: LoginAt;
   guard: Guard;
   inFlight: InFlightList<FastifyRequest>;
   drain: DrainState;
@@ -85,14 +89,14 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const lifetime = { idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout };
   const isTrustedProxy = compileTrustedProxies(config.server.trustedProxies);
   const tracing = await createTracing(config.tracing, { log, isTrustedProxy });
-  const provider = new OidcProvider(config.oidc, config.server.publicUrl, () => routes.current.claimNames, log, metrics, deps.discoveryRetry, deps.keysRefreshMs, tracing);
+  const providers = createProviders(config, { claimNames: () => routes.current.claimNames, log, metrics, retry: deps.discoveryRetry, keysRefreshMs: deps.keysRefreshMs, tracing });
   const boxes = await sealBoxes(config);
   const { store, refreshLock, replayGuard, providerSessions } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
-  const refresher = createRefresher({ provider, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
+  const refresher = createRefresher({ providers, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
   const transactions = createTransactions(cookieNames, boxes.transaction);
-  const sessionAccess = { store, refresher, lifetime, now };
-  const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, provider, routes, api: config.api, oidc: config.oidc });
-  const beginLogin = createBeginLogin({ transactions, provider, scopes: config.oidc.scopes });
+  const sessionAccess = { store, refresher, lifetime, now, providers };
+  const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
+  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, publicUrl: config.server.publicUrl });
   const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin });
   return {
     config,
@@ -104,7 +108,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     cookieNames,
     lifetime,
     isTrustedProxy,
-    provider,
+    providers,
     store,
     replayGuard,
     providerSessions,
@@ -113,6 +117,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     sessionAccess,
     resolvePrincipal,
     beginLogin,
+    loginAt,
     guard,
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
     inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),
@@ -123,7 +128,8 @@ export async function createServices(config: Config, deps: AppDependencies = {})
 type Boxes = Awaited<ReturnType<typeof createSealBoxes>>;
 
 /**
- * Cookies, login transactions and Redis records of this gateway open only here (keys.ts). The boxes borrow
+ * Cookies, login transactions and Redis records of this gateway open only here (keys.ts): bound to the
+ * primary provider (the first), so adding providers after it keeps everyone signed in. The boxes borrow
  * @fastify/secure-session's sealing, which needs a fastify instance to register on: a private one, closed at
  * once, so the road's instance holds no sealing plugin and the services need no road to be built.
  */

@@ -32,13 +32,7 @@ export function checkAcrossFields(config: Shape, ctx: z.core.$RefinementCtx<Shap
   const issuesBefore = [...ctx.issues];
   const clean = (...paths: IssuePath[]) => paths.every((path) => parsedCleanly(issuesBefore, path));
 
-  if (clean(['oidc', 'issuer'], ['oidc', 'allowInsecureHttp']) && parseUrl(config.oidc.issuer)?.protocol === 'http:' && !config.oidc.allowInsecureHttp) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['oidc', 'issuer'],
-      message: 'an http:// issuer is refused; use https, or set oidc.allowInsecureHttp: true for local development only',
-    });
-  }
+  checkProviders(config, clean, ctx);
   if (clean(['session', 'cookieName'], ['server', 'publicUrl'])) {
     const name = config.session.cookieName;
     if (name !== undefined && /^__(Host|Secure)-/i.test(name) && !config.server.publicUrl.startsWith('https:')) {
@@ -72,6 +66,58 @@ export function checkAcrossFields(config: Shape, ctx: z.core.$RefinementCtx<Shap
     }
   }
   if (Array.isArray(config.upstreams)) checkUpstreamsApart(config.upstreams, clean, ctx);
+}
+
+/**
+ * Exactly one of `oidc` and `providers`; provider ids and issuers unique (a callback, a logout token and a
+ * bearer token are routed by their issuer, so two providers may not share one); http issuers only when
+ * allowed; an upstream's `providers` names configured ones.
+ */
+function checkProviders(config: Shape, clean: (...paths: IssuePath[]) => boolean, ctx: z.core.$RefinementCtx<Shape>): void {
+  if (config.oidc !== undefined && config.providers !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['providers'], message: 'give either oidc: (one provider) or providers: (several), not both' });
+    return;
+  }
+  if (config.oidc === undefined && config.providers === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['oidc'], message: 'required: the identity provider (or providers: for several)' });
+    return;
+  }
+  const entries: Array<[IssuePath, { issuer: string; allowInsecureHttp: boolean; id?: string }]> = config.oidc
+    ? [[['oidc'], config.oidc]]
+    : (Array.isArray(config.providers) ? config.providers : []).map((provider, index) => [['providers', index], provider]);
+  const ids = new Map<string, number>();
+  const issuers = new Map<string, number>();
+  entries.forEach(([at, provider], index) => {
+    if (clean([...at, 'issuer'], [...at, 'allowInsecureHttp']) && parseUrl(provider.issuer)?.protocol === 'http:' && !provider.allowInsecureHttp) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [...at, 'issuer'],
+        message: `an http:// issuer is refused; use https, or set ${at.join('.').replace(/\.(\d+)$/, '[$1]')}.allowInsecureHttp: true for local development only`,
+      });
+    }
+    if (provider.id !== undefined && clean([...at, 'id'])) {
+      const same = ids.get(provider.id);
+      if (same !== undefined) ctx.addIssue({ code: 'custom', path: [...at, 'id'], message: `duplicates providers[${same}].id` });
+      ids.set(provider.id, index);
+    }
+    if (config.providers && clean([...at, 'issuer'])) {
+      const same = issuers.get(provider.issuer.replace(/\/$/, ''));
+      if (same !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [...at, 'issuer'], message: `duplicates providers[${same}].issuer: tokens and logouts are matched to a provider by issuer` });
+      }
+      issuers.set(provider.issuer.replace(/\/$/, ''), index);
+    }
+  });
+  if (!Array.isArray(config.upstreams)) return;
+  const known = config.oidc ? new Set(['default']) : new Set(ids.keys());
+  config.upstreams.forEach((upstream, index) => {
+    if (!clean(['upstreams', index, 'providers']) || upstream.providers === undefined) return;
+    upstream.providers.forEach((id, at) => {
+      if (!known.has(id)) {
+        ctx.addIssue({ code: 'custom', path: ['upstreams', index, 'providers', at], message: `no provider has the id "${id}" (known: ${[...known].join(', ')})` });
+      }
+    });
+  });
 }
 
 /** Two upstreams may share neither a name nor a host and path (the second could never be reached). */

@@ -1,5 +1,6 @@
 /** One entry of `upstreams`: where a route goes, how it is matched, who may pass (`allow`). */
 import { z } from 'zod';
+import { providerId } from './schema-providers.js';
 import { canonicalHost } from '../url/host.js';
 import { canonicalPrefix } from '../url/normalise-path.js';
 import { duration, flag, httpUrl, origin } from './schema-types.js';
@@ -52,6 +53,7 @@ const RESERVED_TOKEN_HEADERS = new Set([
   'x-forwarded-email',
   'x-forwarded-groups',
   'x-forwarded-preferred-username',
+  'x-forwarded-provider',
 ]);
 
 /** What an upstream receives as its token; [6/6] adds resource, audience and scopes here. */
@@ -111,6 +113,8 @@ export const upstreamSchema = z.strictObject({
   websocket: flag.default(true),
   allowedOrigins: z.array(origin).default([]),
   allow: allowSchema,
+  /** The providers whose sessions are accepted here (ids from `providers:`); every provider when not given. */
+  providers: z.array(providerId).min(1, { message: 'name at least one provider, or leave providers out for all' }).optional(),
 });
 
 /** The keys an upstream inherits from `defaults:` unless it sets them: all but those that say where it is. */

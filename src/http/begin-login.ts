@@ -1,21 +1,39 @@
 /**
- * Sends a browser to the provider: a new login transaction (its own cookie) and a 302 to the
- * authorization endpoint. Used by /oauth2/start and by the guard for signed-out navigations.
+ * Sends a browser to a provider: a new login transaction (its own cookie, naming the provider) and a 302 to
+ * that provider's authorization endpoint. Used by /oauth2/start and by the guard for signed-out
+ * navigations; when more than one provider could sign the user in for the target, the browser goes to the
+ * sign-in page (/oauth2/sign_in) to choose.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OidcProvider } from '../oidc/provider.js';
+import type { Providers } from '../oidc/providers.js';
 import type { Transactions } from '../session/transaction.js';
 
-/** Answers 302 to the provider; `rd` must already be a safe same-origin target. */
-export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: string) => FastifyReply;
+/** The sign-in page with one button per provider. */
+export const SIGN_IN_PATH = '/oauth2/sign_in';
 
-/** Creates beginLogin for one gateway: its transactions, its provider and the scopes it asks for. */
-export function createBeginLogin(deps: { transactions: Transactions; provider: OidcProvider; scopes: readonly string[] }): BeginLogin {
-  const { transactions, provider, scopes } = deps;
-  return function beginLogin(request, reply, rd) {
-    const { transaction, writes } = transactions.begin(rd, request.authgate.cookies);
-    const url = provider.authorizationUrl(transaction, scopes);
+/**
+ * Answers 302 to the provider, or to the sign-in page when `accepted` (the target's `providers`, all when
+ * undefined) leaves more than one; `rd` must already be a safe same-origin target.
+ */
+export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: string, accepted?: readonly string[]) => FastifyReply;
+
+/** Answers 302 to this provider's authorization endpoint; `rd` must already be a safe same-origin target. */
+export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider) => FastifyReply;
+
+/** Creates the two ways into a login for one gateway. */
+export function createBeginLogin(deps: { transactions: Transactions; providers: Providers; publicUrl: string }): { beginLogin: BeginLogin; loginAt: LoginAt } {
+  const { transactions, providers } = deps;
+  const loginAt: LoginAt = (request, reply, rd, provider) => {
+    const { transaction, writes } = transactions.begin(rd, provider.id, request.authgate.cookies);
+    const url = provider.authorizationUrl(transaction, provider.settings.scopes);
     for (const write of writes) reply.setCookie(write.name, write.value, write.options);
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
   };
+  const beginLogin: BeginLogin = (request, reply, rd, accepted) => {
+    const only = accepted === undefined ? (providers.list.length === 1 ? providers.primary : undefined) : accepted.length === 1 ? providers.byId(accepted[0]) : undefined;
+    if (only) return loginAt(request, reply, rd, only);
+    return reply.header('cache-control', 'no-store').redirect(`${SIGN_IN_PATH}?rd=${encodeURIComponent(rd)}`, 302);
+  };
+  return { beginLogin, loginAt };
 }

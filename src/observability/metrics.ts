@@ -8,12 +8,14 @@ import { BatchedCounter, BatchedHistogram, type CounterSlot, type HistogramSerie
 /** The gateway's metrics, created once at start-up. */
 export interface Metrics {
   registry: Registry;
-  logins: Counter<'outcome'>;
-  providerRequests: Counter<'operation' | 'outcome'>;
-  tokenRefreshes: Counter<'outcome'>;
-  backchannelLogouts: Counter<'outcome'>;
+  logins: Counter<'outcome' | 'provider'>;
+  providerRequests: Counter<'operation' | 'outcome' | 'provider'>;
+  tokenRefreshes: Counter<'outcome' | 'provider'>;
+  backchannelLogouts: Counter<'outcome' | 'provider'>;
   sessionStoreErrors: Counter<'operation'>;
-  providerDuration: Histogram<'operation'>;
+  providerDuration: Histogram<'operation' | 'provider'>;
+  /** 1 once a provider's metadata and keys are loaded, 0 until then: one series per provider. */
+  providerReady: Gauge<'provider'>;
   /** Counts one session store operation's latency (batched: it is on every request with Redis). */
   recordStoreDuration(operation: string, seconds: number): void;
   /** Counts one answered request and its latency (the per-request path: batched-metrics.ts). */
@@ -96,32 +98,39 @@ export function createMetrics(): Metrics {
     },
     logins: new Counter({
       name: 'authgate_logins_total',
-      help: 'Completed callbacks by outcome (success, provider_error, invalid_state, failed, unavailable, session_too_large)',
-      labelNames: ['outcome'],
+      help: 'Completed callbacks by outcome (success, provider_error, invalid_state, failed, unavailable, session_too_large) and provider',
+      labelNames: ['outcome', 'provider'],
       registers: [registry],
     }),
     providerRequests: new Counter({
       name: 'authgate_provider_requests_total',
-      help: 'Requests to the identity provider by operation (discovery, code_grant, userinfo) and outcome',
-      labelNames: ['operation', 'outcome'],
+      help: 'Requests to the identity provider by operation (discovery, code_grant, userinfo), outcome and provider',
+      labelNames: ['operation', 'outcome', 'provider'],
+      registers: [registry],
+    }),
+    providerReady: new Gauge({
+      name: 'authgate_provider_ready',
+      help: "1 once the provider's metadata and keys are loaded, 0 until then, by provider",
+      labelNames: ['provider'],
+      aggregator: 'min',
       registers: [registry],
     }),
     tokenRefreshes: new Counter({
       name: 'authgate_token_refreshes_total',
-      help: 'Token refreshes by outcome (success, reused, invalid_grant, invalid_response, error)',
-      labelNames: ['outcome'],
+      help: 'Token refreshes by outcome (success, reused, invalid_grant, invalid_response, error) and provider',
+      labelNames: ['outcome', 'provider'],
       registers: [registry],
     }),
     backchannelLogouts: new Counter({
       name: 'authgate_backchannel_logouts_total',
-      help: 'Back-channel logout requests by outcome (accepted, invalid, replayed, unavailable)',
-      labelNames: ['outcome'],
+      help: 'Back-channel logout requests by outcome (accepted, invalid, replayed, unavailable) and provider (unknown when no provider issued the token)',
+      labelNames: ['outcome', 'provider'],
       registers: [registry],
     }),
     providerDuration: new Histogram({
       name: 'authgate_provider_request_duration_seconds',
-      help: 'Time of requests to the identity provider, by operation (discovery, code_grant, refresh, userinfo, introspection)',
-      labelNames: ['operation'],
+      help: 'Time of requests to the identity provider, by operation (discovery, code_grant, refresh, userinfo, introspection) and provider',
+      labelNames: ['operation', 'provider'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),

@@ -55,6 +55,7 @@ export function startupFields(config: Config, where: { listen: string; metrics: 
     publicUrl: config.server.publicUrl,
     store: config.session.store,
     issuer: config.oidc.issuer,
+    ...(config.providers.length > 1 ? { providers: config.providers.map((p) => ({ id: p.id, issuer: p.issuer })) } : {}),
     upstreams,
   };
 }

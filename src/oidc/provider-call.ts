@@ -99,23 +99,23 @@ const COUNTED: ReadonlySet<ProviderOperation> = new Set(['discovery', 'code_gran
 /** Runs one call to the provider: timed, counted, and failing only with a ProviderError. */
 export type ProviderCall = <T>(operation: ProviderOperation, call: () => Promise<T>, face?: (details: FailureDetails) => ErrorFace) => Promise<T>;
 
-/** The wrapper for one gateway's provider calls, recording into its metrics (and spans, when tracing is on). */
-export function createProviderCall(metrics: Metrics, tracing?: Tracing): ProviderCall {
+/** The wrapper for one provider's calls, recording into the metrics with its id (and spans, when tracing is on). */
+export function createProviderCall(metrics: Metrics, provider: string, tracing?: Tracing): ProviderCall {
   const run: ProviderCall = async (operation, call, face) => {
-    const done = metrics.providerDuration.startTimer({ operation });
+    const done = metrics.providerDuration.startTimer({ operation, provider });
     try {
       const result = await call();
       done();
-      if (COUNTED.has(operation)) metrics.providerRequests.inc({ operation, outcome: 'success' });
+      if (COUNTED.has(operation)) metrics.providerRequests.inc({ operation, outcome: 'success', provider });
       return result;
     } catch (err) {
       done();
-      if (COUNTED.has(operation)) metrics.providerRequests.inc({ operation, outcome: 'error' });
+      if (COUNTED.has(operation)) metrics.providerRequests.inc({ operation, outcome: 'error', provider });
       const details = classify(err);
       throw new ProviderError(details, face?.(details));
     }
   };
   if (!tracing) return run;
   // The operation's span; the HTTP calls it makes (provider-fetch.ts) are its children.
-  return (operation, call, face) => tracing.inSpan(`oidc ${operation}`, { 'authgate.provider.operation': operation }, () => run(operation, call, face));
+  return (operation, call, face) => tracing.inSpan(`oidc ${operation}`, { 'authgate.provider.operation': operation, 'authgate.provider.id': provider }, () => run(operation, call, face));
 }

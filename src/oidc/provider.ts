@@ -9,7 +9,7 @@
  */
 import type * as client from 'openid-client';
 import type { Logger } from 'pino';
-import type { Config } from '../config/schema.js';
+import type { ProviderConfig } from '../config/schema.js';
 import type { Identity, TokenSet } from '../identity.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
@@ -35,7 +35,7 @@ export { MAX_KEPT_ID_TOKEN_LENGTH } from './token-answer.js';
 /** How often the JWKS is fetched again between metadata refreshes: a withdrawn key stops verifying within this. */
 export const KEYS_REFRESH_MS = 10 * 60_000;
 
-/** The provider client: one per gateway. */
+/** The client of one provider (providers.ts holds one per configured provider). */
 export class OidcProvider {
   private readonly discovery: ProviderDiscovery;
   private readonly redirectUri: string;
@@ -47,7 +47,7 @@ export class OidcProvider {
   readonly whenReady: Promise<void>;
 
   constructor(
-    private readonly oidc: Config['oidc'],
+    private readonly oidc: ProviderConfig,
     publicUrl: string,
     /** The claims some upstream's `allow.claims` names (read at each login: routes can be reloaded). */
     claimNames: () => readonly string[],
@@ -62,7 +62,7 @@ export class OidcProvider {
     this.http = createProviderFetch(tracing);
     this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
     const rules = identityRules(oidc);
-    const call = createProviderCall(metrics, tracing);
+    const call = createProviderCall(metrics, oidc.id, tracing);
     this.discovery = new ProviderDiscovery({ oidc, clientAuth: clientAuthFor(oidc), fetch: this.http.fetch, call, log, retry, keysRefreshMs });
     this.whenReady = this.discovery.whenReady;
     const identityFrom = (claims: Record<string, unknown>, knownUser?: string) => identityFromClaims(claims, rules, claimNames(), knownUser);
@@ -73,6 +73,16 @@ export class OidcProvider {
       identityFrom,
     };
     this.refreshSteps = { call, log, groupsClaim: oidc.groupsClaim, identityFrom };
+  }
+
+  /** The provider's id (`providers[].id`, or "default" for `oidc:`). */
+  get id(): string {
+    return this.oidc.id;
+  }
+
+  /** The provider's settings. */
+  get settings(): ProviderConfig {
+    return this.oidc;
   }
 
   /** True once the provider's metadata is loaded. */

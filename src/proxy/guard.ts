@@ -10,7 +10,7 @@ import { isBrowserNavigation, sendGatewayError, sendUnauthenticated } from '../h
 import type { Metrics } from '../observability/metrics.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { safeRedirectTarget } from '../session/transaction.js';
-import { NO_PRINCIPAL, type ResolvePrincipal } from './principal.js';
+import { acceptedBy, NO_PRINCIPAL, type ResolvePrincipal } from './principal.js';
 import type { CompiledUpstream } from './upstreams.js';
 
 /** What the guard needs. */
@@ -56,19 +56,20 @@ export function createGuard(deps: GuardDeps): Guard {
       metrics.recordDecision(upstream.name, 'invalid-token');
       return sendUnauthenticated(reply, 'invalid_token');
     }
-    const decision = evaluatePolicy(auth, allow, resolved.principal?.identity);
+    const principal = acceptedBy(upstream, resolved.principal);
+    const decision = evaluatePolicy(auth, allow, principal?.identity);
     metrics.recordDecision(upstream.name, decision.reason);
     if (decision.allow) {
-      request.authgate.principal = resolved.principal;
+      request.authgate.principal = principal;
       return undefined;
     }
 
-    request.log.info({ upstream: upstream.name, reason: decision.reason, sub: resolved.principal?.identity.sub }, 'access denied');
+    request.log.info({ upstream: upstream.name, reason: decision.reason, sub: principal?.identity.sub }, 'access denied');
     if (decision.reason === 'unauthenticated') {
       // A WebSocket client cannot follow a redirect; a login transaction per reconnect would pile up.
       if (isBrowserNavigation(request) && !isWebSocketUpgrade(request)) {
         const { path, query } = request.authgate;
-        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl));
+        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl), upstream.config.providers);
       }
       return sendUnauthenticated(reply);
     }

@@ -18,6 +18,7 @@ const SPOOFABLE = new Set([
   'x-forwarded-groups',
   'x-forwarded-preferred-username',
   'x-forwarded-access-token',
+  'x-forwarded-provider',
 ]);
 const SPOOFABLE_PREFIX = 'x-auth-request-';
 
@@ -171,6 +172,7 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
       // Percent-encoded where needed: a "," inside a group is not a second group, and a name outside Latin-1
       // (Cyrillic, CJK) no longer makes Node refuse to send the request.
       headers['x-forwarded-user'] = encodeHeaderValue(userOf(principal.identity));
+      headers['x-forwarded-provider'] = principal.provider; // an id of [a-z0-9-]: nothing to encode
       if (email !== undefined) headers['x-forwarded-email'] = encodeHeaderValue(email);
       if (preferredUsername !== undefined) headers['x-forwarded-preferred-username'] = encodeHeaderValue(preferredUsername);
       if (groups.length > 0) headers['x-forwarded-groups'] = encodeHeaderList(groups);

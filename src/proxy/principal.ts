@@ -5,53 +5,90 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Identity } from '../identity.js';
 import { createAccessTokenVerifier, InvalidAccessToken, type AccessTokenVerifier } from '../oidc/access-token.js';
-import { identityFromClaims, identityRules, MissingUserClaim } from '../oidc/identity.js';
+import { identityFromClaims, identityRules, MissingUserClaim, type IdentityRules } from '../oidc/identity.js';
 import type { OidcProvider } from '../oidc/provider.js';
+import type { Providers } from '../oidc/providers.js';
 import { loadSession, type SessionAccess } from '../session/access.js';
-import type { RouteTable } from './upstreams.js';
+import type { CompiledUpstream, RouteTable } from './upstreams.js';
 
-/** The identity a request acts as and the access token that goes with it. */
+/** The identity a request acts as, the access token that goes with it, and the provider that vouches for it. */
 export interface Principal {
   identity: Identity;
   accessToken: string;
   source: 'session' | 'bearer';
+  /** The id of the provider of the session or of the token's issuer. */
+  provider: string;
 }
 
 /** The outcome of looking for a principal. */
 export type PrincipalResult = { principal: Principal } | { principal: undefined; invalidBearer: boolean };
 
-/** What the resolver needs: the session, the provider (keys, introspection) and the bearer-token settings. */
+/** What the resolver needs: the session, the providers (keys, introspection) and the bearer-token settings. */
 export interface PrincipalDeps {
   session: SessionAccess;
-  provider: OidcProvider;
+  providers: Providers;
   routes: RouteTable;
   api: Config['api'];
-  oidc: Config['oidc'];
 }
 
 /** Finds who a request acts as; may reject with a 503 GatewayError. */
 export type ResolvePrincipal = (request: FastifyRequest) => Promise<PrincipalResult>;
 
+/**
+ * The principal as an upstream sees it: a session or token from a provider the upstream does not accept
+ * (`upstreams[].providers`) counts as none there, so a browser is offered the providers it does accept.
+ */
+export function acceptedBy(upstream: CompiledUpstream, principal: Principal | undefined): Principal | undefined {
+  const accepted = upstream.config.providers;
+  return principal === undefined || accepted === undefined || accepted.includes(principal.provider) ? principal : undefined;
+}
+
+/** One provider's bearer-token checks: its verifier (built once its keys are loaded) and its identity rules. */
+interface BearerChecks {
+  provider: OidcProvider;
+  rules: IdentityRules;
+  verifier?: AccessTokenVerifier;
+}
+
 /** Creates the resolver for one gateway. */
 export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
-  const { api, oidc, provider, routes } = deps;
-  const rules = identityRules(oidc);
-  let verifier: AccessTokenVerifier | undefined;
+  const { api, providers, routes } = deps;
+  const checks = new Map<OidcProvider, BearerChecks>(providers.list.map((provider) => [provider, { provider, rules: identityRules(provider.settings) }]));
 
-  /** The verifier, once the provider's metadata and keys are loaded (the keys are the provider's one set). */
-  function getVerifier(): AccessTokenVerifier {
+  /**
+   * The checks of the provider that issued a JWT, by its unverified `iss` (only to choose whose keys verify
+   * it: the verifier then requires that very issuer). A token naming no configured issuer is refused.
+   */
+  function checksFor(token: string): BearerChecks {
+    let issuer: unknown;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch {
+      throw new InvalidAccessToken('not a decodable JWT');
+    }
+    const provider = typeof issuer === 'string' ? providers.byIssuer(issuer) : undefined;
+    if (!provider) throw new InvalidAccessToken('issued by no configured provider');
+    return checks.get(provider)!;
+  }
+
+  /** The provider's verifier, once its metadata and keys are loaded (the keys are the provider's one set). */
+  function getVerifier(bearer: BearerChecks): AccessTokenVerifier {
+    const { provider } = bearer;
     const metadata = provider.metadata;
     const keys = provider.keys;
     if (!metadata || !keys) {
       throw new GatewayError(ErrorCode.providerUnavailable, 503, 'The sign-in service is not reachable to check this token. Please retry.');
     }
-    verifier ??= createAccessTokenVerifier({ issuer: metadata.issuer, audiences: api.audiences, keys });
-    return verifier;
+    // With several providers and no api.audiences, a token must be meant for this gateway's client at its issuer.
+    const audiences = api.audiences.length > 0 ? api.audiences : [provider.settings.clientId];
+    bearer.verifier ??= createAccessTokenVerifier({ issuer: metadata.issuer, audiences, keys });
+    return bearer.verifier;
   }
 
   const introspected = new LRUCache<string, Record<string, unknown> | false>({ max: 10_000 });
@@ -59,20 +96,22 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
   /**
    * An opaque token, judged by the provider (RFC 7662) when `api.introspectOpaqueTokens` is on: active, not
    * expired, and for one of `api.audiences` (or, when the answer names no audience, issued to this client).
-   * Answers are cached until the token expires (at most 5 minutes); refusals for 30 seconds.
+   * Answers are cached until the token expires (at most 5 minutes); refusals for 30 seconds. Opaque tokens
+ * carry no issuer: they are asked of the primary (first) provider only.
    */
   async function introspect(token: string): Promise<Record<string, unknown>> {
     if (!api.introspectOpaqueTokens) throw new InvalidAccessToken('not a JWT and introspection is off');
+    const audiences = api.audiences.length > 0 ? api.audiences : [providers.primary.settings.clientId];
     const key = createHash('sha256').update(token).digest('base64url');
     let answer = introspected.get(key);
     if (answer === undefined) {
-      const response = await provider.introspect(token);
+      const response = await providers.primary.introspect(token);
       const exp = typeof response.exp === 'number' ? response.exp * 1000 : undefined;
       const aud = response.aud === undefined ? undefined : ([] as unknown[]).concat(response.aud);
       // Without an audience in the answer, only a token issued to this very client is accepted: some
       // providers let any client introspect any token, and another client's token is not ours to honour.
       const forUs =
-        aud !== undefined ? aud.some((a) => typeof a === 'string' && api.audiences.includes(a)) : response.client_id === oidc.clientId;
+        aud !== undefined ? aud.some((a) => typeof a === 'string' && audiences.includes(a)) : response.client_id === providers.primary.settings.clientId;
       const at = Date.now(); // the cache's TTL runs on real time too
       const valid = response.active === true && typeof response.sub === 'string' && (exp === undefined || exp > at) && forUs;
       answer = valid ? response : false;
@@ -88,9 +127,10 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
     const token = api.acceptBearerTokens ? bearerToken(request.headers.authorization) : undefined;
     if (token === undefined) return NO_PRINCIPAL;
     try {
-      const claims = isJwt(token) ? await getVerifier()(token) : await introspect(token);
-      const identity = identityFromClaims(claims, rules, routes.current.claimNames);
-      return { principal: { identity, accessToken: token, source: 'bearer' } };
+      const bearer = isJwt(token) ? checksFor(token) : checks.get(providers.primary)!;
+      const claims = isJwt(token) ? await getVerifier(bearer)(token) : await introspect(token);
+      const identity = identityFromClaims(claims, bearer.rules, routes.current.claimNames);
+      return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id } };
     } catch (err) {
       if (err instanceof InvalidAccessToken || err instanceof MissingUserClaim) {
         request.log.info({ reason: err.message }, 'bearer token refused');
@@ -105,7 +145,11 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
 
   return async function resolvePrincipal(request) {
     const session = await loadSession(deps.session, request);
-    if (session) return { principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session' } };
+    if (session) {
+      return {
+        principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session', provider: session.provider ?? providers.primary.id },
+      };
+    }
     return api.acceptBearerTokens ? fromBearer(request) : NO_PRINCIPAL;
   };
 }

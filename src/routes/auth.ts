@@ -23,7 +23,7 @@ import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
 import { normaliseTarget } from '../url/normalise-path.js';
-import type { ResolvePrincipal } from '../proxy/principal.js';
+import { acceptedBy, type ResolvePrincipal } from '../proxy/principal.js';
 import { matchUpstream, type CompiledUpstream, type RouteTable } from '../proxy/upstreams.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createSignInRedirect, type ReportedOriginal } from './auth-signin-redirect.js';
@@ -85,7 +85,11 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
     if (!resolved.principal && resolved.invalidBearer) {
       return sendUnauthenticated(reply, 'invalid_token');
     }
-    const principal = resolved.principal;
+    // A principal from a provider one of the upstreams does not accept counts as none (proxy/principal.ts).
+    const principal = upstreams.reduce(
+      (kept: typeof resolved.principal, upstream) => (upstream.config.auth === 'public' ? kept : acceptedBy(upstream, kept)),
+      resolved.principal,
+    );
     const decisions = upstreams.map((upstream) => {
       const decision = evaluatePolicy(upstream.config.auth, upstream.config.allow, principal?.identity);
       metrics.recordDecision(upstream.name, decision.reason);

@@ -1,7 +1,8 @@
 /**
- * GET /oauth2/callback: the provider's answer. Steps, in order: find the login transaction by state
- * (and clear it) → claim it in the store (single use, even for a replayed cookie) → the response's issuer
- * (RFC 9207) → refuse provider errors
+ * GET /oauth2/callback: the provider's answer (one redirect URI for every provider). Steps, in order: find
+ * the login transaction by state (and clear it) → claim it in the store (single use, even for a replayed
+ * cookie) → the provider the transaction names, and only it (mix-up defence: its RFC 9207 issuer, its token
+ * endpoint, its keys for the ID token) → refuse provider errors
  * → code grant and ID token checks → a new session with a fresh id → 302 to the saved target.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { sendGatewayError } from '../http/replies.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { OidcProvider } from '../oidc/provider.js';
+import type { Providers } from '../oidc/providers.js';
 import { TRANSACTION_TTL_SECONDS, type Transactions } from '../session/transaction.js';
 import type { ReplayGuard, SessionData, SessionStore } from '../session/types.js';
 
@@ -18,7 +19,7 @@ const TRANSACTION_TTL_MS = TRANSACTION_TTL_SECONDS * 1000;
 
 /** What the callback needs. */
 export interface CallbackDeps {
-  provider: OidcProvider;
+  providers: Providers;
   transactions: Transactions;
   store: SessionStore;
   replayGuard: ReplayGuard;
@@ -29,16 +30,18 @@ export interface CallbackDeps {
 
 /** Registers /oauth2/callback. */
 export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void {
-  const { provider, transactions, store, replayGuard, metrics, now: clock } = deps;
+  const { providers, transactions, store, replayGuard, metrics, now: clock } = deps;
   const retry = { href: '/oauth2/start', text: 'Sign in again' };
 
   app.get('/oauth2/callback', async (request: FastifyRequest, reply: FastifyReply) => {
     const query = new URLSearchParams(request.authgate.query);
     const state = query.get('state');
     // `withRetry` false: signing in again would end the same way (unavailable, or a session too large).
+    // The provider is known once the transaction is: before that, a failure is no provider's.
+    let providerId = 'unknown';
     const fail = (outcome: string, err: GatewayError, withRetry = err.status !== 503) => {
-      metrics.logins.inc({ outcome });
-      request.log.warn({ err, outcome }, 'login failed');
+      metrics.logins.inc({ outcome, provider: providerId });
+      request.log.warn({ err, outcome, provider: providerId }, 'login failed');
       return sendGatewayError(request, reply, err, withRetry ? retry : undefined);
     };
     if (!state) return fail('invalid_state', new GatewayError(ErrorCode.badRequest, 400, 'The sign-in response has no state. Please sign in again.'));
@@ -58,6 +61,10 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
       throw err;
     }
     if (!first) return expired();
+    // A transaction names its provider; one no longer configured cannot finish (nor be finished by another).
+    const provider = transaction.provider === undefined ? providers.primary : providers.byId(transaction.provider);
+    if (!provider) return expired();
+    providerId = provider.id;
 
     if (!provider.responseIssuerMatches(query)) {
       return fail('failed', new GatewayError(ErrorCode.loginFailed, 400, 'The sign-in response could not be verified: it did not come from the expected identity provider. Please sign in again.'));
@@ -87,6 +94,8 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
       gen: 0,
       createdAt: now,
       lastSeenAt: now,
+      // The primary provider's sessions do not name it (session/types.ts).
+      provider: provider === providers.primary ? undefined : provider.id,
     };
     try {
       await store.create(request, reply, session);
@@ -95,8 +104,8 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
       throw err;
     }
     request.authgate.session = { session, needsRewrite: false };
-    metrics.logins.inc({ outcome: 'success' });
-    request.log.info({ sub: login.identity.sub }, 'login succeeded');
+    metrics.logins.inc({ outcome: 'success', provider: provider.id });
+    request.log.info({ sub: login.identity.sub, provider: provider.id }, 'login succeeded');
     return reply.header('cache-control', 'no-store').redirect(transaction.rd, 302);
   });
 }

@@ -1,16 +1,16 @@
 /**
- * Liveness (/ping), readiness (/ready: provider metadata loaded and the session store answering) and
+ * Liveness (/ping), readiness (/ready: some provider's metadata loaded and the session store answering) and
  * the Prometheus endpoint (/metrics).
  */
 import type { FastifyInstance } from 'fastify';
 import type { DrainState } from '../http/drain.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { OidcProvider } from '../oidc/provider.js';
+import type { Providers } from '../oidc/providers.js';
 import type { SessionStore } from '../session/types.js';
 
 /** What the health routes look at. */
 export interface HealthDeps {
-  provider: OidcProvider;
+  providers: Providers;
   store: SessionStore;
   metrics: Metrics;
   drain: DrainState;
@@ -20,15 +20,17 @@ export interface HealthDeps {
 
 /** Registers /ping, /ready and, unless served on its own listener, /metrics. */
 export function registerHealth(app: FastifyInstance, deps: HealthDeps): void {
-  const { provider, store, metrics, drain } = deps;
+  const { providers, store, metrics, drain } = deps;
   app.get('/ping', async (_request, reply) => reply.type('text/plain').send('OK'));
 
   app.get('/ready', async (_request, reply) => {
-    const providerReady = provider.ready;
+    // One provider down leaves the others' users working: ready while any provider is, naming the missing.
+    const missing = providers.missing();
+    const providerReady = missing.length < providers.list.length;
     const storeReady = await store.ping().catch(() => false);
     const shuttingDown = drain.draining;
     const ready = providerReady && storeReady && !shuttingDown;
-    return reply.code(ready ? 200 : 503).send({ ready, provider: providerReady, sessionStore: storeReady, shuttingDown });
+    return reply.code(ready ? 200 : 503).send({ ready, provider: providerReady, providersMissing: missing, sessionStore: storeReady, shuttingDown });
   });
 
   if (deps.serveMetrics) {

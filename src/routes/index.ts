@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
-import type { BeginLogin } from '../http/begin-login.js';
+import type { BeginLogin, LoginAt } from '../http/begin-login.js';
 import type { SessionAccess } from '../session/access.js';
 import type { Transactions } from '../session/transaction.js';
 import type { ProviderSessionIndex } from '../session/types.js';
@@ -12,6 +12,7 @@ import { registerForwardAuth, type ForwardAuthDeps } from './auth.js';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerCallback, type CallbackDeps } from './callback.js';
 import { registerHealth, type HealthDeps } from './health.js';
+import { registerSignIn } from './sign-in.js';
 import { registerSignOut } from './sign-out.js';
 import { registerStart } from './start.js';
 import { registerUserinfo } from './userinfo.js';
@@ -22,6 +23,7 @@ export interface GatewayRoutesDeps extends ForwardAuthDeps, CallbackDeps, Omit<H
   providerSessions: ProviderSessionIndex;
   transactions: Transactions;
   beginLogin: BeginLogin;
+  loginAt: LoginAt;
   sessionAccess: SessionAccess;
 }
 
@@ -40,11 +42,12 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayR
       payload.on('error', done);
     });
     registerHealth(scope, { ...deps, serveMetrics: config.server.metricsListen === '' });
-    registerStart(scope, { beginLogin: deps.beginLogin, publicUrl });
+    registerStart(scope, { ...deps, publicUrl });
+    registerSignIn(scope, { ...deps, publicUrl });
     registerCallback(scope, deps);
-    registerSignOut(scope, { store: deps.store, provider: deps.provider, publicUrl });
+    registerSignOut(scope, { store: deps.store, providers: deps.providers, publicUrl });
     registerUserinfo(scope, deps.sessionAccess);
     registerForwardAuth(scope, deps);
-    registerBackchannelLogout(scope, { ...deps, clientId: config.oidc.clientId });
+    registerBackchannelLogout(scope, deps);
   });
 }

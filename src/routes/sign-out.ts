@@ -9,15 +9,15 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { renderConfirmation } from '../http/replies.js';
-import type { OidcProvider } from '../oidc/provider.js';
+import type { Providers } from '../oidc/providers.js';
 import { safeRedirectTarget } from '../session/transaction.js';
 import type { SessionStore } from '../session/types.js';
 
 const SIGN_OUT_PATH = '/oauth2/sign_out';
 
 /** Registers /oauth2/sign_out. */
-export function registerSignOut(app: FastifyInstance, deps: { store: SessionStore; provider: OidcProvider; publicUrl: string }): void {
-  const { store, provider, publicUrl } = deps;
+export function registerSignOut(app: FastifyInstance, deps: { store: SessionStore; providers: Providers; publicUrl: string }): void {
+  const { store, providers, publicUrl } = deps;
   const ownOrigin = new URL(publicUrl).origin;
 
   /** True when a page on another origin made the browser send this request (not typed, not our own page). */
@@ -53,8 +53,10 @@ export function registerSignOut(app: FastifyInstance, deps: { store: SessionStor
     const loaded = request.authgate.session ?? (await store.load(request));
     await store.destroy(request, reply);
     request.authgate.session = null;
-    if (loaded) request.log.info({ sub: loaded.session.identity.sub }, 'signed out');
-    const endSession = loaded ? provider.endSessionUrl(loaded.session.tokens.idToken, new URL(target, publicUrl).href) : null;
+    if (loaded) request.log.info({ sub: loaded.session.identity.sub, provider: loaded.session.provider }, 'signed out');
+    // RP-initiated logout at the session's own provider (none when it is no longer configured).
+    const provider = loaded ? providers.ofSession(loaded.session) : undefined;
+    const endSession = loaded && provider ? provider.endSessionUrl(loaded.session.tokens.idToken, new URL(target, publicUrl).href) : null;
     return reply.header('cache-control', 'no-store').redirect(endSession?.href ?? target, 302);
   };
   app.get(SIGN_OUT_PATH, handler);

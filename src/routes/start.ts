@@ -1,15 +1,36 @@
 /**
- * GET /oauth2/start?rd=TARGET: begins a login. TARGET must be same-origin; anything else becomes "/".
+ * GET /oauth2/start?rd=TARGET[&provider=ID]: begins a login, at the named provider or, without one, at the
+ * only provider the target accepts (else the sign-in page offers them). TARGET must be same-origin;
+ * anything else becomes "/". An unknown provider id is a 400, not a guess.
  */
 import type { FastifyInstance } from 'fastify';
-import type { BeginLogin } from '../http/begin-login.js';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { BeginLogin, LoginAt } from '../http/begin-login.js';
+import { sendGatewayError } from '../http/replies.js';
+import type { Providers } from '../oidc/providers.js';
+import type { RouteTable } from '../proxy/upstreams.js';
 import { safeRedirectTarget } from '../session/transaction.js';
+import { providersFor } from './login-choices.js';
 
 /** Registers /oauth2/start. */
-export function registerStart(app: FastifyInstance, deps: { beginLogin: BeginLogin; publicUrl: string }): void {
-  const { beginLogin, publicUrl } = deps;
+export function registerStart(
+  app: FastifyInstance,
+  deps: { beginLogin: BeginLogin; loginAt: LoginAt; providers: Providers; routes: RouteTable; publicUrl: string },
+): void {
+  const { beginLogin, loginAt, providers, publicUrl } = deps;
   app.get('/oauth2/start', async (request, reply) => {
-    const { rd } = request.query as { rd?: unknown };
-    return beginLogin(request, reply, safeRedirectTarget(rd, publicUrl));
+    const query = request.query as { rd?: unknown; provider?: unknown };
+    const rd = safeRedirectTarget(query.rd, publicUrl);
+    if (query.provider === undefined) {
+      return beginLogin(request, reply, rd, providersFor(request, rd, deps).map((provider) => provider.id));
+    }
+    const provider = typeof query.provider === 'string' ? providers.byId(query.provider) : undefined;
+    if (!provider) {
+      return sendGatewayError(request, reply, new GatewayError(ErrorCode.badRequest, 400, 'There is no such sign-in option. Please choose one on the sign-in page.'), {
+        href: `/oauth2/sign_in?rd=${encodeURIComponent(rd)}`,
+        text: 'Choose how to sign in',
+      });
+    }
+    return loginAt(request, reply, rd, provider);
   });
 }

@@ -7,6 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { isSessionExpired, needsTouch, type Lifetime } from './lifetime.js';
+import type { Providers } from '../oidc/providers.js';
 import type { Refresher } from './refresh.js';
 import type { LoadedSession, SessionData, SessionStore } from './types.js';
 
@@ -18,6 +19,8 @@ export interface SessionAccess {
   store: SessionStore;
   refresher: Refresher;
   lifetime: Lifetime;
+  /** A session whose provider is no longer configured is over. */
+  providers: Pick<Providers, 'ofSession'>;
   /** The clock session lifetimes are judged by (ms). */
   now: () => number;
 }
@@ -34,7 +37,7 @@ export async function loadSession(access: SessionAccess, request: FastifyRequest
   if (!loaded) return null;
   const now = access.now();
   const { session } = loaded;
-  if (isSessionExpired(session, access.lifetime, now)) return end(request);
+  if (isSessionExpired(session, access.lifetime, now) || !access.providers.ofSession(session)) return end(request);
 
   if (access.refresher.isDue(session, now)) {
     const result = await access.refresher.refresh(session);

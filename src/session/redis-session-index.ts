@@ -7,7 +7,8 @@ import type { RedisClient } from './redis-client.js';
 import type { RedisRecords } from './redis-records.js';
 import type { ProviderSessionIndex, SessionData } from './types.js';
 
-const sidKey = (sid: string) => `authgate:sid:${sid}`;
+/** Provider session ids are each provider's own: the primary's keep their old key, others name the provider. */
+const sidKey = (sid: string, provider: string | undefined) => (provider === undefined ? `authgate:sid:${sid}` : `authgate:sid@${provider}:${sid}`);
 const subKey = (sub: string) => `authgate:sub:${sub}`;
 
 /** The index, and the write that adds a new session to it. */
@@ -24,7 +25,7 @@ export function createRedisSessionIndex(redis: RedisClient, records: RedisRecord
       // signs in every day keeps the index alive, never growing).
       const now = Date.now();
       const endsAt = session.createdAt + lifetime.absoluteTimeout;
-      const indexes = [subKey(session.identity.sub), ...(session.providerSid ? [sidKey(session.providerSid)] : [])];
+      const indexes = [subKey(session.identity.sub), ...(session.providerSid ? [sidKey(session.providerSid, session.provider)] : [])];
       return records.call('index', () =>
         Promise.all(
           indexes.flatMap((key) => [
@@ -37,13 +38,24 @@ export function createRedisSessionIndex(redis: RedisClient, records: RedisRecord
     },
 
     async endProviderSessions(logout) {
-      const index = logout.sid !== undefined ? sidKey(logout.sid) : logout.sub !== undefined ? subKey(logout.sub) : undefined;
+      const index = logout.sid !== undefined ? sidKey(logout.sid, logout.provider) : logout.sub !== undefined ? subKey(logout.sub) : undefined;
       if (!index) return 0;
-      const ids = await records.call('logout', () => redis.zrange(index, '0', '-1'));
+      let ids = await records.call('logout', () => redis.zrange(index, '0', '-1'));
+      // The user index holds every provider's sessions of that sub: only the logout's provider's end.
+      if (logout.sid === undefined) ids = await ofProvider(records, ids, logout.provider);
       if (ids.length === 0) return 0;
       const ended = await records.remove(ids);
       await records.call('logout', () => redis.zrem(index, ...ids));
       return ended;
     },
   };
+}
+
+/** The ids among `ids` whose session belongs to `provider` (undefined: the primary); gone ones are dropped. */
+async function ofProvider(records: RedisRecords, ids: readonly string[], provider: string | undefined): Promise<string[]> {
+  const sessions = await Promise.all(ids.map((id) => records.read(id)));
+  return ids.filter((_id, i) => {
+    const loaded = sessions[i];
+    return loaded !== null && loaded !== undefined && loaded.session.provider === provider;
+  });
 }

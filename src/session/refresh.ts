@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import type { OidcProvider } from '../oidc/provider.js';
+import type { Providers } from '../oidc/providers.js';
 import type { RefreshLock, RefreshResult, SessionData } from './types.js';
 
 /** How long a failed refresh is not retried for the same session, by default. */
@@ -34,7 +34,8 @@ export interface Refresher {
 
 /** Creates the refresher for one gateway. */
 export function createRefresher(deps: {
-  provider: OidcProvider;
+  /** The session's own provider refreshes its tokens. */
+  providers: Providers;
   refreshLock: RefreshLock;
   metrics: Metrics;
   log: Logger;
@@ -43,7 +44,7 @@ export function createRefresher(deps: {
   /** The clock the back-off is measured by (ms); Date.now by default. */
   now?: () => number;
 }): Refresher {
-  const { provider, refreshLock, metrics, log, skewMs } = deps;
+  const { providers, refreshLock, metrics, log, skewMs } = deps;
   const clock = deps.now ?? Date.now;
   const retryAfterMs = deps.retryAfterMs ?? RETRY_AFTER_MS;
   const inFlight = new Map<string, Promise<RefreshResult>>();
@@ -58,21 +59,24 @@ export function createRefresher(deps: {
     return false;
   };
 
-  const count = (outcome: string) => metrics.tokenRefreshes.inc({ outcome });
+  const count = (outcome: string, provider: string) => metrics.tokenRefreshes.inc({ outcome, provider });
 
   async function refreshUnderLock(session: SessionData): Promise<RefreshResult> {
     const result = await refreshLock.withRefreshLock(session, async (current) => {
       // Another request or replica refreshed while we waited for the lock: use its tokens.
+      const provider = providers.ofSession(current);
+      // A session whose provider is no longer configured cannot be refreshed (nor loaded: session/access.ts).
+      if (!provider) return { kind: 'ended', reason: 'invalid_response' };
       if (current.gen > session.gen || current.tokens.refreshToken !== session.tokens.refreshToken) {
-        count('reused');
+        count('reused', provider.id);
         return { kind: 'refreshed', session: current };
       }
       const outcome = await provider.refresh(current.tokens, current.identity);
       if (!outcome.ok) {
-        count(outcome.reason === 'unavailable' ? 'error' : outcome.reason);
+        count(outcome.reason === 'unavailable' ? 'error' : outcome.reason, provider.id);
         return outcome.reason === 'unavailable' ? { kind: 'failed' } : { kind: 'ended', reason: outcome.reason };
       }
-      count('success');
+      count('success', provider.id);
       return { kind: 'refreshed', session: { ...current, tokens: outcome.tokens, identity: outcome.identity, gen: current.gen + 1 } };
     });
     if (result.kind === 'refreshed' && session.tokens.refreshToken) {
@@ -95,7 +99,7 @@ export function createRefresher(deps: {
     refresh(session) {
       const remembered = session.tokens.refreshToken ? rotations.get(fingerprint(session.tokens.refreshToken)) : undefined;
       if (remembered) {
-        count('reused');
+        count('reused', remembered.provider ?? providers.primary.id);
         return Promise.resolve({ kind: 'refreshed', session: remembered });
       }
       const running = inFlight.get(session.id);

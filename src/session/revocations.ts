@@ -13,19 +13,28 @@ export interface Revocations {
   isRevoked(session: SessionData): boolean;
 }
 
+/**
+ * A provider's own name for a session or user: one provider's logout never ends another's sessions, even
+ * for the same `sub` or `sid` (ids are [a-z0-9-], so the space cannot be forged into another's key).
+ */
+const scoped = (provider: string | undefined, value: string) => `${provider ?? ''} ${value}`;
+
 /** Creates a revocation list; entries live as long as a session may (the absolute timeout). */
 export function createRevocations(options: { max: number; ttlMs: number }): Revocations {
   const bySid = new ExpiringMap<string, number>({ max: options.max });
   const bySub = new ExpiringMap<string, number>({ max: options.max });
   return {
     add(logout) {
-      if (logout.sid !== undefined) bySid.set(logout.sid, logout.at, options.ttlMs);
-      else if (logout.sub !== undefined) bySub.set(logout.sub, Math.max(logout.at, bySub.get(logout.sub) ?? 0), options.ttlMs);
+      if (logout.sid !== undefined) bySid.set(scoped(logout.provider, logout.sid), logout.at, options.ttlMs);
+      else if (logout.sub !== undefined) {
+        const key = scoped(logout.provider, logout.sub);
+        bySub.set(key, Math.max(logout.at, bySub.get(key) ?? 0), options.ttlMs);
+      }
     },
     isRevoked(session) {
       if (bySid.size === 0 && bySub.size === 0) return false;
-      if (session.providerSid !== undefined && bySid.has(session.providerSid)) return true;
-      const subLogout = bySub.get(session.identity.sub);
+      if (session.providerSid !== undefined && bySid.has(scoped(session.provider, session.providerSid))) return true;
+      const subLogout = bySub.get(scoped(session.provider, session.identity.sub));
       return subLogout !== undefined && session.createdAt <= subLogout;
     },
   };

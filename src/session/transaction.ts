@@ -19,6 +19,11 @@ const SECRET_BYTES = 32;
 /** One login in progress. */
 export interface LoginTransaction extends CallbackChecks {
   rd: string;
+  /**
+   * The provider this login went to: only its answer is accepted at the callback (mix-up defence). Absent
+   * in a login begun before several providers: the primary one's.
+   */
+  provider?: string;
   createdAt: number;
 }
 
@@ -39,7 +44,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
 
   return {
     /** Starts a login: fresh state, nonce and verifier; the cookie to set; stale cookies to clear. */
-    begin(rd: string, existing: ReadonlyMap<string, string>): { transaction: LoginTransaction; writes: CookieWrite[] } {
+    begin(rd: string, provider: string, existing: ReadonlyMap<string, string>): { transaction: LoginTransaction; writes: CookieWrite[] } {
       // 32 random bytes each, base64url (43 characters), as openid-client's randomState, randomNonce and
       // randomPKCECodeVerifier make them, from one call: theirs go through WebCrypto and a JS base64 encoder.
       const random = randomBytes(3 * SECRET_BYTES);
@@ -48,6 +53,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
         nonce: random.toString('base64url', SECRET_BYTES, 2 * SECRET_BYTES),
         codeVerifier: random.toString('base64url', 2 * SECRET_BYTES),
         rd,
+        provider,
         createdAt: Date.now(),
       };
       const writes: CookieWrite[] = [
@@ -77,6 +83,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
         typeof data.nonce !== 'string' ||
         typeof data.codeVerifier !== 'string' ||
         typeof data.rd !== 'string' ||
+        (data.provider !== undefined && typeof data.provider !== 'string') ||
         !sameText(data.state, state)
       ) {
         return { transaction: null, clear };

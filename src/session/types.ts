@@ -18,7 +18,10 @@ export interface SessionData {
   gen: number;
   createdAt: number;
   lastSeenAt: number;
-  /** The provider signed in with (`providers[].id`); absent in sessions from before several providers: "default". */
+  /**
+   * The provider signed in with (`providers[].id`); absent for the primary (first) provider, so sessions
+   * from before several providers are the primary's and its sessions stay as small as they were.
+   */
   provider?: string;
   /** The browser's User-Agent at sign-in, cut short (for the admin API; never used to decide anything). */
   userAgent?: string;
@@ -37,6 +40,8 @@ export type RefreshResult =
 
 /** Which sessions a back-channel logout ends. */
 export interface ProviderLogout {
+  /** The provider that sent the logout (absent: the primary one); only its sessions end. */
+  provider?: string;
   sid?: string;
   sub?: string;
   /** Sessions of `sub` created before this time (ms) end; later logins are not affected. */

@@ -44,10 +44,15 @@ function treeKeys(node: unknown, prefix = ''): string[] {
   });
 }
 
-// defaults.X takes the same values as upstreams[].X (one row documents both); `defaults` itself has a row.
-const SCHEMA_KEYS = new Set(schemaKeys(configSchema).filter((key) => !key.startsWith('defaults.')));
+// defaults.X takes the same values as upstreams[].X and providers[].X as oidc.X (one row documents both);
+// `defaults` and `providers` themselves have rows, and so do the keys only a provider entry has.
+const ALL_KEYS = schemaKeys(configSchema);
+const SCHEMA_KEYS = new Set(
+  ALL_KEYS.filter((key) => !key.startsWith('defaults.') && !(key.startsWith('providers[].') && ALL_KEYS.includes(key.replace('providers[].', 'oidc.')))),
+);
 const DOCS = readFileSync(join(ROOT, 'docs/configuration.md'), 'utf8');
 const EXAMPLE_PATH = join(ROOT, 'config/example.yaml');
+const PROVIDERS_EXAMPLE_PATH = join(ROOT, 'config/example-providers.yaml');
 const ROWS = docRows(DOCS);
 const TYPES_TABLE = DOCS.slice(DOCS.indexOf('## Types used below'), DOCS.indexOf('## `server`'));
 
@@ -131,9 +136,21 @@ describe('the configuration reference', () => {
     assert.deepEqual([...schemaTitles()].filter((title) => !explained.has(title)), [], 'type names without a row in the types table');
   });
 
-  it('config/example.yaml shows every key of the schema', () => {
-    const shown = new Set(treeKeys(parse(readFileSync(EXAMPLE_PATH, 'utf8'))));
-    assert.deepEqual([...SCHEMA_KEYS].filter((key) => !shown.has(key)), [], 'keys of the schema missing from config/example.yaml');
+  it('config/example.yaml, with config/example-providers.yaml for several providers, shows every key of the schema', () => {
+    const shown = new Set([EXAMPLE_PATH, PROVIDERS_EXAMPLE_PATH].flatMap((file) => treeKeys(parse(readFileSync(file, 'utf8')))));
+    assert.deepEqual([...SCHEMA_KEYS].filter((key) => !shown.has(key)), [], 'keys of the schema missing from both examples');
+  });
+
+  it('config/example-providers.yaml validates with its secrets in the environment', () => {
+    const config = loadConfigFile(PROVIDERS_EXAMPLE_PATH, { CORP_SECRET: 'corp-secret', PARTNER_SECRET: 'partner-secret', SESSION_KEY: TEST_SESSION_KEY });
+    assert.deepEqual(
+      config.providers.map((provider) => [provider.id, provider.name, provider.clientSecret]),
+      [
+        ['corp', 'Corp SSO', 'corp-secret'],
+        ['partners', 'Partner login', 'partner-secret'],
+      ],
+    );
+    assert.deepEqual(config.upstreams.find((upstream) => upstream.name === 'admin')?.providers, ['corp']);
   });
 
   it('config/example.yaml validates with its secrets in the environment', () => {

@@ -37,7 +37,12 @@ describe('files that are not a configuration mapping', () => {
   }
 
   it('names every missing section of an empty mapping', () => {
-    assert.deepEqual(problemsOf('{}\n'), ['server: required', 'oidc: required', 'session: required', 'upstreams: required']);
+    assert.deepEqual(problemsOf('{}\n'), [
+      'server: required',
+      'session: required',
+      'upstreams: required',
+      'oidc: required: the identity provider (or providers: for several)',
+    ]);
   });
 
   it('puts a single problem on one line of the error message', () => {

@@ -9,6 +9,24 @@ import { KEY, load, minimalTree } from './fixtures.js';
 
 describe('configuration defaults', () => {
   it('fills every option left out with its documented default', () => {
+    // oidc: is the one provider "default", named for its issuer's host on the sign-in page.
+    const DEFAULT_PROVIDER = {
+      issuer: 'https://idp.example.com',
+      clientId: 'gateway',
+      clientSecret: 'secret',
+      clientAuthMethod: 'client_secret_basic',
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      groupsClaim: 'groups',
+      userClaim: 'sub',
+      extraAuthorizeParams: {},
+      trustUnverifiedEmail: false,
+      clockSkew: 60_000,
+      maxIdTokenAge: 600_000,
+      metadataRefresh: 86_400_000,
+      allowInsecureHttp: false,
+      id: 'default',
+      name: 'idp.example.com',
+    };
     const tree = minimalTree();
     tree.upstreams.push({ name: 'forward-auth-only', host: 'App.Example.COM' });
     assert.deepEqual(load(tree), {
@@ -24,21 +42,8 @@ describe('configuration defaults', () => {
         workers: 1,
         logLevel: 'info',
       },
-      oidc: {
-        issuer: 'https://idp.example.com',
-        clientId: 'gateway',
-        clientSecret: 'secret',
-        clientAuthMethod: 'client_secret_basic',
-        scopes: ['openid', 'profile', 'email', 'offline_access'],
-        groupsClaim: 'groups',
-        userClaim: 'sub',
-        extraAuthorizeParams: {},
-        trustUnverifiedEmail: false,
-        clockSkew: 60_000,
-        maxIdTokenAge: 600_000,
-        metadataRefresh: 86_400_000,
-        allowInsecureHttp: false,
-      },
+      oidc: DEFAULT_PROVIDER,
+      providers: [DEFAULT_PROVIDER],
       session: {
         keys: [KEY],
         store: 'cookie',

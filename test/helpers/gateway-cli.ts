@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { baseConfig, ROOT, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type ConfigTree } from './gateway-config.js';
+import { baseConfig, ROOT, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type AnyConfigTree, type ConfigTree } from './gateway-config.js';
 import { startIdp, type StartedIdp } from './idp.js';
 import { freePort } from './ports.js';
 import { startUpstream, type StartedUpstream } from './upstream.js';
@@ -65,7 +65,7 @@ export function waitForOutput(proc: GatewayProcess, predicate: (stdout: string) 
 }
 
 /** Writes a configuration tree as a YAML file in a new temporary directory; returns its path. */
-export function writeConfigFile(tree: ConfigTree): string {
+export function writeConfigFile(tree: AnyConfigTree): string {
   const file = join(mkdtempSync(join(tmpdir(), 'authgate-config-')), 'config.yaml');
   writeFileSync(file, stringify(tree));
   return file;

@@ -19,7 +19,9 @@ export const TEST_CLIENT_ID = 'authgate-test';
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A configuration file's content, typed as the schema's input (what a YAML file may say). */
-export type ConfigTree = z.input<typeof configShape>;
+export type AnyConfigTree = z.input<typeof configShape>;
+/** A configuration with one provider under `oidc:`, as most tests write it. */
+export type ConfigTree = AnyConfigTree & { oidc: NonNullable<AnyConfigTree['oidc']> };
 
 /** A configuration tree for one upstream at `/`, open to any signed-in user. */
 export function baseConfig(options: { publicUrl: string; issuer: string; upstreamUrl: string; listenPort: number }): ConfigTree {

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { buildApp, type Gateway } from '../../src/app.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { BrowserClient } from './browser-client.js';
-import { baseConfig, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type ConfigTree } from './gateway-config.js';
+import { baseConfig, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type AnyConfigTree, type ConfigTree } from './gateway-config.js';
 import { startIdp, type IdpOptions, type StartedIdp } from './idp.js';
 import { freePort } from './ports.js';
 import { startUpstream, type StartedUpstream } from './upstream.js';
@@ -21,6 +21,7 @@ export {
   TEST_CLIENT_ID,
   TEST_CLIENT_SECRET,
   TEST_SESSION_KEY,
+  type AnyConfigTree,
   type ConfigTree,
 } from './gateway-config.js';
 export { runCli, startCliStack, waitForOutput, writeConfigFile, type CliStack, type GatewayProcess } from './gateway-cli.js';
@@ -39,7 +40,7 @@ export interface StartedGateway {
 
 /** Builds and starts a gateway from a configuration tree (validated exactly as a YAML file would be). */
 export async function startGateway(
-  tree: ConfigTree,
+  tree: AnyConfigTree,
   options: { port: number; waitForProvider?: boolean; keysRefreshMs?: number; now?: () => number },
 ): Promise<StartedGateway> {
   const config = parseConfigText(stringify(tree), 'test config', {});
@@ -57,7 +58,7 @@ export async function startGateway(
     await gateway.app.close(); // its store connections would otherwise keep the test process alive
     throw err;
   }
-  if (options.waitForProvider !== false) await gateway.services.provider.whenReady;
+  if (options.waitForProvider !== false) await gateway.services.providers.whenAllReady;
   return {
     url: `http://127.0.0.1:${options.port}`,
     port: options.port,

@@ -37,7 +37,7 @@ async function listenGateway(tree: ConfigTree, host: string, port: number): Prom
   const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
   const gateway = await buildApp(config, { logStream: sink });
   await gateway.app.listen({ host, port });
-  await gateway.services.provider.whenReady;
+  await gateway.services.providers.whenAllReady;
   return gateway;
 }
 

@@ -11,7 +11,7 @@ import type { IdTokenTamper } from '../helpers/idp.js';
 /** The value of `authgate_logins_total{outcome}`. */
 export async function loginCount(stack: Stack, outcome: string): Promise<number> {
   const text = await (await fetch(`${stack.publicUrl}/metrics`)).text();
-  return Number(new RegExp(`authgate_logins_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  return Number(new RegExp(`authgate_logins_total\\{outcome="${outcome}",provider="(?:default|unknown)"\\} (\\d+)`).exec(text)?.[1] ?? 0);
 }
 
 /** True when the browser holds a session the gateway accepts. */
@@ -33,7 +33,7 @@ export async function loginWith(stack: Stack, tamper: IdTokenTamper, login = 'al
 /**
  * Attempts a login with an altered ID token and asserts everything a refused one must show: 400 with the
  * "could not be verified" page, no session cookie and still signed out, the upstream never reached,
- * `authgate_logins_total{outcome="failed"}` one higher, and one warn line naming the reason without a JWT.
+ * `authgate_logins_total{outcome="failed",provider="default"}` one higher, and one warn line naming the reason without a JWT.
  */
 export async function assertRefusedLogin(stack: Stack, tamper: IdTokenTamper, reason: RegExp): Promise<void> {
   const upstreamBefore = stack.upstream.requests.length;

@@ -50,7 +50,7 @@ describe('provider down at start', () => {
       port: idpPort,
       clients: [{ clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, redirectUris: [`${publicUrl}/oauth2/callback`] }],
     });
-    await gateway.gateway.services.provider.whenReady;
+    await gateway.gateway.services.providers.whenAllReady;
     assert.equal((await fetch(`${publicUrl}/ready`)).status, 200);
     const browser = new BrowserClient();
     const { response } = await browser.login(`${publicUrl}/after-recovery`, 'alice');

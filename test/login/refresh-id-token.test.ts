@@ -32,7 +32,7 @@ describe('ID tokens of refresh answers', () => {
 
   const refreshes = async (outcome: string) => {
     const text = await (await fetch(`${stack.publicUrl}/metrics`)).text();
-    return Number(new RegExp(`authgate_token_refreshes_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    return Number(new RegExp(`authgate_token_refreshes_total\\{outcome="${outcome}",provider="default"\\} (\\d+)`).exec(text)?.[1] ?? 0);
   };
 
   const refreshWith = async (name: (typeof cases)[number], tamper: RefreshTamper) => {

@@ -116,9 +116,9 @@ describe('the Grafana dashboard', () => {
       /^authgate_http_requests_total\{upstream="app",status="200"\} [1-9]/m,
       /^authgate_http_requests_total\{upstream="down",status="502"\} 1$/m,
       /^authgate_http_request_duration_seconds_bucket\{le="\+Inf",upstream="down"\} 1$/m,
-      /^authgate_logins_total\{outcome="success"\} 1$/m,
-      /^authgate_logins_total\{outcome="invalid_state"\} 1$/m,
-      /^authgate_provider_requests_total\{operation="code_grant",outcome="success"\} 1$/m,
+      /^authgate_logins_total\{outcome="success",provider="default"\} 1$/m,
+      /^authgate_logins_total\{outcome="invalid_state",provider="unknown"\} 1$/m,
+      /^authgate_provider_requests_total\{operation="code_grant",outcome="success",provider="default"\} 1$/m,
       /^process_cpu_seconds_total [0-9.e+-]+$/m,
       /^nodejs_eventloop_lag_p99_seconds [0-9.e+-]+$/m,
     ]) {

@@ -21,7 +21,7 @@ describe('health and metrics endpoints', () => {
   it('answers /ready with 200 once the provider is loaded and the store answers', async () => {
     const response = await fetch(`${stack.publicUrl}/ready`);
     assert.equal(response.status, 200);
-    assert.deepEqual(await response.json(), { ready: true, provider: true, sessionStore: true, shuttingDown: false });
+    assert.deepEqual(await response.json(), { ready: true, provider: true, providersMissing: [], sessionStore: true, shuttingDown: false });
   });
 
   it('turns /ready to 503 when shutdown begins', async () => {
@@ -37,8 +37,8 @@ describe('health and metrics endpoints', () => {
     assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
     const text = await response.text();
     assert.match(text, /authgate_http_requests_total\{upstream="app",status="200"\} [1-9]/);
-    assert.match(text, /authgate_logins_total\{outcome="success"\} 1/);
-    assert.match(text, /authgate_provider_requests_total\{operation="code_grant",outcome="success"\} 1/);
+    assert.match(text, /authgate_logins_total\{outcome="success",provider="default"\} 1/);
+    assert.match(text, /authgate_provider_requests_total\{operation="code_grant",outcome="success",provider="default"\} 1/);
     assert.match(text, /authgate_http_request_duration_seconds_bucket/);
     assert.match(text, /^process_resident_memory_bytes \d/m);
   });

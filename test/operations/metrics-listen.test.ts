@@ -31,7 +31,7 @@ describe('metrics on their own listener', () => {
     for (const series of [
       /authgate_http_requests_total\{upstream="app",status="200"\} [1-9]/,
       /authgate_http_request_duration_seconds_bucket\{le="0.005",upstream="app"\}/,
-      /authgate_logins_total\{outcome="success"\} 1/,
+      /authgate_logins_total\{outcome="success",provider="default"\} 1/,
       /authgate_policy_decisions_total\{upstream="app",reason="unauthenticated"\} [1-9]/,
       /authgate_provider_request_duration_seconds_count\{operation="code_grant"\} 1/,
       /authgate_provider_request_duration_seconds_count\{operation="discovery"\} [1-9]/,

@@ -124,11 +124,11 @@ export function backchannelHelpers(stackOf: () => Stack, sessionBoxOf: () => Ses
 
   const postToken = (token: string) => send({ body: new URLSearchParams({ logout_token: token }).toString(), contentType: FORM });
 
-  /** The value of authgate_backchannel_logouts_total for one outcome (0 before the first count). */
+  /** The value of authgate_backchannel_logouts_total for one outcome, summed over providers (0 before the first count). */
   async function logoutCount(outcome: string): Promise<number> {
     const text = await (await fetch(`${stackOf().publicUrl}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith(`authgate_backchannel_logouts_total{outcome="${outcome}"}`));
-    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    const lines = text.split('\n').filter((l) => l.startsWith(`authgate_backchannel_logouts_total{outcome="${outcome}",`));
+    return lines.reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
   }
 
   return { openSession, sessionOf, apiStatus, assertSignedIn, assertSignedOut, logoutClaims, sign, send, postToken, logoutCount };

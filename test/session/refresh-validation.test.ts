@@ -30,7 +30,7 @@ describe('validation of refreshed tokens', () => {
     (browser as BrowserClient).fetch(`${stack.publicUrl}/data`, { headers: { accept: 'application/json' } });
   const refreshes = async (outcome: string) => {
     const text = await (await fetch(`${stack.publicUrl}/metrics`)).text();
-    return Number(new RegExp(`authgate_token_refreshes_total\\{outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    return Number(new RegExp(`authgate_token_refreshes_total\\{outcome="${outcome}",provider="default"\\} (\\d+)`).exec(text)?.[1] ?? 0);
   };
 
   it('ends the session when the refreshed ID token names another subject', async () => {

@@ -56,7 +56,7 @@ describe('a user with thousands of groups (cookie store)', () => {
 
   it('counts the refused login in authgate_logins_total', async () => {
     const text = await (await fetch(`${stack.publicUrl}/metrics`)).text();
-    assert.match(text, /^authgate_logins_total\{outcome="session_too_large"\} [1-9]/m);
+    assert.match(text, /^authgate_logins_total\{outcome="session_too_large",provider="default"\} [1-9]/m);
   });
 });
 

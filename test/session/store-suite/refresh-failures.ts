@@ -58,14 +58,14 @@ export function describeRefreshFailures(setup: SessionStoreSetup): void {
       const browser = refusedApi;
       const cookie = browser.jar.cookieHeader(stack.publicUrl);
       assert.ok(cookie);
-      const refused = await stack.metric('authgate_token_refreshes_total{outcome="invalid_grant"}');
+      const refused = await stack.metric('authgate_token_refreshes_total{outcome="invalid_grant",provider="default"}');
       const grants = stack.idp.refreshGrants();
       const response = await stack.api(browser);
       assert.equal(response.status, 401);
       assert.deepEqual(await response.json(), { error: 'unauthenticated' });
       assertCookieCleared(response, 'after invalid_grant');
       assert.equal(stack.idp.refreshGrants() - grants, 1, 'one refresh attempt');
-      assert.equal(await stack.metric('authgate_token_refreshes_total{outcome="invalid_grant"}'), refused + 1);
+      assert.equal(await stack.metric('authgate_token_refreshes_total{outcome="invalid_grant",provider="default"}'), refused + 1);
       assert.equal(cookieValue(browser), undefined);
 
       // The same cookie replayed stays signed out.
@@ -91,7 +91,7 @@ export function describeRefreshFailures(setup: SessionStoreSetup): void {
       assert.ok(stack.clock.now() < failingExpiresAt - 1_000, 'the test starts at least a second before the token expires');
       const old = await stack.sessionOf(browser);
       assert.ok(old);
-      const errorSeries = 'authgate_token_refreshes_total{outcome="error"}';
+      const errorSeries = 'authgate_token_refreshes_total{outcome="error",provider="default"}';
       const errors = await stack.metric(errorSeries);
       const logsFrom = stack.gateway.logs.length;
       const attempts = stack.idp.tokenRequests.length;

@@ -42,7 +42,7 @@ export function describeRefresh(setup: SessionStoreSetup): void {
       assert.equal(stack.idp.refreshGrants(), grants, 'no refresh while the token is not due');
 
       const old = await makeDue(browser);
-      const successes = await stack.metric('authgate_token_refreshes_total{outcome="success"}');
+      const successes = await stack.metric('authgate_token_refreshes_total{outcome="success",provider="default"}');
       const due = await stack.api(browser);
       assert.equal(due.status, 200);
       await due.body?.cancel();
@@ -55,7 +55,7 @@ export function describeRefresh(setup: SessionStoreSetup): void {
       assert.equal(sent, `Bearer ${refreshed.tokens.accessToken}`);
       assert.notEqual(refreshed.tokens.refreshToken, old.tokens.refreshToken, 'the rotated refresh token is kept');
       assert.equal(refreshed.gen, old.gen + 1);
-      assert.equal(await stack.metric('authgate_token_refreshes_total{outcome="success"}'), successes + 1);
+      assert.equal(await stack.metric('authgate_token_refreshes_total{outcome="success",provider="default"}'), successes + 1);
 
       const next = await stack.api(browser);
       assert.equal(next.status, 200);

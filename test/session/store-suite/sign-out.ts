@@ -61,10 +61,10 @@ export function describeSignOut(setup: SessionStoreSetup): void {
       const alice = await stack.signIn('alice');
       const aliceElsewhere = await stack.signIn('alice');
       const bob = await stack.signIn('bob');
-      const accepted = await stack.metric('authgate_backchannel_logouts_total{outcome="accepted"}');
+      const accepted = await stack.metric('authgate_backchannel_logouts_total{outcome="accepted",provider="default"}');
       // Rejects when the gateway refused a logout token.
       await stack.idp.backchannelLogout('alice');
-      assert.equal(await stack.metric('authgate_backchannel_logouts_total{outcome="accepted"}'), accepted + 2, 'one logout token per provider session');
+      assert.equal(await stack.metric('authgate_backchannel_logouts_total{outcome="accepted",provider="default"}'), accepted + 2, 'one logout token per provider session');
 
       for (const [browser, which] of [[alice, 'first'], [aliceElsewhere, 'second']] as const) {
         const response = await stack.api(browser);

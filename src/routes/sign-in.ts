@@ -1,0 +1,34 @@
+/**
+ * GET /oauth2/sign_in?rd=TARGET: one button per provider the target accepts; with only one, straight to
+ * it. Each button is a link to /oauth2/start?provider=ID&rd=TARGET, so the page holds no state of its own.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { LoginAt } from '../http/begin-login.js';
+import { SIGN_IN_PATH } from '../http/begin-login.js';
+import { renderSignIn } from '../http/sign-in-page.js';
+import type { Providers } from '../oidc/providers.js';
+import type { RouteTable } from '../proxy/upstreams.js';
+import { safeRedirectTarget } from '../session/transaction.js';
+import { providersFor } from './login-choices.js';
+
+/** Registers /oauth2/sign_in. */
+export function registerSignIn(app: FastifyInstance, deps: { loginAt: LoginAt; providers: Providers; routes: RouteTable; publicUrl: string }): void {
+  const { loginAt, publicUrl } = deps;
+  app.get(SIGN_IN_PATH, async (request, reply) => {
+    const rd = safeRedirectTarget((request.query as { rd?: unknown }).rd, publicUrl);
+    const offered = providersFor(request, rd, deps);
+    if (offered.length === 1) return loginAt(request, reply, rd, offered[0]);
+    const buttons = offered.map((provider) => ({
+      id: provider.id,
+      name: provider.settings.name,
+      href: `/oauth2/start?provider=${encodeURIComponent(provider.id)}&rd=${encodeURIComponent(rd)}`,
+    }));
+    return reply
+      .code(200)
+      .header('cache-control', 'no-store')
+      .header('content-security-policy', "frame-ancestors 'none'")
+      .header('x-frame-options', 'DENY')
+      .type('text/html; charset=utf-8')
+      .send(renderSignIn({ providers: buttons, target: rd, requestId: String(request.id) }));
+  });
+}
