@@ -185,9 +185,11 @@ async function sessionBackend(
  */
 export function reloadServices(services: Services, next: Config): { restartNeeded: string[] } {
   const { config, routes, log } = services;
-  const restartNeeded = (['server', 'oidc', 'session', 'api', 'tracing'] as const).filter(
+  const changed = (['server', 'oidc', 'providers', 'session', 'api', 'tracing'] as const).filter(
     (section) => JSON.stringify(next[section]) !== JSON.stringify(config[section]),
   );
+  // oidc is the first provider: a change there is named once, as the section the file has.
+  const restartNeeded = changed.includes('oidc') && next.providers.length === 1 ? changed.filter((section) => section !== 'providers') : changed;
   routes.replace(next.upstreams);
   log.info({ upstreams: next.upstreams.length }, 'configuration reloaded: upstreams and policy replaced');
   logConfigWarnings(log, next);

@@ -1,5 +1,6 @@
 /**
- * GET /oauth2/userinfo: who the gateway thinks the user is, as JSON; 401 when signed out.
+ * GET /oauth2/userinfo: who the gateway thinks the user is and the provider that said so, as JSON; 401 when
+ * signed out.
  */
 import type { FastifyInstance } from 'fastify';
 import { sendUnauthenticated } from '../http/replies.js';
@@ -13,6 +14,7 @@ export function registerUserinfo(app: FastifyInstance, access: SessionAccess): v
     if (!session) return sendUnauthenticated(reply);
     reply.header('cache-control', 'no-store');
     const { email, preferredUsername, groups } = session.identity;
-    return { user: userOf(session.identity), email: email ?? null, preferredUsername: preferredUsername ?? null, groups };
+    const provider = access.providers.ofSession(session)?.id ?? null;
+    return { user: userOf(session.identity), email: email ?? null, preferredUsername: preferredUsername ?? null, groups, provider };
   });
 }

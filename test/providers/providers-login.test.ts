@@ -71,6 +71,8 @@ describe('several providers: signing in', () => {
     assert.equal(headers['x-forwarded-provider'], 'partners');
     assert.equal(headers['x-forwarded-user'], 'alice');
     assert.equal(headers['x_forwarded_provider'], undefined);
+    const userinfo = (await (await browser.fetch(`${stack.publicUrl}/oauth2/userinfo`)).json()) as Record<string, unknown>;
+    assert.equal(userinfo.provider, 'partners');
 
     const staff = await stack.signIn('corp', 'alice', '/staff/hello');
     const staffSeen = (await (await staff.fetch(`${stack.publicUrl}/staff/hello`)).json()) as { headers: Record<string, string> };
