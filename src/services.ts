@@ -14,6 +14,7 @@ import { InFlightList } from './observability/in-flight.js';
 import { createLogger, effectiveLogLevel } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createTracing, type Tracing } from './observability/tracing.js';
+import { loadPages, type Pages } from './pages/load-pages.js';
 import { OidcProvider, type RetryPolicy } from './oidc/provider.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
@@ -72,6 +73,8 @@ export interface Services {
   guard: Guard;
   inFlight: InFlightList<FastifyRequest>;
   drain: DrainState;
+  /** The page templates, compiled at start-up (pages.dir read once: a change needs a restart). */
+  pages: Pages;
 }
 
 /** Builds the services (connections are opened later, in the road's onReady). */
@@ -94,6 +97,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, provider, routes, api: config.api, oidc: config.oidc });
   const beginLogin = createBeginLogin({ transactions, provider, scopes: config.oidc.scopes });
   const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin });
+  const pages = loadPages(config.pages, config.server.publicUrl);
   return {
     config,
     log,
@@ -117,6 +121,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
     inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),
     drain: { draining: false },
+    pages,
   };
 }
 
@@ -179,7 +184,7 @@ async function sessionBackend(
  */
 export function reloadServices(services: Services, next: Config): { restartNeeded: string[] } {
   const { config, routes, log } = services;
-  const restartNeeded = (['server', 'oidc', 'session', 'api', 'tracing'] as const).filter(
+  const restartNeeded = (['server', 'oidc', 'session', 'api', 'tracing', 'pages'] as const).filter(
     (section) => JSON.stringify(next[section]) !== JSON.stringify(config[section]),
   );
   routes.replace(next.upstreams);

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
+import type { Pages } from '../pages/load-pages.js';
 import type { BeginLogin } from '../http/begin-login.js';
 import type { SessionAccess } from '../session/access.js';
 import type { Transactions } from '../session/transaction.js';
@@ -13,6 +14,7 @@ import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerCallback, type CallbackDeps } from './callback.js';
 import { registerHealth, type HealthDeps } from './health.js';
 import { registerSignOut } from './sign-out.js';
+import { registerSignedOut } from './signed-out.js';
 import { registerStart } from './start.js';
 import { registerUserinfo } from './userinfo.js';
 
@@ -23,6 +25,7 @@ export interface GatewayRoutesDeps extends ForwardAuthDeps, CallbackDeps, Omit<H
   transactions: Transactions;
   beginLogin: BeginLogin;
   sessionAccess: SessionAccess;
+  pages: Pages;
 }
 
 /** Registers the gateway routes in a scope of their own. */
@@ -42,7 +45,8 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayR
     registerHealth(scope, { ...deps, serveMetrics: config.server.metricsListen === '' });
     registerStart(scope, { beginLogin: deps.beginLogin, publicUrl });
     registerCallback(scope, deps);
-    registerSignOut(scope, { store: deps.store, provider: deps.provider, publicUrl });
+    registerSignOut(scope, { store: deps.store, provider: deps.provider, publicUrl, pages: deps.pages });
+    registerSignedOut(scope, deps.pages);
     registerUserinfo(scope, deps.sessionAccess);
     registerForwardAuth(scope, deps);
     registerBackchannelLogout(scope, { ...deps, clientId: config.oidc.clientId });
