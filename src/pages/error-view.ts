@@ -25,18 +25,20 @@ interface Wording {
   ways: Way[];
 }
 
+const CALLBACK_PATH = '/oauth2/callback';
+
 /** Where "Sign in again" starts: one place, so a sign-in picker can take over. */
 export const SIGN_IN_PATH = '/oauth2/start';
 
 const WORDING: Record<ErrorCodeValue, Wording> = {
   [ErrorCode.providerUnavailable]: {
     heading: 'Sign-in service unavailable',
-    message: 'The sign-in service cannot be reached right now, so you cannot be signed in. This is usually brief: please try again in a moment.',
+    message: 'The sign-in service is not reachable right now, so you cannot be signed in. This is usually brief: please try again in a moment.',
     ways: ['retry', 'home'],
   },
   [ErrorCode.loginExpired]: {
     heading: 'Sign-in expired',
-    message: 'This sign-in took too long or was already used (for example from another tab). Nothing is wrong with your account: sign in again.',
+    message: 'This sign-in has expired or was already used (for example in another tab). Nothing is wrong with your account: please sign in again.',
     ways: ['signIn', 'home'],
   },
   [ErrorCode.loginFailed]: {
@@ -101,6 +103,9 @@ const WORDING: Record<ErrorCodeValue, Wording> = {
   },
 };
 
+/** Codes whose message names the cause in words (what the provider answered): shown small as the detail. */
+const SHOWS_CAUSE: ReadonlySet<ErrorCodeValue> = new Set([ErrorCode.loginFailed, ErrorCode.providerError]);
+
 /** A provider error that is not the user's choice (RFC 6749 4.1.2.1): the provider itself had a problem. */
 const PROVIDER_TROUBLE: Wording = {
   heading: 'Sign-in service error',
@@ -135,7 +140,7 @@ export function errorView(pages: Pages, request: FastifyRequest, err: GatewayErr
   const identity = state?.session?.session.identity;
   const actions: PageAction[] = [];
   for (const way of wording.ways) {
-    const href = hrefOf(way, target, here, ownRoute, request.method, pages.publicUrl);
+    const href = hrefOf(way, target, here, request.method, pages.publicUrl);
     if (href !== undefined) actions.push({ href, text: TEXT[way] });
   }
   return {
@@ -144,7 +149,7 @@ export function errorView(pages: Pages, request: FastifyRequest, err: GatewayErr
     status: err.status,
     heading: byStatus?.heading ?? wording.heading,
     message: byStatus?.message ?? wording.message,
-    detail: hints.detail ?? '',
+    detail: hints.detail ?? (SHOWS_CAUSE.has(err.code) ? err.safeMessage : ''),
     user: identity ? userOf(identity) : '',
     email: identity?.email ?? '',
     actions,
@@ -153,7 +158,7 @@ export function errorView(pages: Pages, request: FastifyRequest, err: GatewayErr
 }
 
 /** Where one way on leads; undefined when it does not apply (nothing to retry after a form post). */
-function hrefOf(way: Way, target: string, here: string, ownRoute: boolean, method: string, publicUrl: string): string | undefined {
+function hrefOf(way: Way, target: string, here: string, method: string, publicUrl: string): string | undefined {
   switch (way) {
     case 'signIn':
       return signInHref(target);
@@ -163,7 +168,7 @@ function hrefOf(way: Way, target: string, here: string, ownRoute: boolean, metho
       return '/';
     case 'retry':
       // Retrying a callback would reuse a spent transaction: a new sign-in is the retry there.
-      if (ownRoute) return signInHref(target);
+      if (here.startsWith(CALLBACK_PATH)) return signInHref(target);
       return method === 'GET' || method === 'HEAD' ? safeRedirectTarget(here, publicUrl) : undefined;
   }
 }
