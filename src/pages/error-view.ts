@@ -103,8 +103,11 @@ const WORDING: Record<ErrorCodeValue, Wording> = {
   },
 };
 
-/** Codes whose message names the cause in words (what the provider answered): shown small as the detail. */
-const SHOWS_CAUSE: ReadonlySet<ErrorCodeValue> = new Set([ErrorCode.loginFailed, ErrorCode.providerError]);
+/**
+ * Codes whose message names the cause in words (what the provider answered, what the administrators can
+ * change): shown small as the detail.
+ */
+const SHOWS_CAUSE: ReadonlySet<ErrorCodeValue> = new Set([ErrorCode.loginFailed, ErrorCode.providerError, ErrorCode.sessionTooLarge]);
 
 /** A provider error that is not the user's choice (RFC 6749 4.1.2.1): the provider itself had a problem. */
 const PROVIDER_TROUBLE: Wording = {
