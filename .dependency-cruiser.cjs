@@ -9,6 +9,7 @@ const layers = [
   ['^src/routes/', '^src/admin/', '^src/migrate/'],
   ['^src/proxy/'],
   ['^src/http/'],
+  ['^src/pages/'],
   ['^src/session/', '^src/oidc/', '^src/policy/'],
   ['^src/observability/', '^src/config/'],
   ['^src/errors\\.ts$', '^src/identity\\.ts$', '^src/url/'],

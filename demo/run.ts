@@ -89,7 +89,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
           clientId: DEMO_CLIENT_ID,
           clientSecret: config.oidc.clientSecret,
           redirectUris: [`${publicUrl}/oauth2/callback`],
-          postLogoutRedirectUris: [`${publicUrl}/`],
+          postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/oauth2/signed_out`],
           authMethod: config.oidc.clientAuthMethod,
         },
       ],

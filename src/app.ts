@@ -52,6 +52,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addHook('onSend', createWriteBack(services));
   await app.register(fastifyCookie, { hook: false });
   app.decorateRequest('authgate', null as unknown as FastifyRequest['authgate']);
+  app.decorate('authgatePages', services.pages); // sendGatewayError renders with it from any stage
   const { tracing } = services;
   tracing?.register(app); // before prepare (its span covers refusals) and before any route (it wraps handlers)
   app.addHook('onRequest', createPrepareRequest(services));

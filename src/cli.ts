@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, parseConfigText } from './config/load.js';
+import { loadPages, PageTemplateError } from './pages/load-pages.js';
 import type { Config } from './config/schema.js';
 import { configWarnings } from './config/warnings.js';
 import { runPrimary, workerCount } from './process/workers.js';
@@ -71,8 +72,10 @@ async function main(argv: string[]): Promise<number | undefined> {
   let config: Config;
   try {
     config = loadConfigFile(file);
+    // The page templates of pages.dir are configuration too: --check and a primary refuse a broken one.
+    loadPages(config.pages, config.server.publicUrl);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof PageTemplateError) {
       process.stderr.write(`authgate: invalid configuration ${err.message}\n`);
       return 1;
     }

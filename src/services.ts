@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createTracing, type Tracing } from './observability/tracing.js';
 import type { RetryPolicy } from './oidc/provider.js';
 import { createProviders, type Providers } from './oidc/providers.js';
+import { loadPages, type Pages } from './pages/load-pages.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
 import { RouteTable } from './proxy/upstreams.js';
@@ -76,6 +77,8 @@ export interface Services {
   guard: Guard;
   inFlight: InFlightList<FastifyRequest>;
   drain: DrainState;
+  /** The page templates, compiled at start-up (pages.dir read once: a change needs a restart). */
+  pages: Pages;
 }
 
 /** Builds the services (connections are opened later, in the road's onReady). */
@@ -98,6 +101,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
   const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, publicUrl: config.server.publicUrl });
   const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin });
+  const pages = loadPages(config.pages, config.server.publicUrl);
   return {
     config,
     log,
@@ -122,6 +126,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
     inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),
     drain: { draining: false },
+    pages,
   };
 }
 
@@ -185,7 +190,7 @@ async function sessionBackend(
  */
 export function reloadServices(services: Services, next: Config): { restartNeeded: string[] } {
   const { config, routes, log } = services;
-  const changed = (['server', 'oidc', 'providers', 'session', 'api', 'tracing'] as const).filter(
+  const changed = (['server', 'oidc', 'providers', 'session', 'api', 'tracing', 'pages'] as const).filter(
     (section) => JSON.stringify(next[section]) !== JSON.stringify(config[section]),
   );
   // oidc is the first provider: a change there is named once, as the section the file has.

@@ -1,6 +1,7 @@
 /** The configuration file's shape, section by section; cross-field checks and derived defaults are added in schema.ts. */
 import { z } from 'zod';
 import { apiSection, oidcSection } from './schema-oidc.js';
+import { pagesSection } from './schema-pages.js';
 import { providersSection } from './schema-providers.js';
 import { serverSection } from './schema-server.js';
 import { sessionSection } from './schema-session.js';
@@ -19,6 +20,7 @@ export const configShape = z.strictObject({
   defaults: defaultsSection.optional(),
   upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
   tracing: tracingSection,
+  pages: pagesSection,
 });
 
 /** The shape's parsed value, before the derived defaults. */

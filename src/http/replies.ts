@@ -1,9 +1,19 @@
 /**
- * How the gateway answers on its own behalf: short HTML pages for browsers, JSON for API clients.
- * Every value shown is HTML-escaped; nothing from a cause or a stack trace is ever included.
+ * How the gateway answers on its own behalf: pages for browsers (src/pages/, every value HTML-escaped),
+ * JSON for API clients. Nothing from a cause or a stack trace is ever included.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayError } from '../errors.js';
+import type { ErrorPageHints } from '../pages/error-view.js';
+import type { Pages } from '../pages/load-pages.js';
+import { renderError } from '../pages/render.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The gateway's page templates, for answers sent from deep in the road (decorated in app.ts). */
+    authgatePages: Pages;
+  }
+}
 
 /** True for a top-level browser navigation: GET or HEAD whose Accept names text/html (`*\/*` alone does not). */
 export function isBrowserNavigation(request: FastifyRequest): boolean {
@@ -12,61 +22,14 @@ export function isBrowserNavigation(request: FastifyRequest): boolean {
   return typeof accept === 'string' && accept.includes('text/html');
 }
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-const TITLES: Record<number, string> = {
-  400: 'Bad request',
-  401: 'Sign-in required',
-  403: 'Access denied',
-  404: 'Not found',
-  413: 'Request too large',
-  431: 'Request headers too large',
-  502: 'Bad gateway',
-  503: 'Service unavailable',
-  504: 'Gateway timeout',
-};
-
-/** The gateway's page frame: `heading` is escaped here, `bodyHtml` must already be safe HTML. */
-function renderDocument(heading: string, bodyHtml: string): string {
-  return (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-    `<meta name="viewport" content="width=device-width"><title>${escapeHtml(heading)}</title>` +
-    '<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}' +
-    'h1{font-size:1.4rem}p{line-height:1.5}</style></head><body>' +
-    `<h1>${escapeHtml(heading)}</h1>${bodyHtml}` +
-    '<p><small>authgate</small></p></body></html>'
-  );
-}
-
-/** Renders the gateway's small self-contained error page. */
-export function renderPage(status: number, message: string, link?: { href: string; text: string }): string {
-  const action = link ? `<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.text)}</a></p>` : '';
-  return renderDocument(`${status} ${TITLES[status] ?? 'Error'}`, `<p>${escapeHtml(message)}</p>${action}`);
-}
-
 /**
- * Renders a page that asks the user to confirm an action with one button: a same-origin POST form to
- * `action` carrying `fields` as hidden inputs. Every value is HTML-escaped.
+ * Answers with a GatewayError: the error page for browsers (`hints` add the original target and the
+ * provider's words), `{"error": code, "message": ...}` JSON otherwise.
  */
-export function renderConfirmation(page: { heading: string; message: string; action: string; fields: Record<string, string>; button: string }): string {
-  const hidden = Object.entries(page.fields)
-    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
-    .join('');
-  return renderDocument(
-    page.heading,
-    `<p>${escapeHtml(page.message)}</p><form method="post" action="${escapeHtml(page.action)}">${hidden}` +
-      `<button type="submit">${escapeHtml(page.button)}</button></form>`,
-  );
-}
-
-/** Answers with a GatewayError: an HTML page for browsers, `{"error": code, "message": ...}` JSON otherwise. */
-export function sendGatewayError(request: FastifyRequest, reply: FastifyReply, err: GatewayError, link?: { href: string; text: string }): FastifyReply {
+export function sendGatewayError(request: FastifyRequest, reply: FastifyReply, err: GatewayError, hints?: ErrorPageHints): FastifyReply {
   reply.code(err.status).header('cache-control', 'no-store');
   if (wantsHtml(request)) {
-    return reply.type('text/html; charset=utf-8').send(renderPage(err.status, err.safeMessage, link));
+    return reply.type('text/html; charset=utf-8').send(renderError(request.server.authgatePages, request, err, hints));
   }
   return reply.type('application/json; charset=utf-8').send({ error: err.code, message: err.safeMessage });
 }

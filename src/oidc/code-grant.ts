@@ -75,9 +75,10 @@ function loginFace(failure: FailureDetails): ErrorFace {
     if (providerStatus >= 500) return { code: ErrorCode.providerUnavailable, status: 503, message: 'The sign-in service failed. Please try again.' };
     return { code: ErrorCode.loginFailed, status: 400, message: `The provider refused the sign-in: ${oauthError}` };
   }
-  if (isUnreachable(failure.cause)) {
+  // Not reached, timed out, or a 5xx answer that is no OAuth error (a proxy's 503 page, an empty 502): an
+  // outage, as for a refresh, so the user is told to retry rather than that the sign-in was forged.
+  if (failure.reason === 'unavailable' || isUnreachable(failure.cause)) {
     return { code: ErrorCode.providerUnavailable, status: 503, message: 'The sign-in service is not reachable right now. Please try again.' };
   }
-  // Anything else, a 5xx page that is not an OAuth answer included (a refresh counts that as an outage).
   return UNVERIFIABLE;
 }

@@ -73,11 +73,11 @@ export function createGuard(deps: GuardDeps): Guard {
       }
       return sendUnauthenticated(reply);
     }
+    // The page offers signing in again (the target kept) or as someone else (pages/error-view.ts).
     return sendGatewayError(
       request,
       reply,
       new GatewayError(ErrorCode.forbidden, 403, `You are signed in, but not allowed to use this application (${decision.reason}).`),
-      { href: '/oauth2/sign_out', text: 'Sign in as someone else' },
     );
   };
 }

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { sendGatewayError } from '../http/replies.js';
+import type { ErrorPageHints } from '../pages/error-view.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Providers } from '../oidc/providers.js';
 import { TRANSACTION_TTL_SECONDS, type Transactions } from '../session/transaction.js';
@@ -31,18 +32,17 @@ export interface CallbackDeps {
 /** Registers /oauth2/callback. */
 export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void {
   const { providers, transactions, store, replayGuard, metrics, now: clock } = deps;
-  const retry = { href: '/oauth2/start', text: 'Sign in again' };
 
   app.get('/oauth2/callback', async (request: FastifyRequest, reply: FastifyReply) => {
     const query = new URLSearchParams(request.authgate.query);
     const state = query.get('state');
-    // `withRetry` false: signing in again would end the same way (unavailable, or a session too large).
+    // `hints`: the page's "Sign in again" keeps the transaction's target once the transaction is known.
     // The provider is known once the transaction is: before that, a failure is no provider's.
     let providerId = 'unknown';
-    const fail = (outcome: string, err: GatewayError, withRetry = err.status !== 503) => {
+    const fail = (outcome: string, err: GatewayError, hints?: ErrorPageHints) => {
       metrics.logins.inc({ outcome, provider: providerId });
       request.log.warn({ err, outcome, provider: providerId }, 'login failed');
-      return sendGatewayError(request, reply, err, withRetry ? retry : undefined);
+      return sendGatewayError(request, reply, err, hints);
     };
     if (!state) return fail('invalid_state', new GatewayError(ErrorCode.badRequest, 400, 'The sign-in response has no state. Please sign in again.'));
 
@@ -57,7 +57,7 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
     try {
       first = await replayGuard.claimOnce(`callback:${createHash('sha256').update(state).digest('base64url')}`, TRANSACTION_TTL_MS);
     } catch (err) {
-      if (err instanceof GatewayError) return fail('unavailable', err);
+      if (err instanceof GatewayError) return fail('unavailable', err, { target: transaction.rd });
       throw err;
     }
     if (!first) return expired();
@@ -65,22 +65,26 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
     const provider = transaction.provider === undefined ? providers.primary : providers.byId(transaction.provider);
     if (!provider) return expired();
     providerId = provider.id;
+    const target = { target: transaction.rd };
 
     if (!provider.responseIssuerMatches(query)) {
-      return fail('failed', new GatewayError(ErrorCode.loginFailed, 400, 'The sign-in response could not be verified: it did not come from the expected identity provider. Please sign in again.'));
+      return fail('failed', new GatewayError(ErrorCode.loginFailed, 400, 'The sign-in response could not be verified: it did not come from the expected identity provider. Please sign in again.'), target);
     }
     const providerError = query.get('error');
     if (providerError !== null) {
       const description = query.get('error_description');
-      const message = `The provider refused the sign-in: ${providerError}${description ? ` (${description})` : ''}`;
-      return fail('provider_error', new GatewayError(ErrorCode.providerError, providerError === 'access_denied' ? 403 : 400, message.slice(0, 300)));
+      const said = `${providerError}${description ? ` (${description})` : ''}`.slice(0, 300);
+      const status = providerErrorStatus(providerError);
+      if (status === 401) reply.header('www-authenticate', 'Bearer realm="authgate"'); // RFC 9110 15.5.2
+      const err = new GatewayError(ErrorCode.providerError, status, `The provider refused the sign-in: ${said}`.slice(0, 300));
+      return fail('provider_error', err, { ...target, detail: `The identity provider said: ${said}` });
     }
 
     let login;
     try {
       login = await provider.completeLogin(query, transaction);
     } catch (err) {
-      if (err instanceof GatewayError) return fail(err.status === 503 ? 'unavailable' : 'failed', err);
+      if (err instanceof GatewayError) return fail(err.status === 503 ? 'unavailable' : 'failed', err, target);
       throw err;
     }
 
@@ -100,7 +104,7 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
     try {
       await store.create(request, reply, session);
     } catch (err) {
-      if (err instanceof GatewayError && err.code === ErrorCode.sessionTooLarge) return fail('session_too_large', err, false);
+      if (err instanceof GatewayError && err.code === ErrorCode.sessionTooLarge) return fail('session_too_large', err, target);
       throw err;
     }
     request.authgate.session = { session, needsRewrite: false };
@@ -108,4 +112,15 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
     request.log.info({ sub: login.identity.sub, provider: provider.id }, 'login succeeded');
     return reply.header('cache-control', 'no-store').redirect(transaction.rd, 302);
   });
+}
+
+/**
+ * The status of a provider's `error=` answer. A user who cancels, or whom the provider refuses
+ * (access_denied, login_required, ...), is simply not signed in: 401, not the 403 of an application that
+ * knows the user and says no. The provider's own trouble (RFC 6749 4.1.2.1) is 502 or 503.
+ */
+function providerErrorStatus(error: string): number {
+  if (error === 'temporarily_unavailable') return 503;
+  if (error === 'server_error') return 502;
+  return 401;
 }

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { BeginLogin, LoginAt } from '../http/begin-login.js';
+import type { Pages } from '../pages/load-pages.js';
 import type { SessionAccess } from '../session/access.js';
 import type { Transactions } from '../session/transaction.js';
 import type { ProviderSessionIndex } from '../session/types.js';
@@ -14,6 +15,7 @@ import { registerCallback, type CallbackDeps } from './callback.js';
 import { registerHealth, type HealthDeps } from './health.js';
 import { registerSignIn } from './sign-in.js';
 import { registerSignOut } from './sign-out.js';
+import { registerSignedOut } from './signed-out.js';
 import { registerStart } from './start.js';
 import { registerUserinfo } from './userinfo.js';
 
@@ -25,6 +27,7 @@ export interface GatewayRoutesDeps extends ForwardAuthDeps, CallbackDeps, Omit<H
   beginLogin: BeginLogin;
   loginAt: LoginAt;
   sessionAccess: SessionAccess;
+  pages: Pages;
 }
 
 /** Registers the gateway routes in a scope of their own. */
@@ -45,7 +48,8 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayR
     registerStart(scope, { ...deps, publicUrl });
     registerSignIn(scope, { ...deps, publicUrl });
     registerCallback(scope, deps);
-    registerSignOut(scope, { store: deps.store, providers: deps.providers, publicUrl });
+    registerSignOut(scope, { store: deps.store, providers: deps.providers, publicUrl, pages: deps.pages });
+    registerSignedOut(scope, deps.pages);
     registerUserinfo(scope, deps.sessionAccess);
     registerForwardAuth(scope, deps);
     registerBackchannelLogout(scope, deps);

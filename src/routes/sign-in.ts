@@ -5,15 +5,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { LoginAt } from '../http/begin-login.js';
 import { SIGN_IN_PATH } from '../http/begin-login.js';
-import { renderSignIn } from '../http/sign-in-page.js';
 import type { Providers } from '../oidc/providers.js';
+import type { Pages } from '../pages/load-pages.js';
+import { renderSignIn } from '../pages/render.js';
 import type { RouteTable } from '../proxy/upstreams.js';
 import { safeRedirectTarget } from '../session/transaction.js';
 import { providersFor } from './login-choices.js';
 
 /** Registers /oauth2/sign_in. */
-export function registerSignIn(app: FastifyInstance, deps: { loginAt: LoginAt; providers: Providers; routes: RouteTable; publicUrl: string }): void {
-  const { loginAt, publicUrl } = deps;
+export function registerSignIn(app: FastifyInstance, deps: { loginAt: LoginAt; providers: Providers; routes: RouteTable; publicUrl: string; pages: Pages }): void {
+  const { loginAt, publicUrl, pages } = deps;
   app.get(SIGN_IN_PATH, async (request, reply) => {
     const rd = safeRedirectTarget((request.query as { rd?: unknown }).rd, publicUrl);
     const offered = providersFor(request, rd, deps);
@@ -29,6 +30,6 @@ export function registerSignIn(app: FastifyInstance, deps: { loginAt: LoginAt; p
       .header('content-security-policy', "frame-ancestors 'none'")
       .header('x-frame-options', 'DENY')
       .type('text/html; charset=utf-8')
-      .send(renderSignIn({ providers: buttons, target: rd, requestId: String(request.id) }));
+      .send(renderSignIn(pages, { providers: buttons, target: rd, requestId: String(request.id) }));
   });
 }

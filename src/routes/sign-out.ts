@@ -1,6 +1,7 @@
 /**
  * GET or POST /oauth2/sign_out?rd=PATH: ends the session here, then at the provider (RP-initiated logout
- * with id_token_hint) when it has an end_session_endpoint; otherwise straight to rd.
+ * with id_token_hint) when it has an end_session_endpoint; otherwise straight to rd. Without rd the
+ * landing is /oauth2/signed_out ("You are signed out").
  *
  * A request another site made a browser send (a link, an image, an auto-submitted form: logout CSRF) does
  * not sign out: it gets a page asking the user to confirm with a same-origin POST. Browsers say where a
@@ -8,16 +9,19 @@
  * is not a browser being steered by a page, and signs out as before.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { renderConfirmation } from '../http/replies.js';
 import type { Providers } from '../oidc/providers.js';
+import type { Pages } from '../pages/load-pages.js';
+import { renderSignOutConfirmation } from '../pages/render.js';
 import { safeRedirectTarget } from '../session/transaction.js';
 import type { SessionStore } from '../session/types.js';
 
 const SIGN_OUT_PATH = '/oauth2/sign_out';
+/** Where a sign-out without rd lands (routes/signed-out.ts). */
+export const SIGNED_OUT_PATH = '/oauth2/signed_out';
 
 /** Registers /oauth2/sign_out. */
-export function registerSignOut(app: FastifyInstance, deps: { store: SessionStore; providers: Providers; publicUrl: string }): void {
-  const { store, providers, publicUrl } = deps;
+export function registerSignOut(app: FastifyInstance, deps: { store: SessionStore; providers: Providers; publicUrl: string; pages: Pages }): void {
+  const { store, providers, publicUrl, pages } = deps;
   const ownOrigin = new URL(publicUrl).origin;
 
   /** True when a page on another origin made the browser send this request (not typed, not our own page). */
@@ -31,7 +35,9 @@ export function registerSignOut(app: FastifyInstance, deps: { store: SessionStor
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const form = request.body instanceof URLSearchParams ? request.body : undefined;
-    const target = safeRedirectTarget(form?.get('rd') ?? (request.query as { rd?: unknown }).rd, publicUrl);
+    const rd = form?.get('rd') ?? (request.query as { rd?: unknown }).rd;
+    // An explicit rd is kept (an off-site one becomes "/"); none at all lands on the signed-out page.
+    const target = rd === undefined || rd === null ? SIGNED_OUT_PATH : safeRedirectTarget(rd, publicUrl);
     if (fromElsewhere(request)) {
       return reply
         .code(200)
@@ -41,7 +47,8 @@ export function registerSignOut(app: FastifyInstance, deps: { store: SessionStor
         .header('x-frame-options', 'DENY')
         .type('text/html; charset=utf-8')
         .send(
-          renderConfirmation({
+          renderSignOutConfirmation(pages, {
+            requestId: String(request.id),
             heading: 'Sign out?',
             message: 'A page on another site sent you here to sign out. Do you want to sign out?',
             action: SIGN_OUT_PATH,

@@ -26,9 +26,9 @@ export function registerStart(
     }
     const provider = typeof query.provider === 'string' ? providers.byId(query.provider) : undefined;
     if (!provider) {
+      // The page's "Sign in again" offers the providers the target accepts, the target kept.
       return sendGatewayError(request, reply, new GatewayError(ErrorCode.badRequest, 400, 'There is no such sign-in option. Please choose one on the sign-in page.'), {
-        href: `/oauth2/sign_in?rd=${encodeURIComponent(rd)}`,
-        text: 'Choose how to sign in',
+        target: rd,
       });
     }
     return loginAt(request, reply, rd, provider);

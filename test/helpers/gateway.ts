@@ -108,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         clientSecret: TEST_CLIENT_SECRET,
         // The https form is for tests whose publicUrl is https (TLS terminated in front of the gateway).
         redirectUris: [`${publicUrl}/oauth2/callback`, `${publicUrl.replace('http:', 'https:')}/oauth2/callback`],
-        postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/bye`],
+        postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/bye`, `${publicUrl}/oauth2/signed_out`],
         authMethod: options.clientAuthMethod ?? 'client_secret_basic',
         ...(options.backchannelLogout ? { backchannelLogoutUri: `${publicUrl}/oauth2/backchannel_logout` } : {}),
       },

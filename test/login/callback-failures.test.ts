@@ -62,18 +62,20 @@ describe('callback failures', () => {
     assert.equal(stack.idp.tokenRequests.length, grantsBefore, "the attacker's code was never exchanged");
   });
 
-  it('shows a provider error HTML-escaped and as 4xx, and consumes the transaction', async () => {
+  it('shows a provider error HTML-escaped as 401 (not 403), keeps the target, and consumes the transaction', async () => {
     const browser = stack.browser();
-    const start = await browser.fetch(`${stack.publicUrl}/oauth2/start`);
+    const start = await browser.fetch(`${stack.publicUrl}/oauth2/start?rd=/reports/q3`);
     const state = new URL(start.headers.get('location') ?? '').searchParams.get('state') ?? '';
     const evil = '<script>alert(1)</script>';
     // The provider advertises RFC 9207, so its error responses name it too.
     const callback = `${stack.publicUrl}/oauth2/callback?state=${state}&error=access_denied&error_description=${encodeURIComponent(evil)}&iss=${encodeURIComponent(stack.idp.issuer)}`;
     const response = await browser.fetch(callback);
-    assert.equal(response.status, 403);
+    assert.equal(response.status, 401);
     const html = await response.text();
     assert.ok(!html.includes(evil), 'the description is not echoed raw');
-    assert.ok(html.includes('&#60;script&#62;'), 'the description is shown escaped');
+    assert.ok(html.includes('&lt;script&gt;'), 'the description is shown escaped');
+    assert.match(html, /cancelled or refused at the identity provider/);
+    assert.ok(html.includes('href="/oauth2/start?rd&#x3D;%2Freports%2Fq3"'), 'sign in again keeps the original target');
     assert.equal(browser.jar.all().some((c) => c.name.startsWith('authgate_tx_')), false);
 
     const again = await browser.fetch(callback);

@@ -72,7 +72,7 @@ describe('the iss parameter of the authorization response', () => {
       url.searchParams.delete('code');
       url.searchParams.set('error', 'access_denied');
     });
-    assert.equal(response.status, 403);
+    assert.equal(response.status, 401, 'a refusal at the provider is not an application 403');
     assert.match(await response.text(), /access_denied/);
   });
 

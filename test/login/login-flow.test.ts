@@ -67,7 +67,7 @@ describe('login through a real provider', () => {
     const browser = await stack.signIn('bob');
     const mine = await browser.fetch(`${stack.publicUrl}/oauth2/userinfo`, { headers: { accept: 'application/json' } });
     assert.equal(mine.status, 200);
-    assert.deepEqual(await mine.json(), { user: 'bob', email: 'bob@example.org', preferredUsername: 'bob', groups: ['staff'] });
+    assert.deepEqual(await mine.json(), { user: 'bob', email: 'bob@example.org', preferredUsername: 'bob', groups: ['staff'], provider: 'default' });
 
     const anonymous = await fetch(`${stack.publicUrl}/oauth2/userinfo`);
     assert.equal(anonymous.status, 401);

@@ -29,7 +29,7 @@ describe('upstream outages', () => {
     assert.equal(response.status, 502);
     assert.match(response.headers.get('content-type') ?? '', /text\/html/);
     const html = await response.text();
-    assert.match(html, /502 Bad gateway/);
+    assert.match(html, /502<\/span> Application unavailable/);
     assert.doesNotMatch(html, /ECONNREFUSED|at .*\.js/, 'no internals in the page');
   });
 

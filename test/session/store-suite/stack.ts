@@ -82,7 +82,7 @@ export async function startStoreStack(setup: SessionStoreSetup, options: StackOp
         clientId: TEST_CLIENT_ID,
         clientSecret: TEST_CLIENT_SECRET,
         redirectUris: [`${publicUrl}/oauth2/callback`],
-        postLogoutRedirectUris: [`${publicUrl}/`],
+        postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/oauth2/signed_out`],
         ...(options.backchannelLogout ? { backchannelLogoutUri: `${publicUrl}/oauth2/backchannel_logout` } : {}),
       },
     ],
