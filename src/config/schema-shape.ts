@@ -1,5 +1,6 @@
 /** The configuration file's shape, section by section; cross-field checks and derived defaults are added in schema.ts. */
 import { z } from 'zod';
+import { adminSection } from './schema-admin.js';
 import { apiSection, oidcSection } from './schema-oidc.js';
 import { serverSection } from './schema-server.js';
 import { sessionSection } from './schema-session.js';
@@ -16,6 +17,7 @@ export const configShape = z.strictObject({
   defaults: defaultsSection.optional(),
   upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
   tracing: tracingSection,
+  admin: adminSection,
 });
 
 /** The shape's parsed value, before the derived defaults. */
