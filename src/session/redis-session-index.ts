@@ -14,6 +14,8 @@ const subKey = (sub: string) => `authgate:sub:${sub}`;
 export interface RedisSessionIndex extends ProviderSessionIndex {
   /** Adds a new session's id to its indexes (sent in the caller's round trip). */
   add(session: SessionData): Promise<unknown>;
+  /** The ids of user `sub`'s sessions not past their absolute end (some may have ended since). */
+  userSessionIds(sub: string): Promise<string[]>;
 }
 
 /** Creates the index over the store's connection and records. */
@@ -34,6 +36,10 @@ export function createRedisSessionIndex(redis: RedisClient, records: RedisRecord
           ]),
         ),
       );
+    },
+
+    userSessionIds(sub) {
+      return records.call('list', () => redis.zrangebyscore(subKey(sub), Date.now(), '+inf'));
     },
 
     async endProviderSessions(logout) {
