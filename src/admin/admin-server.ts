@@ -74,7 +74,7 @@ export function createAdminServer(
     tokenOf.set(request, token);
   });
   const audit = (request: FastifyRequest, action: string, fields: Record<string, unknown>) =>
-    log.info({ token: tokenOf.get(request), action, ...fields }, 'admin action');
+    log.info({ tokenIndex: tokenOf.get(request), action, ...fields }, 'admin action');
 
   /** The `user` query parameter, or undefined after answering 400. */
   const userOf = (request: FastifyRequest, reply: FastifyReply): string | undefined => {

@@ -34,7 +34,11 @@ export function createRedisSessionEndings(redis: RedisClient, log: Logger): Redi
     const ids = parseMessage(message, self);
     if (ids && ids.length > 0) local.publish({ ids });
   });
-  subscriber.subscribe(SESSION_ENDED_CHANNEL).catch((err: unknown) => log.warn({ err }, 'session store: cannot subscribe to ended sessions; other replicas\' ends reach WebSockets here only at their sweep'));
+  // Commands are not queued while disconnected (redis-client.ts): subscribe at each connection (a repeated
+  // SUBSCRIBE is harmless).
+  subscriber.on('ready', () => {
+    subscriber.subscribe(SESSION_ENDED_CHANNEL).catch((err: unknown) => log.warn({ err }, 'session store: cannot subscribe to ended sessions from other replicas'));
+  });
   return {
     publish(end) {
       local.publish(end);

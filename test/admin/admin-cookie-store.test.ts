@@ -18,7 +18,7 @@ describe('admin API with the cookie store', () => {
   let s: AdminStack;
   const clock = createTestClock();
   before(async () => {
-    s = await startAdminStack({ now: clock.now, configure: (tree) => (tree.session = { ...(tree.session as object), idleTimeout: '10m', absoluteTimeout: '1h' }) });
+    s = await startAdminStack({ now: clock.now, configure: (tree) => (tree.session = { ...tree.session, idleTimeout: '10m', absoluteTimeout: '1h' }) });
   });
   after(() => s?.close());
 

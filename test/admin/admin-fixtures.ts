@@ -49,7 +49,7 @@ export async function startAdminStack(
     idp: { users: ADMIN_TEST_USERS },
     configure: (tree) => {
       tree.admin = { listen: `127.0.0.1:${adminPort}`, tokens: [...ADMIN_TOKENS] };
-      if (options.redisUrl) tree.session = { ...(tree.session as object), store: 'redis', redis: { url: options.redisUrl } };
+      if (options.redisUrl) tree.session = { ...tree.session, store: 'redis', redis: { url: options.redisUrl } };
       tree.upstreams.unshift({ name: 'ws', path: '/ws', url: wsUpstream.url });
       options.configure?.(tree);
     },

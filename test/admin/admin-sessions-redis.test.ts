@@ -34,7 +34,7 @@ describe('admin API with the Redis store', () => {
   before(async () => {
     redis = await startRedis();
     raw = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    s = await startAdminStack({ redisUrl: redis.url, now: clock.now, configure: (tree) => (tree.session = { ...(tree.session as object), idleTimeout: '10m', absoluteTimeout: '1h' }) });
+    s = await startAdminStack({ redisUrl: redis.url, now: clock.now, configure: (tree) => (tree.session = { ...tree.session, idleTimeout: '10m', absoluteTimeout: '1h' }) });
   });
   after(async () => {
     raw?.disconnect();
