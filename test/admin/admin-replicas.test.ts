@@ -15,7 +15,7 @@ import { baseConfig, freePort, runCli, TEST_CLIENT_ID, TEST_CLIENT_SECRET, waitF
 import { startIdp, type StartedIdp } from '../helpers/idp.js';
 import { startRedis, type StartedRedis } from '../helpers/redis.js';
 import { startUpstream, type StartedUpstream } from '../helpers/upstream.js';
-import { connect, startWsUpstream, type OpenClient, type WsUpstream } from '../proxy/ws-echo-fixtures.js';
+import { connect, startWsUpstream, type WsUpstream } from '../proxy/ws-echo-fixtures.js';
 import { within } from '../proxy/ws-fixtures.js';
 import { ADMIN_TOKENS } from './admin-fixtures.js';
 
@@ -92,7 +92,7 @@ describe('ending a session on one replica closes its WebSocket on another', () =
 
     const handshake = await connect(`${b.url.replace('http', 'ws')}/ws`, { cookie });
     assert.equal(handshake.kind, 'open');
-    const { client } = handshake as { kind: 'open'; client: OpenClient };
+    const { client } = handshake;
     client.ws.send('hello');
     assert.equal((await client.nextMessage()).data.toString(), 'hello', 'the socket through B is live');
 

@@ -52,7 +52,7 @@ describe('admin API with the Redis store', () => {
   const openSocket = async (browser: BrowserClient): Promise<OpenClient> => {
     const handshake = await connect(`${s.wsBase}/ws`, { cookie: cookieOf(browser, s.stack.publicUrl) });
     assert.equal(handshake.kind, 'open');
-    const { client } = handshake as { kind: 'open'; client: OpenClient };
+    const { client } = handshake;
     client.ws.send('ping');
     assert.equal((await client.nextMessage()).data.toString(), 'ping');
     return client;
