@@ -83,6 +83,7 @@ describe('configuration defaults', () => {
         },
       ],
       tracing: { otlpEndpoint: '', serviceName: 'authgate', sampleRatio: 1 },
+      admin: { listen: '', tokens: [] },
     });
   });
 
