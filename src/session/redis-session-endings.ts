@@ -5,7 +5,7 @@
  * revocation, a refused refresh, a timeout judged by a request); a record that Redis expires by itself is
  * found by the WebSocket registry's own sweep.
  * Redis Pub/Sub delivers at most once: a replica whose subscriber is disconnected at that moment misses the
- * announcement, and its sockets close at their sweep's re-read instead (session/session-sockets.ts).
+ * announcement; when it connects again it asks for every session held open to be read again.
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
@@ -36,7 +36,10 @@ export function createRedisSessionEndings(redis: RedisClient, log: Logger): Redi
   });
   // Commands are not queued while disconnected (redis-client.ts): subscribe at each connection (a repeated
   // SUBSCRIBE is harmless).
+  let connections = 0;
   subscriber.on('ready', () => {
+    // Ends published while this subscriber was away were missed: what is held open is checked again.
+    if (++connections > 1) local.publish({ recheck: true });
     subscriber.subscribe(SESSION_ENDED_CHANNEL).catch((err: unknown) => log.warn({ err }, 'session store: cannot subscribe to ended sessions from other replicas'));
   });
   return {

@@ -64,6 +64,10 @@ export function createSessionSockets(deps: { control: SessionControl; lifetime: 
       for (const id of end.ids) closeSession(id, 'ended');
       return;
     }
+    if ('recheck' in end) {
+      for (const [id, entry] of entries) recheck(id, entry);
+      return;
+    }
     const { sid, sub, at } = end.logout;
     for (const [id, { session }] of entries) {
       if ((sid !== undefined && session.providerSid === sid) || (sid === undefined && sub !== undefined && session.identity.sub === sub && session.createdAt <= at)) {
@@ -76,23 +80,25 @@ export function createSessionSockets(deps: { control: SessionControl; lifetime: 
   function sweep(): void {
     const at = now();
     for (const [id, entry] of entries) {
-      if (!isSessionExpired(entry.session, lifetime, at) || entry.rechecking) continue;
-      if (!control.canList) {
-        closeSession(id, 'timeout');
-        continue;
-      }
-      entry.rechecking = true;
-      control.readSession(id).then(
-        (stored) => {
-          entry.rechecking = false;
-          if (!stored || isSessionExpired(stored, lifetime, now())) closeSession(id, 'timeout');
-          else entry.session = stored;
-        },
-        () => {
-          entry.rechecking = false; // the store is down: judged again at the next sweep
-        },
-      );
+      if (!isSessionExpired(entry.session, lifetime, at)) continue;
+      if (control.canList) recheck(id, entry);
+      else closeSession(id, 'timeout');
     }
+  }
+  /** Reads the session again from the store: closed when it is gone or past its timeouts. */
+  function recheck(id: string, entry: Entry): void {
+    if (entry.rechecking || !control.canList) return;
+    entry.rechecking = true;
+    control.readSession(id).then(
+      (stored) => {
+        entry.rechecking = false;
+        if (!stored || isSessionExpired(stored, lifetime, now())) closeSession(id, stored ? 'timeout' : 'ended');
+        else entry.session = stored;
+      },
+      () => {
+        entry.rechecking = false; // the store is down: judged again at the next sweep
+      },
+    );
   }
   function stopSweep(): void {
     clearInterval(timer);
@@ -115,6 +121,8 @@ export function createSessionSockets(deps: { control: SessionControl; lifetime: 
         if (held.sockets.size === 0 && entries.get(session.id) === held) entries.delete(session.id);
         if (entries.size === 0) stopSweep();
       });
+      // The session may have ended while the upstream's side connected (after the guard read it).
+      recheck(session.id, held);
       if (!timer) {
         timer = setInterval(sweep, SWEEP_MS);
         timer.unref();

@@ -109,8 +109,11 @@ export interface SessionControl {
   endings: SessionEndings;
 }
 
-/** Sessions that ended: by id, or (cookie store) every session a provider logout or a revocation names. */
-export type SessionEnd = { ids: readonly string[] } | { logout: ProviderLogout };
+/**
+ * Sessions that ended: by id, or (cookie store) every session a provider logout or a revocation names; or
+ * `recheck`: ends may have been missed (a relay reconnected), so every session still held is read again.
+ */
+export type SessionEnd = { ids: readonly string[] } | { logout: ProviderLogout } | { recheck: true };
 
 /** Announces ended sessions to those that hold something open for them (WebSockets). */
 export interface SessionEndings {

@@ -139,6 +139,20 @@ describe('admin API with the Redis store', () => {
     await endedWithin5s(socket);
   });
 
+  it('a replica whose Pub/Sub connection dropped reads its sockets\' sessions again when it is back', async () => {
+    const browser = await s.stack.signIn('judy');
+    const socket = await openSocket(browser);
+    const [session] = await list('judy');
+    assert.ok(session);
+    // Deleted behind the gateway's back: no announcement, as if it had been missed.
+    assert.equal(await raw.del(`authgate:{${session.id}}:s`), 1);
+    socket.ws.send('still');
+    assert.equal((await socket.nextMessage()).data.toString(), 'still', 'nothing told the gateway yet');
+    const killed = await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    assert.ok(Number(killed) >= 1, 'the gateway\'s subscriber connections were cut');
+    await endedWithin5s(socket);
+  });
+
   it('a timed-out session closes its WebSocket', async () => {
     const browser = await s.stack.signIn('ivan');
     const socket = await openSocket(browser);
