@@ -71,7 +71,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   });
   // close() drains too: without it a client's spare connection holds close() for the keep-alive timeout.
   app.addHook('preClose', createDrainOnClose(app.server, services.drain));
-  const admin = config.admin.listen === '' ? undefined : createAdminServer(config.admin, { ...services, lifetime: services.lifetime });
+  const admin = config.admin.listen === '' ? undefined : createAdminServer(config.admin, services);
   app.addHook('onClose', async () => {
     services.provider.stop();
     services.sessionSockets.close();
