@@ -16,6 +16,7 @@
  */
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { createAdminServer } from './admin/admin-server.js';
 import type { Config } from './config/schema.js';
 import { createDrainOnClose } from './http/drain.js';
 import { registerErrorPages } from './http/error-pages.js';
@@ -34,6 +35,8 @@ export type { AppDependencies } from './services.js';
 /** A built gateway: the fastify instance and the services behind it. */
 export interface Gateway {
   app: FastifyInstance;
+  /** The admin API (admin.listen set): its own instance, never on the road's listener; started by the caller. */
+  admin: FastifyInstance | undefined;
   services: Services;
   /** Marks the gateway as draining: /ready answers 503, answers close their connections. */
   beginShutdown(): void;
@@ -69,12 +72,16 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   });
   // close() drains too: without it a client's spare connection holds close() for the keep-alive timeout.
   app.addHook('preClose', createDrainOnClose(app.server, services.drain));
+  const admin = config.admin.listen === '' ? undefined : createAdminServer(config.admin, services);
   app.addHook('onClose', async () => {
     services.providers.stop();
+    services.sessionSockets.close();
+    await admin?.close();
     await services.store.close();
   });
   return {
     app,
+    admin,
     services,
     beginShutdown() {
       services.drain.draining = true;

@@ -28,8 +28,10 @@ import type { Lifetime } from './session/lifetime.js';
 import { createRefresher, type Refresher } from './session/refresh.js';
 import { createRevocations } from './session/revocations.js';
 import { createSealBoxes } from './session/seal.js';
+import { createSessionEndings } from './session/session-endings.js';
+import { createSessionSockets, type SessionSockets } from './session/session-sockets.js';
 import { createTransactions, TRANSACTION_TTL_SECONDS, type Transactions } from './session/transaction.js';
-import type { ProviderSessionIndex, ReplayGuard, SessionBackend, SessionStore } from './session/types.js';
+import type { ProviderSessionIndex, ReplayGuard, SessionBackend, SessionControl, SessionStore } from './session/types.js';
 
 /** What tests and the CLI may replace. */
 export interface AppDependencies {
@@ -67,6 +69,10 @@ export interface Services {
   store: SessionStore;
   replayGuard: ReplayGuard;
   providerSessions: ProviderSessionIndex;
+  /** Lists and ends sessions (the admin API); announces ended sessions. */
+  sessionControl: SessionControl;
+  /** Open WebSockets by session, closed when their session ends. */
+  sessionSockets: SessionSockets;
   refresher: Refresher;
   transactions: Transactions;
   sessionAccess: SessionAccess;
@@ -94,7 +100,8 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const tracing = await createTracing(config.tracing, { log, isTrustedProxy });
   const providers = createProviders(config, { claimNames: () => routes.current.claimNames, log, metrics, retry: deps.discoveryRetry, keysRefreshMs: deps.keysRefreshMs, tracing });
   const boxes = await sealBoxes(config);
-  const { store, refreshLock, replayGuard, providerSessions } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
+  const { store, refreshLock, replayGuard, providerSessions, control: sessionControl } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
+  const sessionSockets = createSessionSockets({ control: sessionControl, lifetime, now, log });
   const refresher = createRefresher({ providers, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
   const transactions = createTransactions(cookieNames, boxes.transaction);
   const sessionAccess = { store, refresher, lifetime, now, providers };
@@ -116,6 +123,8 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     store,
     replayGuard,
     providerSessions,
+    sessionControl,
+    sessionSockets,
     refresher,
     transactions,
     sessionAccess,
@@ -166,6 +175,7 @@ async function sessionBackend(
       box: boxes.session,
       maxAgeSeconds: Math.ceil(config.session.absoluteTimeout / 1000),
       revocations: createRevocations({ max: 100_000, ttlMs: config.session.absoluteTimeout }),
+      endings: createSessionEndings((err) => log.warn({ err }, 'session end listener failed')),
     });
   }
   // ioredis is loaded only for the Redis store: importing it costs a cookie-store gateway RSS (BENCHMARKS.md).
@@ -190,7 +200,7 @@ async function sessionBackend(
  */
 export function reloadServices(services: Services, next: Config): { restartNeeded: string[] } {
   const { config, routes, log } = services;
-  const changed = (['server', 'oidc', 'providers', 'session', 'api', 'tracing', 'pages'] as const).filter(
+  const changed = (['server', 'oidc', 'providers', 'session', 'api', 'tracing', 'pages', 'admin'] as const).filter(
     (section) => JSON.stringify(next[section]) !== JSON.stringify(config[section]),
   );
   // oidc is the first provider: a change there is named once, as the section the file has.

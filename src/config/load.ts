@@ -194,7 +194,7 @@ function substituteEnv(text: string, path: PathPart[], refs: References): string
   });
 }
 
-/** Reads a secret from a file; `keysFile` holds one key a line, every other secret is the trimmed content. */
+/** Reads a secret from a file; `keysFile` and `tokensFile` hold one a line, every other secret is the trimmed content. */
 function readSecretFile(file: unknown, target: string, path: PathPart[], refs: References): unknown {
   if (typeof file !== 'string' || file === '') {
     refs.problems.push(`${formatPath(path)}: expected a file path`);
@@ -207,7 +207,7 @@ function readSecretFile(file: unknown, target: string, path: PathPart[], refs: R
     refs.problems.push(`${formatPath(path)}: cannot read "${file}": ${describeFsError(err)}`);
     return undefined;
   }
-  if (target === 'keys') return content.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  if (target === 'keys' || target === 'tokens') return content.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   return content.trim();
 }
 

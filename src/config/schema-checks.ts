@@ -65,6 +65,12 @@ export function checkAcrossFields(config: Shape, ctx: z.core.$RefinementCtx<Shap
       ctx.addIssue({ code: 'custom', path: ['server', 'metricsListen'], message: 'must differ from server.listen (or be "" to serve /metrics there)' });
     }
   }
+  if (clean(['server', 'listen'], ['server', 'metricsListen'], ['admin', 'listen']) && config.admin.listen !== '') {
+    const { listen: main, metricsListen } = config.server;
+    if (sameSocket(main, config.admin.listen) || (metricsListen !== '' && sameSocket(metricsListen, config.admin.listen))) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'must differ from server.listen and server.metricsListen' });
+    }
+  }
   if (Array.isArray(config.upstreams)) checkUpstreamsApart(config.upstreams, clean, ctx);
 }
 

@@ -1,5 +1,6 @@
 /** The configuration file's shape, section by section; cross-field checks and derived defaults are added in schema.ts. */
 import { z } from 'zod';
+import { adminSection } from './schema-admin.js';
 import { apiSection, oidcSection } from './schema-oidc.js';
 import { pagesSection } from './schema-pages.js';
 import { providersSection } from './schema-providers.js';
@@ -21,6 +22,7 @@ export const configShape = z.strictObject({
   upstreams: z.array(upstreamSchema).min(1, { message: 'give at least one upstream' }),
   tracing: tracingSection,
   pages: pagesSection,
+  admin: adminSection,
 });
 
 /** The shape's parsed value, before the derived defaults. */

@@ -27,6 +27,8 @@ export async function serve(config: Config, file: string): Promise<void> {
     if (config.server.metricsListen !== '' && !process.env.AUTHGATE_WORKER) {
       metricsServer = await listenMetrics(gateway, config.server.metricsListen);
     }
+    // Every worker listens on admin.listen too (node:cluster shares the port), so each has the API.
+    if (gateway.admin && config.admin.listen !== '') await gateway.admin.listen({ host: config.admin.listen.host, port: config.admin.listen.port });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     process.stderr.write(`authgate: cannot listen: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}\n`);

@@ -17,6 +17,8 @@ import type { ReplayGuard, SessionData, SessionStore } from '../session/types.js
 
 /** How long a used transaction is remembered: as long as its cookie could be replayed. */
 const TRANSACTION_TTL_MS = TRANSACTION_TTL_SECONDS * 1000;
+/** The User-Agent a session keeps, in characters at most (the cookie store carries it in every cookie). */
+const USER_AGENT_MAX = 200;
 
 /** What the callback needs. */
 export interface CallbackDeps {
@@ -100,6 +102,9 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
       lastSeenAt: now,
       // The primary provider's sessions do not name it (session/types.ts).
       provider: provider === providers.primary ? undefined : provider.id,
+      // For the admin API's list only (never used to decide anything); cut short to keep the session small.
+      userAgent: request.headers['user-agent']?.slice(0, USER_AGENT_MAX),
+      remoteAddr: request.ip,
     };
     try {
       await store.create(request, reply, session);

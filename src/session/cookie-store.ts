@@ -11,7 +11,17 @@ import { OpenedCache } from './opened-cache.js';
 import type { SealBox } from './seal.js';
 import { parseSessionData } from './parse.js';
 import type { Revocations } from './revocations.js';
-import type { LoadedSession, ProviderSessionIndex, RefreshLock, ReplayGuard, SessionBackend, SessionData, SessionStore } from './types.js';
+import type {
+  LoadedSession,
+  ProviderSessionIndex,
+  RefreshLock,
+  ReplayGuard,
+  SessionBackend,
+  SessionControl,
+  SessionData,
+  SessionEndings,
+  SessionStore,
+} from './types.js';
 
 /** Characters of sealed text per cookie; with name and attributes each Set-Cookie stays under 4096 bytes. */
 export const CHUNK_SIZE = 3800;
@@ -28,8 +38,15 @@ const OPENED_CACHE_SIZE = 5_000;
 const OPENED_CACHE_TTL_MS = 60_000;
 
 /** Creates the cookie store. */
-export function createCookieStore(options: { names: CookieNames; box: SealBox; maxAgeSeconds: number; revocations: Revocations }): SessionBackend {
-  const { names, box, maxAgeSeconds, revocations } = options;
+export function createCookieStore(options: {
+  names: CookieNames;
+  box: SealBox;
+  maxAgeSeconds: number;
+  revocations: Revocations;
+  /** Where ended sessions are announced (in this process only: cookies are not shared state). */
+  endings: SessionEndings;
+}): SessionBackend {
+  const { names, box, maxAgeSeconds, revocations, endings } = options;
   const attributes = { path: '/', httpOnly: true, sameSite: 'lax', secure: names.secure } as const;
   const claimed = new ExpiringMap<string, true>({ max: 100_000 });
   const opened = new OpenedCache<LoadedSession>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
@@ -61,13 +78,7 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     async load(request: FastifyRequest): Promise<LoadedSession | null> {
       const sealed = readSealed(request.authgate.cookies);
       if (sealed === undefined) return null;
-      let entry: LoadedSession | null | undefined = opened.get(sealed);
-      if (entry === undefined) {
-        const unsealed = box.open(sealed);
-        const session = unsealed ? parseSessionData(unsealed.data) : null;
-        entry = session ? { session, needsRewrite: unsealed?.staleKey === true } : null;
-        if (entry) opened.set(sealed, entry);
-      }
+      const entry = opened.get(sealed) ?? openSession(sealed);
       // Revocation and (in the caller) the timeouts are judged on every request, cached or not.
       if (!entry || revocations.isRevoked(entry.session)) return null;
       return entry;
@@ -91,6 +102,11 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     save: write,
 
     destroy(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+      // The cookie itself is not revoked (a copy taken earlier stays valid, docs/sessions.md), but what this
+      // process holds open for it (WebSockets) closes. Usually opened already: the cache answers.
+      const sealed = readSealed(request.authgate.cookies);
+      const ended = sealed === undefined ? undefined : (opened.get(sealed) ?? openSession(sealed));
+      if (ended) endings.publish({ ids: [ended.session.id] });
       reply.clearCookie(names.session, attributes);
       clearFrom(request, reply, 1);
       return Promise.resolve();
@@ -101,6 +117,7 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
 
     endProviderSessions(logout) {
       revocations.add(logout);
+      endings.publish({ logout });
       return Promise.resolve(0);
     },
 
@@ -114,7 +131,35 @@ export function createCookieStore(options: { names: CookieNames; box: SealBox; m
     ping: () => Promise.resolve(true),
     close: () => Promise.resolve(),
   };
-  return { store, refreshLock: store, replayGuard: store, providerSessions: store };
+  // Cookies live in browsers: nothing to list or read; an end is a revocation in this process only.
+  const control: SessionControl = {
+    canList: false,
+    listUserSessions: () => Promise.resolve([]),
+    readSession: () => Promise.resolve(undefined),
+    endSession(id) {
+      revocations.addSession(id);
+      endings.publish({ ids: [id] });
+      return Promise.resolve(true);
+    },
+    endUserSessions(sub, at) {
+      const logout = { sub, at, anyProvider: true };
+      revocations.add(logout);
+      endings.publish({ logout });
+      return Promise.resolve(0);
+    },
+    endings,
+  };
+  return { store, refreshLock: store, replayGuard: store, providerSessions: store, control };
+
+  /** Opens a sealed text (remembered when it opens); null when it does not. */
+  function openSession(sealed: string): LoadedSession | null {
+    const unsealed = box.open(sealed);
+    const session = unsealed ? parseSessionData(unsealed.data) : null;
+    if (!session) return null;
+    const entry = { session, needsRewrite: unsealed?.staleKey === true };
+    opened.set(sealed, entry);
+    return entry;
+  }
 
   function sealedText(session: SessionData): string {
     let sealed = sealedTexts.get(session);

@@ -67,8 +67,10 @@ export function createRedisRecords(options: {
   metrics: Metrics;
   log: Logger;
   clientCache: boolean;
+  /** Told the ids of the records a remove deleted (to close what is open for them, on every replica). */
+  onRemoved?: (ids: readonly string[]) => void;
 }): RedisRecords {
-  const { redis, recordBox, lifetime, metrics, log } = options;
+  const { redis, recordBox, lifetime, metrics, log, onRemoved } = options;
   const corkTurn = createTurnCork(redis);
   // An opened record is kept as the LoadedSession it gives (needsRewrite: sealed under an older key), which
   // a request with a current cookie gets as it is, like the cookie store's: nothing is allocated per request.
@@ -153,10 +155,17 @@ export function createRedisRecords(options: {
 
     async remove(ids) {
       let deleted = 0;
-      for (const id of ids) {
-        const key = recordKey(id);
-        tracked?.invalidate(key);
-        deleted += await call('destroy', () => redis.del(key));
+      const removed: string[] = [];
+      try {
+        for (const id of ids) {
+          const key = recordKey(id);
+          tracked?.invalidate(key);
+          const count = await call('destroy', () => redis.del(key));
+          deleted += count;
+          if (count > 0) removed.push(id);
+        }
+      } finally {
+        if (removed.length > 0) onRemoved?.(removed);
       }
       return deleted;
     },

@@ -15,6 +15,8 @@ const subKey = (sub: string) => `authgate:sub:${sub}`;
 export interface RedisSessionIndex extends ProviderSessionIndex {
   /** Adds a new session's id to its indexes (sent in the caller's round trip). */
   add(session: SessionData): Promise<unknown>;
+  /** The ids of user `sub`'s sessions not past their absolute end (some may have ended since). */
+  userSessionIds(sub: string): Promise<string[]>;
 }
 
 /** Creates the index over the store's connection and records. */
@@ -37,12 +39,16 @@ export function createRedisSessionIndex(redis: RedisClient, records: RedisRecord
       );
     },
 
+    userSessionIds(sub) {
+      return records.call('list', () => redis.zrangebyscore(subKey(sub), Date.now(), '+inf'));
+    },
+
     async endProviderSessions(logout) {
       const index = logout.sid !== undefined ? sidKey(logout.sid, logout.provider) : logout.sub !== undefined ? subKey(logout.sub) : undefined;
       if (!index) return 0;
       let ids = await records.call('logout', () => redis.zrange(index, '0', '-1'));
       // The user index holds every provider's sessions of that sub: only the logout's provider's end.
-      if (logout.sid === undefined) ids = await ofProvider(records, ids, logout.provider);
+      if (logout.sid === undefined && logout.anyProvider !== true) ids = await ofProvider(records, ids, logout.provider);
       if (ids.length === 0) return 0;
       const ended = await records.remove(ids);
       await records.call('logout', () => redis.zrem(index, ...ids));

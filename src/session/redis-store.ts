@@ -21,8 +21,9 @@ import type { RedisClient } from './redis-client.js';
 import { createRedisRecords, OPENED_CACHE_SIZE, OPENED_CACHE_TTL_MS, recordKey } from './redis-records.js';
 import { createRedisRefreshLock } from './redis-refresh-lock.js';
 import { createRedisSessionIndex } from './redis-session-index.js';
+import { createRedisSessionEndings } from './redis-session-endings.js';
 import type { SealBox } from './seal.js';
-import type { LoadedSession, ReplayGuard, SessionBackend, SessionStore } from './types.js';
+import type { LoadedSession, ReplayGuard, SessionBackend, SessionControl, SessionData, SessionStore } from './types.js';
 
 /** A session cookie opened: the record's id and key, and whether the cookie was sealed under an older key. */
 interface SessionCookie {
@@ -52,7 +53,8 @@ export function createRedisStore(options: {
   const cookieMaxAge = Math.ceil(lifetime.absoluteTimeout / 1000);
   /** Requests whose cookie was sealed under an older key (re-set it on save). */
   const staleCookies = new WeakSet<FastifyRequest>();
-  const records = createRedisRecords(options);
+  const endings = createRedisSessionEndings(redis, log);
+  const records = createRedisRecords({ ...options, onRemoved: (ids) => endings.publish({ ids }) });
   const index = createRedisSessionIndex(redis, records, lifetime);
   // Opening the same cookie again is skipped.
   const openedCookies = new OpenedCache<SessionCookie>({ max: OPENED_CACHE_SIZE, ttlMs: OPENED_CACHE_TTL_MS });
@@ -126,7 +128,7 @@ export function createRedisStore(options: {
     },
 
     async close() {
-      await records.close();
+      await Promise.all([records.close(), endings.close()]);
       await redis.quit().catch(() => redis.disconnect());
     },
   };
@@ -138,5 +140,20 @@ export function createRedisStore(options: {
     },
   };
 
-  return { store, refreshLock: createRedisRefreshLock(redis, records), replayGuard, providerSessions: index };
+  const readSession = async (id: string): Promise<SessionData | null> => (await records.read(id))?.session ?? null;
+  const control: SessionControl = {
+    canList: true,
+    async listUserSessions(sub) {
+      const ids = await index.userSessionIds(sub);
+      const sessions = await Promise.all(ids.map(readSession));
+      return sessions.filter((session): session is SessionData => session !== null && session.identity.sub === sub).sort((a, b) => a.createdAt - b.createdAt);
+    },
+    readSession,
+    endSession: async (id) => (await records.remove([id])) > 0,
+    // An admin ends the user's sessions at every provider.
+    endUserSessions: (sub, at) => index.endProviderSessions({ sub, at, anyProvider: true }),
+    endings,
+  };
+
+  return { store, refreshLock: createRedisRefreshLock(redis, records), replayGuard, providerSessions: index, control };
 }

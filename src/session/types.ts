@@ -42,6 +42,8 @@ export type RefreshResult =
 export interface ProviderLogout {
   /** The provider that sent the logout (absent: the primary one); only its sessions end. */
   provider?: string;
+  /** An admin's revocation rather than a provider's logout: the sessions of `sub` at every provider end. */
+  anyProvider?: boolean;
   sid?: string;
   sub?: string;
   /** Sessions of `sub` created before this time (ms) end; later logins are not affected. */
@@ -98,12 +100,43 @@ export interface ProviderSessionIndex {
   endProviderSessions(logout: ProviderLogout): Promise<number>;
 }
 
-/** What a session backend (cookie or Redis) provides: the store and its three companions. */
+/** Lists and ends sessions for the admin API; tells who listens when sessions end. */
+export interface SessionControl {
+  /** False for the cookie store: the sessions live in browsers, so they can be neither listed nor read by id. */
+  readonly canList: boolean;
+  /** The sessions of user `sub` (Redis; empty for the cookie store). */
+  listUserSessions(sub: string): Promise<SessionData[]>;
+  /** The stored session `id`: null when it is gone, undefined when the store cannot tell (cookie). */
+  readSession(id: string): Promise<SessionData | null | undefined>;
+  /** Ends session `id`; false when the store knows it has no such session (Redis). */
+  endSession(id: string): Promise<boolean>;
+  /** Ends the sessions of `sub` created up to `at`; returns how many it knows it ended. */
+  endUserSessions(sub: string, at: number): Promise<number>;
+  /** Where every ended session is announced (this process's, and other replicas' with Redis). */
+  endings: SessionEndings;
+}
+
+/**
+ * Sessions that ended: by id, or (cookie store) every session a provider logout or a revocation names; or
+ * `recheck`: ends may have been missed (a relay reconnected), so every session still held is read again.
+ */
+export type SessionEnd = { ids: readonly string[] } | { logout: ProviderLogout } | { recheck: true };
+
+/** Announces ended sessions to those that hold something open for them (WebSockets). */
+export interface SessionEndings {
+  /** Announces an end here (and, with Redis, to the other replicas). */
+  publish(end: SessionEnd): void;
+  /** Calls `listener` with each end announced from now on; returns the unsubscribe. */
+  subscribe(listener: (end: SessionEnd) => void): () => void;
+}
+
+/** What a session backend (cookie or Redis) provides: the store and its companions. */
 export interface SessionBackend {
   store: SessionStore;
   refreshLock: RefreshLock;
   replayGuard: ReplayGuard;
   providerSessions: ProviderSessionIndex;
+  control: SessionControl;
 }
 
 /** A loaded session and whether it must be written back (sealed under an older key). */

@@ -89,6 +89,7 @@ describe('configuration defaults', () => {
       ],
       tracing: { otlpEndpoint: '', serviceName: 'authgate', sampleRatio: 1 },
       pages: { dir: '', title: 'authgate', logo: '', footer: '' },
+      admin: { listen: '', tokens: [] },
     });
   });
 
