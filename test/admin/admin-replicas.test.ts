@@ -81,7 +81,7 @@ describe('ending a session on one replica closes its WebSocket on another', () =
   const adminCall = (replica: Replica, method: string, path: string) =>
     fetch(`${replica.adminUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKENS[0]}` } });
 
-  it('revoked on A\'s admin API: B refuses the cookie and closes the socket within 5 s', async () => {
+  it('revoked on the admin API of A: B refuses the cookie and closes the socket within 5 s', async () => {
     assert.ok(a && b);
     const alice = new BrowserClient();
     const login = await alice.login(`${publicUrl}/`, 'alice');

@@ -63,7 +63,7 @@ describe('admin API with the Redis store', () => {
     assert.deepEqual(closed, { code: 1008, reason: 'session ended' });
   };
 
-  it('lists a user\'s sessions with who, when and where from, and nothing secret', async () => {
+  it('lists the sessions of a user with who, when and where from, and nothing secret', async () => {
     const before = Date.now();
     const first = await s.stack.signIn('carol');
     const second = await s.stack.signIn('carol');
@@ -131,7 +131,7 @@ describe('admin API with the Redis store', () => {
     assert.deepEqual([action?.tokenIndex, action?.action, action?.count], [0, 'end-user-sessions', 2]);
   });
 
-  it('a sign-out closes the session\'s WebSocket', async () => {
+  it('a sign-out closes the WebSocket of the session', async () => {
     const browser = await s.stack.signIn('heidi');
     const socket = await openSocket(browser);
     const response = await browser.fetch(`${s.stack.publicUrl}/oauth2/sign_out`);

@@ -33,8 +33,8 @@ describe('metrics on their own listener', () => {
       /authgate_http_request_duration_seconds_bucket\{le="0.005",upstream="app"\}/,
       /authgate_logins_total\{outcome="success",provider="default"\} 1/,
       /authgate_policy_decisions_total\{upstream="app",reason="unauthenticated"\} [1-9]/,
-      /authgate_provider_request_duration_seconds_count\{operation="code_grant"\} 1/,
-      /authgate_provider_request_duration_seconds_count\{operation="discovery"\} [1-9]/,
+      /authgate_provider_request_duration_seconds_count\{operation="code_grant",provider="default"\} 1/,
+      /authgate_provider_request_duration_seconds_count\{operation="discovery",provider="default"\} [1-9]/,
       /^process_cpu_seconds_total \d/m,
       /^nodejs_heap_size_used_bytes \d/m,
     ]) {

@@ -39,7 +39,7 @@ export function describeSignIn(setup: SessionStoreSetup): void {
       const browser = await stack.signIn('bob');
       const response = await browser.fetch(`${stack.publicUrl}/oauth2/userinfo`, { headers: JSON_ACCEPT });
       assert.equal(response.status, 200);
-      assert.deepEqual(await response.json(), { user: 'bob', email: 'bob@example.org', preferredUsername: 'bob', groups: ['staff'] });
+      assert.deepEqual(await response.json(), { user: 'bob', email: 'bob@example.org', preferredUsername: 'bob', groups: ['staff'], provider: 'default' });
       const anonymous = await fetch(`${stack.publicUrl}/oauth2/userinfo`, { headers: JSON_ACCEPT });
       assert.equal(anonymous.status, 401);
       assert.deepEqual(await anonymous.json(), { error: 'unauthenticated' });
