@@ -23,14 +23,26 @@ export function isBrowserNavigation(request: FastifyRequest): boolean {
 }
 
 /**
+ * Sends one of the gateway's own pages. Every page carries a button (sign in, sign out, try again), so none
+ * may be framed by another site (clickjacking) or kept by a cache.
+ */
+export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .header('content-security-policy', "frame-ancestors 'none'")
+    .header('x-frame-options', 'DENY')
+    .type('text/html; charset=utf-8')
+    .send(html);
+}
+
+/**
  * Answers with a GatewayError: the error page for browsers (`hints` add the original target and the
  * provider's words), `{"error": code, "message": ...}` JSON otherwise.
  */
 export function sendGatewayError(request: FastifyRequest, reply: FastifyReply, err: GatewayError, hints?: ErrorPageHints): FastifyReply {
+  if (wantsHtml(request)) return sendPage(reply, err.status, renderError(request.server.authgatePages, request, err, hints));
   reply.code(err.status).header('cache-control', 'no-store');
-  if (wantsHtml(request)) {
-    return reply.type('text/html; charset=utf-8').send(renderError(request.server.authgatePages, request, err, hints));
-  }
   return reply.type('application/json; charset=utf-8').send({ error: err.code, message: err.safeMessage });
 }
 

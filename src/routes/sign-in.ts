@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LoginAt } from '../http/begin-login.js';
 import { SIGN_IN_PATH } from '../http/begin-login.js';
+import { sendPage } from '../http/replies.js';
 import type { Providers } from '../oidc/providers.js';
 import type { Pages } from '../pages/load-pages.js';
 import { renderSignIn } from '../pages/render.js';
@@ -24,12 +25,6 @@ export function registerSignIn(app: FastifyInstance, deps: { loginAt: LoginAt; p
       name: provider.settings.name,
       href: `/oauth2/start?provider=${encodeURIComponent(provider.id)}&rd=${encodeURIComponent(rd)}`,
     }));
-    return reply
-      .code(200)
-      .header('cache-control', 'no-store')
-      .header('content-security-policy', "frame-ancestors 'none'")
-      .header('x-frame-options', 'DENY')
-      .type('text/html; charset=utf-8')
-      .send(renderSignIn(pages, { providers: buttons, target: rd, requestId: String(request.id) }));
+    return sendPage(reply, 200, renderSignIn(pages, { providers: buttons, target: rd, requestId: String(request.id) }));
   });
 }

@@ -9,6 +9,7 @@
  * is not a browser being steered by a page, and signs out as before.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendPage } from '../http/replies.js';
 import type { Providers } from '../oidc/providers.js';
 import type { Pages } from '../pages/load-pages.js';
 import { renderSignOutConfirmation } from '../pages/render.js';
@@ -39,23 +40,19 @@ export function registerSignOut(app: FastifyInstance, deps: { store: SessionStor
     // An explicit rd is kept (an off-site one becomes "/"); none at all lands on the signed-out page.
     const target = rd === undefined || rd === null ? SIGNED_OUT_PATH : safeRedirectTarget(rd, publicUrl);
     if (fromElsewhere(request)) {
-      return reply
-        .code(200)
-        .header('cache-control', 'no-store')
-        // The button must not be clickable inside another site's frame (clickjacking).
-        .header('content-security-policy', "frame-ancestors 'none'")
-        .header('x-frame-options', 'DENY')
-        .type('text/html; charset=utf-8')
-        .send(
-          renderSignOutConfirmation(pages, {
-            requestId: String(request.id),
-            heading: 'Sign out?',
-            message: 'A page on another site sent you here to sign out. Do you want to sign out?',
-            action: SIGN_OUT_PATH,
-            fields: { rd: target },
-            button: 'Sign out',
-          }),
-        );
+      // sendPage: the button must not be clickable inside another site's frame (clickjacking).
+      return sendPage(
+        reply,
+        200,
+        renderSignOutConfirmation(pages, {
+          requestId: String(request.id),
+          heading: 'Sign out?',
+          message: 'A page on another site sent you here to sign out. Do you want to sign out?',
+          action: SIGN_OUT_PATH,
+          fields: { rd: target },
+          button: 'Sign out',
+        }),
+      );
     }
     const loaded = request.authgate.session ?? (await store.load(request));
     await store.destroy(request, reply);

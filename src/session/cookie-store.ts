@@ -136,6 +136,7 @@ export function createCookieStore(options: {
     canList: false,
     listUserSessions: () => Promise.resolve([]),
     readSession: () => Promise.resolve(undefined),
+    isEnded: (session) => revocations.isRevoked(session),
     endSession(id) {
       revocations.addSession(id);
       endings.publish({ ids: [id] });

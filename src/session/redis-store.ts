@@ -149,6 +149,7 @@ export function createRedisStore(options: {
       return sessions.filter((session): session is SessionData => session !== null && session.identity.sub === sub).sort((a, b) => a.createdAt - b.createdAt);
     },
     readSession,
+    isEnded: () => false,
     endSession: async (id) => (await records.remove([id])) > 0,
     // An admin ends the user's sessions at every provider.
     endUserSessions: (sub, at) => index.endProviderSessions({ sub, at, anyProvider: true }),

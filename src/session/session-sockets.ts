@@ -123,12 +123,15 @@ export function createSessionSockets(deps: { control: SessionControl; lifetime: 
         if (held.sockets.size === 0 && entries.get(session.id) === held) entries.delete(session.id);
         if (entries.size === 0) stopSweep();
       });
-      // The session may have ended while the upstream's side connected (after the guard read it).
-      recheck(session.id, held);
       if (!timer) {
         timer = setInterval(sweep, SWEEP_MS);
         timer.unref();
       }
+      // The session may have ended while the upstream's side connected (after the guard read it): its end
+      // was announced before the socket was here to hear it. The cookie store remembers revocations; Redis
+      // is read again.
+      if (control.isEnded(session)) closeSession(session.id, 'revoked');
+      else recheck(session.id, held);
     },
     touched(session) {
       if (entries.size === 0) return;

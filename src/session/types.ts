@@ -108,6 +108,8 @@ export interface SessionControl {
   listUserSessions(sub: string): Promise<SessionData[]>;
   /** The stored session `id`: null when it is gone, undefined when the store cannot tell (cookie). */
   readSession(id: string): Promise<SessionData | null | undefined>;
+  /** True when this process already knows `session` ended (the cookie store's revocations); Redis: false (readSession tells). */
+  isEnded(session: SessionData): boolean;
   /** Ends session `id`; false when the store knows it has no such session (Redis). */
   endSession(id: string): Promise<boolean>;
   /** Ends the sessions of `sub` created up to `at`; returns how many it knows it ended. */
