@@ -12,6 +12,10 @@ const adminToken = z
   .refine((token) => token.length >= MIN_ADMIN_TOKEN_LENGTH, {
     message: `an admin token must have at least ${MIN_ADMIN_TOKEN_LENGTH} characters; generate one with \`openssl rand -base64 32\``,
   })
+  // A token goes in one `Authorization: Bearer` header: one with a space or a control character could never match.
+  .refine((token) => /^[\x21-\x7e]+$/.test(token), {
+    message: 'an admin token is printable ASCII without spaces (it is sent as "Authorization: Bearer TOKEN"); generate one with `openssl rand -base64 32`',
+  })
   .meta({ title: 'secret' });
 
 /** The `admin` section's shape; off (no listener) unless `listen` is set, and then `tokens` must be given. */

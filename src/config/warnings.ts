@@ -1,6 +1,7 @@
 /**
  * What a valid configuration may still get wrong without meaning to: a route any signed-in user may pass
- * although nothing says so on purpose, and an upstream path the gateway's own paths hide. `--check` prints
+ * although nothing says so on purpose, a route whose emails or groups any of several providers may vouch
+ * for, and an upstream path the gateway's own paths hide. `--check` prints
  * these on stderr (and still exits 0); the gateway logs them at start and at each reload.
  */
 import { canonicalPrefix } from '../url/normalise-path.js';
@@ -24,10 +25,22 @@ export function configWarnings(config: Config): string[] {
           '(here or in defaults.allow), or say so on purpose with allow.anyAuthenticatedUser: true',
       );
     }
+    if (config.providers.length > 1 && upstream.auth !== 'public' && upstream.providers === undefined && hasIdentityRule(upstream)) {
+      warnings.push(
+        `${at}.providers: "${upstream.name}" checks emails, groups or claims that any of the ${config.providers.length} providers may assert ` +
+          '(a partner provider can vouch for a company address or group): list the providers trusted to vouch for them',
+      );
+    }
     const shadowed = shadowedBy(upstream.path);
     if (shadowed) warnings.push(`${at}.path: "${upstream.path}" ${shadowed}`);
   });
   return warnings;
+}
+
+/** True when the route's rule reads what a provider asserts (an email, a group, a claim). */
+function hasIdentityRule(upstream: UpstreamConfig): boolean {
+  const { allow } = upstream;
+  return allow.emails.length > 0 || allow.emailDomains.length > 0 || allow.groups.length > 0 || Object.keys(allow.claims).length > 0;
 }
 
 function admitsEverySignedInUser(upstream: UpstreamConfig): boolean {

@@ -111,6 +111,7 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       // (a 500 for a value outside Latin-1) nor change meaning (a group "a,b" read as two).
       const { email, preferredUsername, groups } = principal.identity;
       reply.header('x-auth-request-user', encodeHeaderValue(userOf(principal.identity)));
+      reply.header('x-auth-request-provider', principal.provider); // an id of [a-z0-9-]: nothing to encode
       if (email !== undefined) reply.header('x-auth-request-email', encodeHeaderValue(email));
       if (preferredUsername !== undefined) reply.header('x-auth-request-preferred-username', encodeHeaderValue(preferredUsername));
       if (groups.length > 0) reply.header('x-auth-request-groups', encodeHeaderList(groups));

@@ -44,6 +44,15 @@ describe('the admin section', () => {
     assert.match(problems[0] ?? '', /^admin\.tokens\[1\]: an admin token must have at least 16 characters; generate one with `openssl rand -base64 32`$/);
   });
 
+  it('refuses a token no Authorization header could carry (spaces, tabs, non-ASCII), without showing it', () => {
+    for (const bad of ['two words in a token here', 'tab\tseparated-admin-token', 'ünïcödé-admin-token-0001', ' leading-space-admin-token']) {
+      const problems = problemsOf({ ...minimalTree(), admin: { listen: '127.0.0.1:9091', tokens: [TOKEN, bad] } });
+      assert.deepEqual(problems, [
+        'admin.tokens[1]: an admin token is printable ASCII without spaces (it is sent as "Authorization: Bearer TOKEN"); generate one with `openssl rand -base64 32`',
+      ]);
+    }
+  });
+
   it('refuses an unset token variable without suggesting a default', () => {
     assert.deepEqual(problemsOf({ ...minimalTree(), admin: { listen: '127.0.0.1:9091', tokens: ['${ADMIN_TOKEN}'] } }), [
       'admin.tokens[0]: environment variable ADMIN_TOKEN is not set',

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { configWarnings } from '../../src/config/warnings.js';
 import { load, minimalTree, problemsOf } from './fixtures.js';
 
 /** A tree with two providers in place of oidc:. */
@@ -93,5 +94,21 @@ describe('providers', () => {
     assert.deepEqual(load(single).upstreams[0]?.providers, ['default']);
     single.upstreams[0].providers = [];
     assert.deepEqual(problemsOf(single), ['upstreams[0].providers: name at least one provider, or leave providers out for all']);
+  });
+
+  it('warns about a route whose emails, groups or claims any of several providers may vouch for', () => {
+    const tree = twoProviders();
+    tree.upstreams = [
+      { name: 'corp-mail', path: '/mail', url: 'http://127.0.0.1:3000', allow: { emailDomains: ['corp.example'] } },
+      { name: 'corp-only', path: '/hr', url: 'http://127.0.0.1:3000', providers: ['corp'], allow: { groups: ['hr'] } },
+      { name: 'anyone', path: '/', url: 'http://127.0.0.1:3000', allow: { anyAuthenticatedUser: true } },
+      { name: 'files', path: '/static', url: 'http://127.0.0.1:3000', auth: 'public', allow: { groups: ['x'] } },
+    ];
+    assert.deepEqual(configWarnings(load(tree)), [
+      'upstreams[0].providers: "corp-mail" checks emails, groups or claims that any of the 2 providers may assert (a partner provider can vouch for a company address or group): list the providers trusted to vouch for them',
+    ]);
+    const single = minimalTree();
+    single.upstreams[0].allow = { groups: ['admins'] };
+    assert.deepEqual(configWarnings(load(single)), [], 'one provider: nothing to choose');
   });
 });

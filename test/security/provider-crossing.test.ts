@@ -47,6 +47,10 @@ describe('several providers: one provider cannot reach what only another may', (
     const allowed = await ask(corp, '/staff/report');
     assert.equal(allowed.status, 202);
     assert.equal(allowed.headers.get('x-auth-request-user'), 'alice');
+    assert.equal(allowed.headers.get('x-auth-request-provider'), 'corp', 'the app behind the proxy can tell alice at corp from alice at partners');
+    const partnerAllowed = await ask(partner, '/hello');
+    assert.equal(partnerAllowed.status, 202);
+    assert.equal(partnerAllowed.headers.get('x-auth-request-provider'), 'partners');
     // Both a route that takes partners and one that does not, named at once: the strictest wins.
     const both = await partner.fetch(`${stack.publicUrl}/oauth2/auth`, {
       headers: { 'x-forwarded-uri': '/hello', 'x-forwarded-host': new URL(stack.publicUrl).host, 'x-original-url': `${stack.publicUrl}/staff/report` },
