@@ -126,6 +126,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       const idp = await startIdp({
         port: portOf(provider.issuer),
         users,
+        // Both providers are on 127.0.0.1, and browsers share cookies across ports: keep their names apart.
+        cookieSuffix: `_${provider.id}`,
         clients: [
           {
             clientId: provider.clientId,
