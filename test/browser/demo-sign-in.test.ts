@@ -102,7 +102,7 @@ describe('the demo in a real browser', () => {
       assert.equal(await text(page, 'h1'), 'Welcome');
       const buttons = page.locator('ul.choices a');
       assert.deepEqual(await buttons.allTextContents(), ['Sign in with Staff', 'Sign in with Partners']);
-      assert.deepEqual(await buttons.evaluateAll((links) => links.map((a) => a.getAttribute('data-provider'))), ['staff', 'partners']);
+      assert.deepEqual(await Promise.all((await buttons.all()).map((link) => link.getAttribute('data-provider'))), ['staff', 'partners']);
 
       await page.getByRole('link', { name: 'Sign in with Staff' }).click();
       await signInAtProvider(page, 'staff', 'alice');
