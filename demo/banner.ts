@@ -31,8 +31,8 @@ export function demoBanner(demo: RunningDemo): string {
     config.session.store === 'redis'
       ? [`  Sessions are kept in Redis${demo.redisUrl ? ` (a redis-server the demo started, ${demo.redisUrl})` : ''}.`]
       : [
-          '  Sessions are kept in the cookie: redis-server is not installed, so listing sessions answers 501',
-          '  (install redis-server to list them); ending them works (in this process).',
+          '  Sessions are kept in the cookie, so listing them answers 501: that needs the Redis store (install',
+          '  redis-server and the demo starts one). Ending them works (in this process).',
         ];
   return [
     '',

@@ -133,7 +133,7 @@ describe('npm run demo (demo/run.ts as a program)', () => {
       assert.equal(listed.status, 200);
       assert.deepEqual(await listed.json(), { sessions: [] });
     } else {
-      assert.match(banner, /install redis-server to list them/);
+      assert.match(banner, /listing them answers 501: that needs the Redis store \(install\n\s+redis-server/);
       assert.equal(listed.status, 501);
       await listed.body?.cancel();
     }
