@@ -45,8 +45,11 @@ async function exitWithin(proc: GatewayProcess, ms: number): Promise<number | nu
 
 describe('npm run demo (demo/run.ts as a program)', () => {
   let proc: GatewayProcess | undefined;
-  after(() => {
-    if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+  after(async () => {
+    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    // SIGTERM first: the demo then stops the redis-server it started, which SIGKILL would leave running.
+    proc.child.kill('SIGTERM');
+    await exitWithin(proc, EXIT_WITHIN_MS).catch(() => proc?.child.kill('SIGKILL'));
   });
 
   it('prints the URL, the logins and the admin lines, serves them, and exits 0 on SIGINT', { timeout: 60_000 }, async () => {
