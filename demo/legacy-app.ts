@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 interface LegacyView {
   user: { preferredUsername: string; email: string } | null;
   groups: string[];
+  /** X-Forwarded-Provider: the identity provider the user signed in with, or null. */
+  provider: string | null;
   /** First 8 characters of the bearer token and "…", or null when no bearer token arrived. */
   bearer: string | null;
   path: string;
@@ -36,6 +38,7 @@ function view(path: string, headers: IncomingHttpHeaders): LegacyView {
   return {
     user: username || email ? { preferredUsername: username ?? '', email: email ?? '' } : null,
     groups: (single(headers, 'x-forwarded-groups') ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+    provider: single(headers, 'x-forwarded-provider') ?? null,
     bearer: bearer ? `${bearer.slice(0, 8)}…` : null,
     path,
     headers: shown,
@@ -53,6 +56,7 @@ function html(v: LegacyView): string {
 <h1>Legacy app</h1>
 <p id="user">${escapeHtml(user)}</p>
 <p id="groups">${escapeHtml(v.groups.length ? v.groups.join(', ') : '(none)')}</p>
+<p id="provider">${escapeHtml(v.provider ? `Signed in through ${v.provider}` : 'No provider named')}</p>
 <p id="bearer">${escapeHtml(v.bearer ? `Bearer token received: ${v.bearer}` : 'No bearer token received')}</p>
 <p id="path">${escapeHtml(v.path)}</p>
 <table id="headers">${rows}</table>
@@ -60,10 +64,22 @@ function html(v: LegacyView): string {
 </body></html>`;
 }
 
+/** The demo's logo, served at LOGO_PATH for pages.logo (the gateway's /brand route is public). */
+const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32" viewBox="0 0 120 32">
+<rect width="32" height="32" rx="7" fill="#0b6e4f"/><path d="M9 22 16 8l7 14z" fill="#fff"/>
+<text x="40" y="22" font-family="sans-serif" font-size="16" font-weight="700" fill="#0b6e4f">Demo</text></svg>
+`;
+const LOGO_PATH = '/brand/logo.svg';
+
 /** Starts the legacy app on 127.0.0.1:`port` (0 for a free port); JSON callers get the same view as data. */
 export async function startLegacyApp(port: number): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     req.resume();
+    if (req.url === LOGO_PATH) {
+      res.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'public, max-age=3600' });
+      res.end(LOGO_SVG);
+      return;
+    }
     const data = view(req.url ?? '/', req.headers);
     if ((req.headers.accept ?? '').includes('application/json')) {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });

@@ -1,7 +1,9 @@
 /**
- * `npm run demo`: a development identity provider, the demo "legacy app" and authgate in front of it, all on
- * 127.0.0.1, configured by config/demo.yaml. Run directly it prints where to go and how to sign in, and stops
- * cleanly on Ctrl-C; tests import `startDemo` to run the same stack in-process on free ports.
+ * `npm run demo`: two development identity providers ("Staff" and "Partners"), the demo "legacy app", Redis
+ * when redis-server is installed, and authgate in front of them with its admin API, all on 127.0.0.1,
+ * configured by config/demo.yaml and branded by demo/pages/. Run directly it prints where to go, how to sign
+ * in and how to list and end sessions, and stops cleanly on Ctrl-C; tests import `startDemo` to run the same
+ * stack in-process on free ports.
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -11,23 +13,41 @@ import { pino } from 'pino';
 import { buildApp, type Gateway } from '../src/app.js';
 import { ConfigError, loadConfigFile } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
-import { demoUsers, startIdp } from '../test/helpers/idp.js';
+import { startIdp } from '../test/helpers/idp.js';
+import { demoBanner } from './banner.js';
 import { startLegacyApp } from './legacy-app.js';
+import { startSessionStore } from './session-store.js';
+import { demoUsersByProvider } from './users.js';
+
+export { demoBanner } from './banner.js';
 
 /** The demo's gateway configuration. */
 export const DEMO_CONFIG_FILE = fileURLToPath(new URL('../config/demo.yaml', import.meta.url));
 
-/** The client id config/demo.yaml uses and the demo provider registers. */
-const DEMO_CLIENT_ID = 'authgate-demo';
+/** The demo's branded pages (pages.dir), found from here so that any working directory works. */
+const DEMO_PAGES_DIR = fileURLToPath(new URL('./pages', import.meta.url));
 
-/** How long the gateway may take to load the provider's metadata before the demo gives up. */
+/** How long the gateway may take to load the providers' metadata before the demo gives up. */
 const PROVIDER_READY_TIMEOUT_MS = 15_000;
 
-/** Where the demo's three servers listen; a missing port comes from DEMO_PORT / DEMO_IDP_PORT / DEMO_APP_PORT or config/demo.yaml's default. */
+/** A second SIGINT sooner than this after the first is the same Ctrl-C relayed again (see main). */
+const SAME_CTRL_C_MS = 1_000;
+
+/** The demo's admin API is for this machine only. */
+const ADMIN_HOST = '127.0.0.1';
+
+/**
+ * Where the demo's servers listen; a missing port comes from DEMO_PORT / DEMO_IDP_PORT / DEMO_PARTNERS_PORT /
+ * DEMO_APP_PORT / DEMO_ADMIN_PORT or config/demo.yaml's default.
+ */
 export interface DemoOptions {
   gatewayPort?: number;
+  /** Staff's identity provider. */
   idpPort?: number;
+  /** Partners' identity provider. */
+  partnersPort?: number;
   appPort?: number;
+  adminPort?: number;
   /** Keep the gateway's JSON logs off stdout (in memory, see `logs`). */
   quiet?: boolean;
   /** Environment to read DEMO_* from; default process.env. */
@@ -38,42 +58,44 @@ export interface DemoOptions {
 export interface RunningDemo {
   /** The gateway's public URL (what a browser opens), no trailing slash. */
   url: string;
-  /** The identity provider's issuer. */
+  /** Staff's issuer (the first provider). */
   idpUrl: string;
+  /** Each provider's issuer by provider id, in configuration order. */
+  idpUrls: Record<string, string>;
   /** The legacy app, reachable directly (it has no login of its own). */
   appUrl: string;
+  /** The admin API's base URL (on 127.0.0.1), no trailing slash. */
+  adminUrl: string;
+  /** The admin token (DEMO_ADMIN_TOKEN, random unless given): printed in the banner, on purpose. */
+  adminToken: string;
+  /** The Redis server the demo started for the sessions, or undefined (cookie store, or the user's Redis). */
+  redisUrl: string | undefined;
   /** The validated gateway configuration. */
   config: Config;
   /** The gateway's log lines when `quiet` (for test diagnostics); empty otherwise. */
   logs: string[];
-  /** Stops the gateway (finishing in-flight requests), then the app and the provider. */
+  /** Stops the gateway (finishing in-flight requests), then the app, the providers and Redis. */
   close(): Promise<void>;
 }
 
-/** Starts provider, legacy app and gateway; resolves once the gateway has loaded the provider's metadata. */
+/** Starts providers, legacy app, Redis and gateway; resolves once the gateway has loaded every provider's metadata. */
 export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
   const base = options.env ?? process.env;
   const env: Record<string, string | undefined> = {
     ...base,
-    // A fresh secret and key each start unless given: nothing secret is checked in, and nothing to set up.
+    // A fresh secret, key and token each start unless given: nothing secret is checked in, and nothing to set up.
     DEMO_CLIENT_SECRET: base.DEMO_CLIENT_SECRET || randomBytes(24).toString('base64url'),
+    DEMO_PARTNERS_CLIENT_SECRET: base.DEMO_PARTNERS_CLIENT_SECRET || randomBytes(24).toString('base64url'),
     DEMO_SESSION_KEY: base.DEMO_SESSION_KEY || randomBytes(32).toString('base64'),
+    DEMO_ADMIN_TOKEN: base.DEMO_ADMIN_TOKEN || randomBytes(24).toString('base64url'),
+    DEMO_PAGES_DIR: base.DEMO_PAGES_DIR || DEMO_PAGES_DIR,
   };
-  if (options.gatewayPort !== undefined) env.DEMO_PORT = String(options.gatewayPort);
-  if (options.idpPort !== undefined) env.DEMO_IDP_PORT = String(options.idpPort);
-  if (options.appPort !== undefined) env.DEMO_APP_PORT = String(options.appPort);
-
-  // The YAML is the one source of truth: the provider and the app listen where it says they are.
-  const config = loadConfigFile(DEMO_CONFIG_FILE, env);
-  const publicUrl = config.server.publicUrl.replace(/\/$/, '');
-  const idpPort = portOf(config.oidc.issuer);
-  const appUrls = [...new Set(config.upstreams.flatMap((u) => (u.url ? [new URL(u.url).origin] : [])))];
-  if (appUrls.length !== 1 || !appUrls[0]) throw new Error(`${DEMO_CONFIG_FILE}: expected every upstream to be the one legacy app`);
-  const appPort = portOf(appUrls[0]);
+  const ports = { DEMO_PORT: options.gatewayPort, DEMO_IDP_PORT: options.idpPort, DEMO_PARTNERS_PORT: options.partnersPort, DEMO_APP_PORT: options.appPort, DEMO_ADMIN_PORT: options.adminPort };
+  for (const [name, port] of Object.entries(ports)) if (port !== undefined) env[name] = String(port);
 
   const closers: Array<() => Promise<void>> = [];
-  // Gateway first (it drains in-flight requests), then the app and the provider; every one is closed even
-  // when an earlier one fails.
+  // Gateway first (it drains in-flight requests), then the app, the providers and Redis; every one is closed
+  // even when an earlier one fails.
   const closeAll = async () => {
     const failures: unknown[] = [];
     for (const close of closers.splice(0).reverse()) await close().catch((err: unknown) => failures.push(err));
@@ -81,20 +103,44 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   };
   const logs: string[] = [];
   try {
-    const idp = await startIdp({
-      port: idpPort,
-      users: demoUsers,
-      clients: [
-        {
-          clientId: DEMO_CLIENT_ID,
-          clientSecret: config.oidc.clientSecret,
-          redirectUris: [`${publicUrl}/oauth2/callback`],
-          postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/oauth2/signed_out`],
-          authMethod: config.oidc.clientAuthMethod,
-        },
-      ],
-    });
-    closers.push(() => idp.close());
+    const sessions = await startSessionStore(env);
+    closers.push(() => sessions.close());
+    Object.assign(env, sessions.env);
+
+    // The YAML is the one source of truth: the providers and the app listen where it says they are.
+    const config = loadConfigFile(DEMO_CONFIG_FILE, env);
+    const publicUrl = config.server.publicUrl.replace(/\/$/, '');
+    const appUrls = [...new Set(config.upstreams.flatMap((u) => (u.url ? [new URL(u.url).origin] : [])))];
+    if (appUrls.length !== 1 || !appUrls[0]) throw new Error(`${DEMO_CONFIG_FILE}: expected every upstream to be the one legacy app`);
+    const appPort = portOf(appUrls[0]);
+    if (config.admin.listen === '' || config.admin.listen.host !== ADMIN_HOST) {
+      throw new Error(`${DEMO_CONFIG_FILE}: the demo's admin.listen must be on ${ADMIN_HOST}`);
+    }
+    const adminListen = config.admin.listen;
+
+    // One after the other: a provider that fails to start must not leave another starting unseen by closeAll.
+    const idps: Array<readonly [string, string]> = [];
+    for (const provider of config.providers) {
+      const users = demoUsersByProvider[provider.id];
+      if (!users) throw new Error(`${DEMO_CONFIG_FILE}: the demo has no users for provider "${provider.id}" (demo/users.ts)`);
+      const idp = await startIdp({
+        port: portOf(provider.issuer),
+        users,
+        // Both providers are on 127.0.0.1, and browsers share cookies across ports: keep their names apart.
+        cookieSuffix: `_${provider.id}`,
+        clients: [
+          {
+            clientId: provider.clientId,
+            clientSecret: provider.clientSecret,
+            redirectUris: [`${publicUrl}/oauth2/callback`],
+            postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/oauth2/signed_out`],
+            authMethod: provider.clientAuthMethod,
+          },
+        ],
+      });
+      closers.push(() => idp.close());
+      idps.push([provider.id, idp.issuer]);
+    }
     const app = await startLegacyApp(appPort);
     closers.push(() => app.close());
 
@@ -104,45 +150,29 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     const gateway = await buildApp(config, { logStream });
     closers.push(() => stopGateway(gateway));
     await gateway.app.listen({ host: config.server.listen.host, port: config.server.listen.port });
+    await gateway.admin?.listen({ host: adminListen.host, port: adminListen.port });
     await withTimeout(
       gateway.services.providers.whenAllReady,
       PROVIDER_READY_TIMEOUT_MS,
-      `the gateway could not load the provider's metadata from ${config.oidc.issuer} within ${PROVIDER_READY_TIMEOUT_MS / 1000}s`,
+      `the gateway could not load the providers' metadata (${config.providers.map((p) => p.issuer).join(', ')}) within ${PROVIDER_READY_TIMEOUT_MS / 1000}s`,
     );
-    return { url: publicUrl, idpUrl: idp.issuer, appUrl: app.url, config, logs, close: closeAll };
+    const idpUrls = Object.fromEntries(idps);
+    return {
+      url: publicUrl,
+      idpUrl: idps[0]?.[1] ?? '',
+      idpUrls,
+      appUrl: app.url,
+      adminUrl: `http://${adminListen.host}:${adminListen.port}`,
+      adminToken: config.admin.tokens[0] ?? '',
+      redisUrl: sessions.startedRedisUrl,
+      config,
+      logs,
+      close: closeAll,
+    };
   } catch (err) {
     await closeAll().catch(() => undefined); // the start-up error is the one to report
     throw err;
   }
-}
-
-/** The text `npm run demo` prints once everything is up. */
-export function demoBanner(demo: RunningDemo): string {
-  // Who may open /admin is read from the configuration, so the banner cannot drift from the policy.
-  const admin = demo.config.upstreams.find((u) => u.path === '/admin');
-  const adminGroups = admin?.allow.groups ?? [];
-  const mayOpenAdmin = (groups: string[]) => adminGroups.length === 0 || groups.some((g) => adminGroups.includes(g));
-  const width = Math.max(...demoUsers.map((u) => u.preferredUsername.length));
-  const users = demoUsers.map((user) => {
-    const what = mayOpenAdmin(user.groups) ? 'can open /admin' : 'gets 403 on /admin, / works';
-    return `    ${user.preferredUsername.padEnd(width)}  groups: ${user.groups.join(', ')}; ${what}`;
-  });
-  return [
-    '',
-    'authgate demo is running.',
-    '',
-    `  Open ${demo.url}/ in a browser.`,
-    '',
-    `  Sign in at the demo identity provider (${demo.idpUrl}) with any password as:`,
-    ...users,
-    '',
-    `  Admin area:  ${demo.url}/admin`,
-    `  Sign out:    ${demo.url}/oauth2/sign_out`,
-    `  The legacy app itself (no login; it only shows what the gateway forwards): ${demo.appUrl}/`,
-    '',
-    'Ctrl-C to stop.',
-    '',
-  ].join('\n');
 }
 
 /** `npm run demo`: start, print the banner, stop on SIGINT/SIGTERM with exit code 0. */
@@ -156,13 +186,16 @@ async function main(): Promise<void> {
   }
   console.log(demoBanner(demo));
 
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // One Ctrl-C can arrive twice: the terminal signals the whole process group, and tsx (npm run demo)
+      // signals its child again when the child has not confirmed within 30 ms, as on a busy machine.
+      if (Date.now() - stoppingSince < SAME_CTRL_C_MS) return;
       process.stderr.write(`demo: ${signal} again, stopping now\n`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     demo.close().then(
       () => {
         console.log('demo stopped');
@@ -190,7 +223,7 @@ function describeStartError(err: unknown): string {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   if (e.code === 'EADDRINUSE') {
     const where = e.address && e.port ? `${e.address}:${e.port}` : 'a port';
-    return `${where} is already in use; set DEMO_PORT, DEMO_IDP_PORT and DEMO_APP_PORT to free ports (defaults 4180, 4181, 4182)`;
+    return `${where} is already in use; set DEMO_PORT, DEMO_IDP_PORT, DEMO_APP_PORT, DEMO_PARTNERS_PORT and DEMO_ADMIN_PORT to free ports (defaults 4180 to 4184)`;
   }
   return err instanceof Error ? err.message : String(err);
 }

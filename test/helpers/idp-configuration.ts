@@ -65,7 +65,12 @@ export function providerConfiguration({ options, users, apiClient, providerKey, 
       },
     ],
     jwks: { keys: [providerKey.jwk] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url')],
+      ...(options.cookieSuffix
+        ? { names: { session: `_session${options.cookieSuffix}`, interaction: `_interaction${options.cookieSuffix}`, resume: `_interaction_resume${options.cookieSuffix}` } }
+        : {}),
+    },
     clockTolerance: options.clockTolerance ?? 0,
     ...(options.idTokenSigningAlgs ? { enabledJWA: { idTokenSigningAlgValues: options.idTokenSigningAlgs } } : {}),
     conformIdTokenClaims: false,

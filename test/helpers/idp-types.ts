@@ -30,6 +30,12 @@ export interface IdpOptions {
    * default ["RS256"]. The provider itself keeps signing with RS256; tests forge the others with `signJwt`.
    */
   idTokenSigningAlgs?: SigningAlgorithmWithNone[];
+  /**
+   * Appended to the provider's cookie names (`_session`, `_interaction`, `_interaction_resume`). Browsers do
+   * not keep cookies apart by port, so two providers on 127.0.0.1 in one browser need different names, or
+   * each one's cookies overwrite the other's (a sign-out at one then finds no session there). Default: none.
+   */
+  cookieSuffix?: string;
 }
 
 /** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
