@@ -48,7 +48,8 @@ export async function startTwoProviders(options: TwoProviderOptions = {}): Promi
   };
   const [corp, partners, upstream] = await Promise.all([
     startIdp({ clients: [client] }),
-    startIdp({ clients: [client], ...options.partners }),
+    // Cookie jars (like browsers) keep cookies per host, not per port: the second provider names its own.
+    startIdp({ clients: [client], cookieSuffix: 'partners', ...options.partners }),
     startUpstream(),
   ]);
   const { oidc, ...rest } = baseConfig({ publicUrl, issuer: corp.issuer, upstreamUrl: upstream.url, listenPort: port });

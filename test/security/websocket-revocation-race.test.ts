@@ -58,14 +58,19 @@ for (const store of ['cookie', 'redis'] as const) {
       await redis?.close();
     });
 
-    for (const [how, end] of [
-      ['the admin ends the user', (s: AdminStack) => s.admin('DELETE', '/admin/sessions?user=alice')],
-      ['the admin ends that session', async (s: AdminStack) => {
-        const sessions = ((await (await s.admin('GET', '/admin/sessions?user=alice')).json()) as { sessions?: Array<{ id: string }> }).sessions;
-        return s.admin('DELETE', `/admin/sessions/${sessions?.at(-1)?.id ?? 'cookie-store-cannot-list'}`);
-      }],
-    ] as const) {
-      it(`${how}: the socket that opens after it closes within 5 s`, { skip: store === 'cookie' && how === 'the admin ends that session' ? 'the cookie store cannot list session ids' : false }, async () => {
+    const endings: Array<readonly [string, (s: AdminStack) => Promise<Response>]> = [['the admin ends the user', (s) => s.admin('DELETE', '/admin/sessions?user=alice')]];
+    // Only the Redis store can list session ids (the cookie store answers 501), so only there is one ended by id.
+    if (store === 'redis') {
+      endings.push([
+        'the admin ends that session',
+        async (s) => {
+          const sessions = ((await (await s.admin('GET', '/admin/sessions?user=alice')).json()) as { sessions?: Array<{ id: string }> }).sessions;
+          return s.admin('DELETE', `/admin/sessions/${sessions?.at(-1)?.id ?? 'none-listed'}`);
+        },
+      ]);
+    }
+    for (const [how, end] of endings) {
+      it(`${how}: the socket that opens after it closes within 5 s`, async () => {
         const alice = await s.stack.signIn('alice');
         const atApp = held.nextHandshake();
         const handshake = connect(`${s.wsBase}/held/socket`, { cookie: cookieOf(alice, s.stack.publicUrl) });
