@@ -55,7 +55,7 @@ export function summarise(session: SessionData, lifetime: Lifetime, primary: str
 /** Builds the admin API's instance (not listening: the caller listens on admin.listen). */
 export function createAdminServer(
   config: Config['admin'],
-  deps: { sessionControl: SessionControl; lifetime: Lifetime; log: Logger; now: () => number; providers: Pick<Providers, 'primary'> },
+  deps: { sessionControl: SessionControl; lifetime: Lifetime; log: Logger; now: () => number; providers: Pick<Providers, 'primary' | 'byId'> },
 ): FastifyInstance {
   const { sessionControl: control, lifetime, now } = deps;
   const primary = deps.providers.primary.id;
@@ -86,13 +86,29 @@ export function createAdminServer(
     return undefined;
   };
 
+  /**
+   * The optional `provider` query parameter: every provider when absent (`all`), else a configured id; null
+   * after answering 400. The same `sub` at two providers is two people: this tells them apart.
+   */
+  const providerOf = (request: FastifyRequest, reply: FastifyReply): { id: string } | 'all' | null => {
+    const provider = (request.query as { provider?: unknown }).provider;
+    if (provider === undefined) return 'all';
+    if (typeof provider === 'string' && deps.providers.byId(provider)) return { id: provider };
+    void fail(reply, 400, 'invalid_request', 'provider=ID names one configured provider (providers[].id, or "default" with oidc:); leave it out for all.');
+    return null;
+  };
+
   app.get('/admin/sessions', async (request, reply) => {
     const user = userOf(request, reply);
     if (user === undefined) return reply;
+    const provider = providerOf(request, reply);
+    if (provider === null) return reply;
     if (!control.canList) {
       return fail(reply, 501, 'not_implemented', 'The cookie session store keeps sessions in browsers: they cannot be listed. Use session.store: redis.');
     }
-    const sessions = (await control.listUserSessions(user)).map((session) => summarise(session, lifetime, primary));
+    const sessions = (await control.listUserSessions(user))
+      .map((session) => summarise(session, lifetime, primary))
+      .filter((session) => provider === 'all' || session.provider === provider.id);
     audit(request, 'list', { user, count: sessions.length });
     return reply.header('cache-control', 'no-store').send({ sessions });
   });
@@ -108,8 +124,12 @@ export function createAdminServer(
   app.delete('/admin/sessions', async (request, reply) => {
     const user = userOf(request, reply);
     if (user === undefined) return reply;
-    const revoked = await control.endUserSessions(user, now());
-    audit(request, 'end-user-sessions', { user, count: revoked });
+    const provider = providerOf(request, reply);
+    if (provider === null) return reply;
+    // The primary provider's sessions name no provider (session/types.ts).
+    const only = provider === 'all' ? undefined : { provider: provider.id === primary ? undefined : provider.id };
+    const revoked = await control.endUserSessions(user, now(), only);
+    audit(request, 'end-user-sessions', { user, count: revoked, ...(provider === 'all' ? {} : { provider: provider.id }) });
     return reply.header('cache-control', 'no-store').send({ revoked });
   });
 

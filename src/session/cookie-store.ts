@@ -142,8 +142,8 @@ export function createCookieStore(options: {
       endings.publish({ ids: [id] });
       return Promise.resolve(true);
     },
-    endUserSessions(sub, at) {
-      const logout = { sub, at, anyProvider: true };
+    endUserSessions(sub, at, only) {
+      const logout = only ? { sub, at, provider: only.provider } : { sub, at, anyProvider: true };
       revocations.add(logout);
       endings.publish({ logout });
       return Promise.resolve(0);

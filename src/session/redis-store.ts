@@ -151,8 +151,8 @@ export function createRedisStore(options: {
     readSession,
     isEnded: () => false,
     endSession: async (id) => (await records.remove([id])) > 0,
-    // An admin ends the user's sessions at every provider.
-    endUserSessions: (sub, at) => index.endProviderSessions({ sub, at, anyProvider: true }),
+    // An admin ends the user's sessions at every provider, or at the one named.
+    endUserSessions: (sub, at, only) => index.endProviderSessions(only ? { sub, at, provider: only.provider } : { sub, at, anyProvider: true }),
     endings,
   };
 

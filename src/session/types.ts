@@ -112,8 +112,11 @@ export interface SessionControl {
   isEnded(session: SessionData): boolean;
   /** Ends session `id`; false when the store knows it has no such session (Redis). */
   endSession(id: string): Promise<boolean>;
-  /** Ends the sessions of `sub` created up to `at`; returns how many it knows it ended. */
-  endUserSessions(sub: string, at: number): Promise<number>;
+  /**
+   * Ends the sessions of `sub` created up to `at`, at every provider or, with `only`, at that one (its
+   * `provider` undefined: the primary); returns how many it knows it ended.
+   */
+  endUserSessions(sub: string, at: number, only?: { provider: string | undefined }): Promise<number>;
   /** Where every ended session is announced (this process's, and other replicas' with Redis). */
   endings: SessionEndings;
 }
