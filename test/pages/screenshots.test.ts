@@ -2,17 +2,16 @@
  * Each page in headless Chromium: the real flows reach them (a policy denial, a cancel at the provider, the
  * provider's token endpoint failing, an unreachable application, sign-out), a PNG of each is written to
  * test-artifacts/screenshots/ (kept as artefacts, never compared pixel by pixel), and the test asserts what
- * the page says as a user sees it. The sign-in picker's route belongs to the providers' work: its page is
- * rendered with the gateway's own templates and shown with setContent.
+ * the page says as a user sees it. The sign-in page is reached on a gateway with two real providers.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { renderSignIn } from '../../src/pages/render.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import { freePort, ROOT, startStack, type Stack } from '../helpers/gateway.js';
+import { startTwoProviders, type TwoProviderStack } from '../helpers/two-providers.js';
 
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -137,21 +136,29 @@ describe('pages in a real browser', () => {
     assert.equal(await page.getByRole('link', { name: 'Sign in again' }).getAttribute('href'), '/oauth2/start?rd=%2F');
   });
 
-  it('sign_in.png: one button per provider', async () => {
-    const page = await browser.newPage();
-    const html = renderSignIn(stack.gateway.gateway.services.pages, {
-      providers: [
-        { id: 'staff', name: 'Staff', href: '/oauth2/start?provider=staff&rd=%2Fwiki' },
-        { id: 'partners', name: 'Partners', href: '/oauth2/start?provider=partners&rd=%2Fwiki' },
-      ],
-      target: '/wiki',
-      requestId: 'screenshot',
-    });
-    await page.setContent(html);
-    const text = await shoot(page, 'sign_in');
-    assert.match(text, /Sign in\s+Choose how you want to sign in\.\s+Staff\s+Partners/);
-    assert.match(text, /After signing in you go on to \/wiki\./);
-    assert.equal(await page.getByRole('link', { name: 'Partners' }).getAttribute('href'), '/oauth2/start?provider=partners&rd=%2Fwiki');
+  it('sign_in.png: one button per provider, each starting at its provider', async () => {
+    let two: TwoProviderStack | undefined;
+    try {
+      two = await startTwoProviders({
+        configure: (tree) => {
+          tree.pages = { title: 'Acme Portal', footer: 'Need help? it-help@acme.example' };
+          const [staff, partners] = tree.providers ?? [];
+          if (staff) staff.name = 'Staff';
+          if (partners) partners.name = 'Partners';
+        },
+      });
+      const page = await browser.newPage();
+      await page.goto(`${two.publicUrl}/wiki/start`);
+      assert.equal(new URL(page.url()).pathname, '/oauth2/sign_in');
+      const text = await shoot(page, 'sign_in');
+      assert.match(text, /Sign in\s+Choose how you want to sign in\.\s+Staff\s+Partners/);
+      assert.match(text, /After signing in you go on to \/wiki\/start\./);
+      assert.match(text, /Request id: \S+/);
+      await page.getByRole('link', { name: 'Partners' }).click();
+      await page.waitForURL((url) => url.origin === two?.partners.issuer);
+    } finally {
+      await two?.close();
+    }
   });
 
   it('loaded nothing from outside the machine', () => {
