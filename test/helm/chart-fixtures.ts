@@ -16,7 +16,7 @@ export const CLIENT_SECRET = 'chart-test-client-secret';
 /** The least the default values need to render: the two secrets. */
 export const SECRETS = { 'secrets.clientSecret': CLIENT_SECRET, 'secrets.sessionKey': TEST_SESSION_KEY };
 /** What the gateway's environment holds in a pod: every ${VAR} the rendered configs use. */
-export const POD_ENV = { OIDC_CLIENT_SECRET: CLIENT_SECRET, SESSION_KEY: TEST_SESSION_KEY, REDIS_PASSWORD: 'redis-pass' };
+export const POD_ENV = { OIDC_CLIENT_SECRET: CLIENT_SECRET, SESSION_KEY: TEST_SESSION_KEY, REDIS_PASSWORD: 'redis-pass', PARTNER_CLIENT_SECRET: 'partner-secret' };
 /** The chart's examples directory. */
 export const EXAMPLES_DIR = join(CHART_DIR, 'examples');
 /** The example values files, sorted. */
