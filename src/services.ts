@@ -106,7 +106,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const transactions = createTransactions(cookieNames, boxes.transaction);
   const sessionAccess = { store, refresher, lifetime, now, providers };
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
-  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, publicUrl: config.server.publicUrl });
+  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers });
   const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin });
   const pages = loadPages(config.pages, config.server.publicUrl);
   return {

@@ -22,7 +22,7 @@ export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: stri
 export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider) => FastifyReply;
 
 /** Creates the two ways into a login for one gateway. */
-export function createBeginLogin(deps: { transactions: Transactions; providers: Providers; publicUrl: string }): { beginLogin: BeginLogin; loginAt: LoginAt } {
+export function createBeginLogin(deps: { transactions: Transactions; providers: Providers }): { beginLogin: BeginLogin; loginAt: LoginAt } {
   const { transactions, providers } = deps;
   const loginAt: LoginAt = (request, reply, rd, provider) => {
     const { transaction, writes } = transactions.begin(rd, provider.id, request.authgate.cookies);
