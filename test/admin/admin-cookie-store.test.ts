@@ -6,13 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserClient } from '../helpers/browser-client.js';
 import { TEST_SESSION_KEY } from '../helpers/gateway.js';
 import { sealBoxesFor } from '../helpers/seal.js';
 import { createTestClock } from '../helpers/test-clock.js';
-import { connect, type OpenClient } from '../proxy/ws-echo-fixtures.js';
-import { within } from '../proxy/ws-fixtures.js';
-import { cookieOf, signedIn, startAdminStack, type AdminStack } from './admin-fixtures.js';
+import { endedWithin5s, signedIn, socketOpener, startAdminStack, type AdminStack } from './admin-fixtures.js';
 
 describe('admin API with the cookie store', () => {
   let s: AdminStack;
@@ -22,18 +19,7 @@ describe('admin API with the cookie store', () => {
   });
   after(() => s?.close());
 
-  const openSocket = async (browser: BrowserClient): Promise<OpenClient> => {
-    const handshake = await connect(`${s.wsBase}/ws`, { cookie: cookieOf(browser, s.stack.publicUrl) });
-    assert.equal(handshake.kind, 'open');
-    const { client } = handshake;
-    client.ws.send('ping');
-    assert.equal((await client.nextMessage()).data.toString(), 'ping');
-    return client;
-  };
-  const endedWithin5s = async (client: OpenClient) => {
-    const closed = await within(client.closeEvent, 'the WebSocket to close after its session ended', 5_000);
-    assert.deepEqual(closed, { code: 1008, reason: 'session ended' });
-  };
+  const openSocket = socketOpener(() => s);
 
   it('cannot list: 501 with a JSON message', async () => {
     const response = await s.admin('GET', '/admin/sessions?user=alice');

@@ -7,7 +7,8 @@ import type { BrowserClient } from '../helpers/browser-client.js';
 import { freePort, startStack, type ConfigTree, type Stack } from '../helpers/gateway.js';
 import { demoUsers, type IdpUser } from '../helpers/idp-accounts.js';
 import type { TestClock } from '../helpers/test-clock.js';
-import { startWsUpstream, type WsUpstream } from '../proxy/ws-echo-fixtures.js';
+import { connect, startWsUpstream, type OpenClient, type WsUpstream } from '../proxy/ws-echo-fixtures.js';
+import { within } from '../proxy/ws-fixtures.js';
 
 /** The two admin tokens the stack accepts (index 0 and 1). */
 export const ADMIN_TOKENS = ['admin-token-zero-0123456789abcdef', 'admin-token-one-0123456789abcdef'] as const;
@@ -87,4 +88,23 @@ export async function signedIn(browser: BrowserClient, url: string): Promise<boo
   await response.body?.cancel();
   assert.ok(response.status === 200 || response.status === 302, `unexpected ${response.status}`);
   return response.status === 200;
+}
+
+/** Opens a WebSocket to the echo upstream through the gateway with the browser's cookie; the echo proves it is live. */
+export function socketOpener(stackOf: () => AdminStack): (browser: BrowserClient) => Promise<OpenClient> {
+  return async (browser) => {
+    const s = stackOf();
+    const handshake = await connect(`${s.wsBase}/ws`, { cookie: cookieOf(browser, s.stack.publicUrl) });
+    assert.equal(handshake.kind, 'open');
+    const { client } = handshake;
+    client.ws.send('ping');
+    assert.equal((await client.nextMessage()).data.toString(), 'ping');
+    return client;
+  };
+}
+
+/** The close the gateway sends when the socket's session ends, within 5 s (the bound is the assertion). */
+export async function endedWithin5s(client: OpenClient): Promise<void> {
+  const closed = await within(client.closeEvent, 'the WebSocket to close after its session ended', 5_000);
+  assert.deepEqual(closed, { code: 1008, reason: 'session ended' });
 }

@@ -6,24 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { BrowserClient } from '../helpers/browser-client.js';
+import type { SessionSummary } from '../../src/admin/admin-server.js';
 import { startRedis, type StartedRedis } from '../helpers/redis.js';
 import { createTestClock } from '../helpers/test-clock.js';
-import { connect, type OpenClient } from '../proxy/ws-echo-fixtures.js';
-import { within } from '../proxy/ws-fixtures.js';
-import { cookieOf, signedIn, startAdminStack, type AdminStack } from './admin-fixtures.js';
+import { endedWithin5s, signedIn, socketOpener, startAdminStack, type AdminStack } from './admin-fixtures.js';
 
-interface Listed {
-  id: string;
-  user: string;
-  email: string | null;
-  provider: string;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  userAgent: string | null;
-  remoteAddr: string | null;
-}
+/** A listed session, as the admin API answers it. */
+type Listed = SessionSummary;
 
 describe('admin API with the Redis store', () => {
   let redis: StartedRedis;
@@ -48,20 +37,7 @@ describe('admin API with the Redis store', () => {
     assert.equal(response.headers.get('cache-control'), 'no-store');
     return ((await response.json()) as { sessions: Listed[] }).sessions;
   };
-  /** Opens a WebSocket through the gateway with the browser's cookie; the echo proves it is live. */
-  const openSocket = async (browser: BrowserClient): Promise<OpenClient> => {
-    const handshake = await connect(`${s.wsBase}/ws`, { cookie: cookieOf(browser, s.stack.publicUrl) });
-    assert.equal(handshake.kind, 'open');
-    const { client } = handshake;
-    client.ws.send('ping');
-    assert.equal((await client.nextMessage()).data.toString(), 'ping');
-    return client;
-  };
-  /** The close the gateway sends when the session ends, within 5 s of `since` (the bound is the assertion). */
-  const endedWithin5s = async (client: OpenClient) => {
-    const closed = await within(client.closeEvent, 'the WebSocket to close after its session ended', 5_000);
-    assert.deepEqual(closed, { code: 1008, reason: 'session ended' });
-  };
+  const openSocket = socketOpener(() => s);
 
   it('lists the sessions of a user with who, when and where from, and nothing secret', async () => {
     const before = Date.now();
