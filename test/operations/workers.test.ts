@@ -15,7 +15,9 @@ describe('worker processes', () => {
     stack = await startCliStack({
       configure: (c) => (c.server = { ...c.server, workers: 2, metricsListen: `127.0.0.1:${metricsPort}`, shutdownDelay: '100ms' }),
     });
-    await waitForOutput(stack.proc, (out) => out.split('Server listening').length - 1 >= 2);
+    // Each worker discovers the provider on its own: one that has not yet answers a login with 503.
+    const count = (out: string, text: string) => out.split(text).length - 1;
+    await waitForOutput(stack.proc, (out) => count(out, 'Server listening') >= 2 && count(out, 'provider metadata loaded') >= 2);
   });
   after(() => stack.close());
 
