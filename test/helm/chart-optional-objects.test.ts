@@ -60,6 +60,16 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
       assert.ok(one<Service>(separate, 'Service').spec.ports.some((p) => p.name === 'metrics' && p.targetPort === 'metrics'));
       assert.equal(gateway(one<Deployment>(separate, 'Deployment')).ports?.find((p) => p.name === 'metrics')?.containerPort, 9464);
     });
+
+    it('an admin port on the pod when admin.listen is set, never on the Service', async () => {
+      const none = await helmTemplate([], SECRETS);
+      assert.equal(gateway(one<Deployment>(none, 'Deployment')).ports?.find((p) => p.name === 'admin'), undefined);
+      for (const listen of ['127.0.0.1:9091', '0.0.0.0:9092']) {
+        const objects = await helmTemplate([], { ...SECRETS, 'config.admin.listen': listen, 'config.admin.tokens[0]': '${ADMIN_TOKEN}' });
+        assert.equal(gateway(one<Deployment>(objects, 'Deployment')).ports?.find((p) => p.name === 'admin')?.containerPort, portOf(listen), listen);
+        assert.ok(!one<Service>(objects, 'Service').spec.ports.some((p) => p.name === 'admin' || p.targetPort === 'admin'), 'the Service never exposes the admin API');
+      }
+    });
   });
 
 

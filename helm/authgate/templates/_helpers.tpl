@@ -124,6 +124,20 @@ The port of a "host:port" listen address (given as the template's context); fail
 {{- end }}
 
 {{/*
+The admin API's port when config.admin.listen is set, else "". A loopback address is allowed here (unlike
+listen and metricsListen): kubectl port-forward reaches it, and nothing else can.
+*/}}
+{{- define "authgate.adminPort" -}}
+{{- $a := toString (dig "admin" "listen" "" (.Values.config | default dict)) }}
+{{- if $a }}
+{{- if not (regexMatch "^(\\[[0-9A-Fa-f:.]+\\]|[^:\\[\\]]+):[0-9]{1,5}$" $a) }}
+{{- fail (printf "authgate: config.admin.listen must be \"host:port\" (e.g. \"127.0.0.1:9091\"), got %q" $a) }}
+{{- end }}
+{{- regexFind "[0-9]+$" $a }}
+{{- end }}
+{{- end }}
+
+{{/*
 The metrics port when config.server.metricsListen is set, else "".
 */}}
 {{- define "authgate.metricsPort" -}}
