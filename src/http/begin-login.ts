@@ -8,9 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OidcProvider } from '../oidc/provider.js';
 import type { Providers } from '../oidc/providers.js';
 import type { Transactions } from '../session/transaction.js';
+import { signInPageHref } from '../url/login-paths.js';
 
-/** The sign-in page with one button per provider. */
-export const SIGN_IN_PATH = '/oauth2/sign_in';
 
 /**
  * Answers 302 to the provider, or to the sign-in page when `accepted` (the target's `providers`, all when
@@ -33,7 +32,7 @@ export function createBeginLogin(deps: { transactions: Transactions; providers: 
   const beginLogin: BeginLogin = (request, reply, rd, accepted) => {
     const only = accepted === undefined ? (providers.list.length === 1 ? providers.primary : undefined) : accepted.length === 1 ? providers.byId(accepted[0]) : undefined;
     if (only) return loginAt(request, reply, rd, only);
-    return reply.header('cache-control', 'no-store').redirect(`${SIGN_IN_PATH}?rd=${encodeURIComponent(rd)}`, 302);
+    return reply.header('cache-control', 'no-store').redirect(signInPageHref(rd), 302);
   };
   return { beginLogin, loginAt };
 }

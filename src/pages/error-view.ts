@@ -2,6 +2,7 @@
  * The view of an error page: the status, what happened in words a user understands (never a reason code),
  * who is signed in, the ways on (sign in again with the original target, try again, home) and the request id.
  */
+import { startHref } from '../url/login-paths.js';
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, type ErrorCodeValue, type GatewayError } from '../errors.js';
 import { userOf } from '../identity.js';
@@ -27,8 +28,6 @@ interface Wording {
 
 const CALLBACK_PATH = '/oauth2/callback';
 
-/** Where "Sign in again" starts: one place, so a sign-in picker can take over. */
-export const SIGN_IN_PATH = '/oauth2/start';
 
 const WORDING: Record<ErrorCodeValue, Wording> = {
   [ErrorCode.providerUnavailable]: {
@@ -176,7 +175,5 @@ function hrefOf(way: Way, target: string, here: string, method: string, publicUr
   }
 }
 
-/** The link that starts a sign-in returning to `target` (a safe same-origin path). */
-export function signInHref(target: string): string {
-  return `${SIGN_IN_PATH}?rd=${encodeURIComponent(target)}`;
-}
+/** The link that starts a sign-in returning to `target` (a safe same-origin path): with several providers, /oauth2/start offers those the target accepts. */
+export const signInHref = (target: string): string => startHref(target);

@@ -10,6 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { safeRedirectTarget } from '../session/transaction.js';
 import { canonicalHost } from '../url/host.js';
 import { normaliseTarget } from '../url/normalise-path.js';
+import { START_PATH } from '../url/login-paths.js';
 
 /** The header that asks `/oauth2/auth/*` (Envoy) for the redirect: its query string is not authgate's. */
 export const REDIRECT_HEADER = 'x-authgate-redirect';
@@ -51,7 +52,7 @@ export function createSignInRedirect(publicUrl: string): SignInRedirect {
   const publicScheme = base.protocol.slice(0, -1);
   const publicHost = base.hostname.toLowerCase();
   const publicPort = base.port || DEFAULT_PORT[publicScheme];
-  const startUrl = `${base.origin}/oauth2/start?rd=`;
+  const startUrl = `${base.origin}${START_PATH}?rd=`;
 
   /** True when the original was on publicUrl's origin: same host and port, and same scheme when one is known. */
   function sameOrigin(request: FastifyRequest, original: ReportedOriginal): boolean {

@@ -4,13 +4,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { LoginAt } from '../http/begin-login.js';
-import { SIGN_IN_PATH } from '../http/begin-login.js';
 import { sendPage } from '../http/replies.js';
 import type { Providers } from '../oidc/providers.js';
 import type { Pages } from '../pages/load-pages.js';
 import { renderSignIn } from '../pages/render.js';
 import type { RouteTable } from '../proxy/upstreams.js';
 import { safeRedirectTarget } from '../session/transaction.js';
+import { SIGN_IN_PATH, startHref } from '../url/login-paths.js';
 import { providersFor } from './login-choices.js';
 
 /** Registers /oauth2/sign_in. */
@@ -23,7 +23,7 @@ export function registerSignIn(app: FastifyInstance, deps: { loginAt: LoginAt; p
     const buttons = offered.map((provider) => ({
       id: provider.id,
       name: provider.settings.name,
-      href: `/oauth2/start?provider=${encodeURIComponent(provider.id)}&rd=${encodeURIComponent(rd)}`,
+      href: startHref(rd, provider.id),
     }));
     return sendPage(reply, 200, renderSignIn(pages, { providers: buttons, target: rd, requestId: String(request.id) }));
   });

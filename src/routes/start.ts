@@ -10,6 +10,7 @@ import { sendGatewayError } from '../http/replies.js';
 import type { Providers } from '../oidc/providers.js';
 import type { RouteTable } from '../proxy/upstreams.js';
 import { safeRedirectTarget } from '../session/transaction.js';
+import { START_PATH } from '../url/login-paths.js';
 import { providersFor } from './login-choices.js';
 
 /** Registers /oauth2/start. */
@@ -18,7 +19,7 @@ export function registerStart(
   deps: { beginLogin: BeginLogin; loginAt: LoginAt; providers: Providers; routes: RouteTable; publicUrl: string },
 ): void {
   const { beginLogin, loginAt, providers, publicUrl } = deps;
-  app.get('/oauth2/start', async (request, reply) => {
+  app.get(START_PATH, async (request, reply) => {
     const query = request.query as { rd?: unknown; provider?: unknown };
     const rd = safeRedirectTarget(query.rd, publicUrl);
     if (query.provider === undefined) {
