@@ -44,10 +44,11 @@ export function startStepUpStack(options: StackOptions & { redisUrl?: string; re
   });
 }
 
-/** The session a browser's cookies carry at this gateway, read by the gateway's own store (null: none). */
-export async function sessionOf(stack: Stack, browser: BrowserClient): Promise<SessionData | null> {
+/** The session a browser's cookies (or a Cookie header) carry at this gateway, read by the gateway's own store (null: none). */
+export async function sessionOf(stack: Stack, browser: BrowserClient | string): Promise<SessionData | null> {
   const cookies = new Map<string, string>();
-  for (const pair of (browser.jar.cookieHeader(stack.publicUrl) ?? '').split('; ')) {
+  const header = typeof browser === 'string' ? browser : (browser.jar.cookieHeader(stack.publicUrl) ?? '');
+  for (const pair of header.split('; ')) {
     const eq = pair.indexOf('=');
     if (eq > 0) cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
