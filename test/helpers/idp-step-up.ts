@@ -61,10 +61,16 @@ export function setUpStepUp(configuration: Configuration, options: IdpOptions): 
     attach(provider) {
       if (!on) return;
       provider.use(async (ctx, next) => {
-        if (ctx.method !== 'POST' || !/^\/interaction\/[^/]+$/.test(ctx.path)) return next();
+        if (ctx.method !== 'POST' || !/^\/interaction\/[^/]+$/.test(ctx.path)) {
+          await next();
+          return;
+        }
         // The interaction, not the form, says whether this is the login: the consent form goes on untouched.
         const details = await provider.interactionDetails(ctx.req, ctx.res).catch(() => undefined);
-        if (details?.prompt.name !== 'login') return next();
+        if (details?.prompt.name !== 'login') {
+          await next();
+          return;
+        }
         const form = new URLSearchParams(await readBody(ctx));
         const record = { accountId: form.get('login') ?? '', acr: nextAcr ?? ACR_PASSWORD, ts: Math.floor(Date.now() / 1000) - nextAge };
         nextAcr = undefined;

@@ -44,7 +44,7 @@ describe('step-up refused at the callback', () => {
     assert.equal(stack.idp.stepUp.logins.at(-1)?.acr, ACR_PASSWORD);
     assert.equal(stack.idp.authorizationRequests.length, asked + 1, 'one trip to the provider, no loop');
     assert.match(result.response?.headers.get('www-authenticate') ?? '', /error="insufficient_user_authentication"/);
-    const html = await result.response!.text();
+    const html = await result.response.text();
     assert.match(html, /A stronger sign-in is needed/);
     const retry = /href="([^"]*oauth2\/start[^"]*)"/.exec(html)?.[1]?.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&');
     assert.equal(retry, `/oauth2/start?rd=${encodeURIComponent('/mfa/secret')}`, 'the page offers to try again');
@@ -56,7 +56,7 @@ describe('step-up refused at the callback', () => {
     assert.equal((await alice.fetch(`${stack.publicUrl}/`)).status, 200);
 
     // Trying again is the user's click: it starts one more step-up login, which can now succeed.
-    const again = await alice.fetch(new URL(retry!, stack.publicUrl));
+    const again = await alice.fetch(new URL(retry, stack.publicUrl));
     assert.equal(again.status, 302);
     assert.equal(locationOf(again).searchParams.get('acr_values'), ACR_MFA);
     stack.idp.stepUp.setLoginAcr(ACR_MFA);
@@ -72,7 +72,7 @@ describe('step-up refused at the callback', () => {
     // The provider's own max_age check skips a login that just happened: the gateway's check catches it.
     const result = await alice.login(`${stack.publicUrl}/recent/x`, 'alice');
     assert.equal(result.response?.status, 401);
-    assert.match(await result.response!.text(), /A stronger sign-in is needed/);
+    assert.match(await result.response.text(), /A stronger sign-in is needed/);
   });
 
   it('another user at the step-up login is refused with a 401 page, and the old session is kept', async () => {
@@ -85,7 +85,7 @@ describe('step-up refused at the callback', () => {
     const result = await alice.login(`${stack.publicUrl}/mfa/secret`, 'bob');
     assert.equal(stack.idp.stepUp.logins.at(-1)?.accountId, 'bob');
     assert.equal(result.response?.status, 401);
-    assert.match(await result.response!.text(), /Signed in as someone else/);
+    assert.match(await result.response.text(), /Signed in as someone else/);
     assert.equal(await stepUps(stack, 'other_user'), otherUser + 1);
     const kept = await sessionOf(stack, alice);
     assert.equal(kept?.id, before?.id);
