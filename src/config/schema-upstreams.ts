@@ -20,7 +20,7 @@ const allowSchema = z
     /** Says on purpose that any signed-in user may pass, which silences --check's warning; no list may be given with it. */
     anyAuthenticatedUser: flag.default(false),
     /** Step-up (docs/step-up.md): the login's `acr` must be one of these; asked for as `acr_values`, in this order. */
-    acr: z.array(z.string().regex(ACR_VALUE, { message: 'an acr value: visible ASCII without spaces, quotes or "\\"' })).default([]),
+    acr: z.array(z.string().regex(ACR_VALUE, { message: 'an acr value: visible ASCII without spaces, quotes or "\\"' })).optional(),
     /** Step-up: the user must have authenticated (`auth_time`) within this; asked for as `max_age`. */
     maxAge: duration.optional(),
   })

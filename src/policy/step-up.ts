@@ -34,10 +34,11 @@ const rules = new WeakMap<AllowRule, StepUpRule>();
 /** The step-up rule of an `allow` section, or undefined when it asks neither acr nor maxAge. */
 export function stepUpRuleOf(allow: AllowRule): StepUpRule | undefined {
   // The hot path pays two property reads for a route without step-up.
-  if (allow.acr.length === 0 && allow.maxAge === undefined) return undefined;
+  const acr = allow.acr;
+  if ((acr === undefined || acr.length === 0) && allow.maxAge === undefined) return undefined;
   let rule = rules.get(allow);
   if (rule === undefined) {
-    rule = buildRule(allow.acr, allow.maxAge);
+    rule = buildRule(acr ?? [], allow.maxAge);
     rules.set(allow, rule);
   }
   return rule;
