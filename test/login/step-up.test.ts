@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { parseConfigText } from '../../src/config/load.js';
 import { BrowserClient } from '../helpers/browser-client.js';
 import type { Stack } from '../helpers/gateway.js';
 import { redisAvailable, startRedis, type StartedRedis } from '../helpers/redis.js';
@@ -196,5 +197,24 @@ describe('step-up values and oidc.extraAuthorizeParams', () => {
     assert.equal(asked.get('ui_locales'), 'de');
     const plain = await fetch(`${stack.publicUrl}/oauth2/start?rd=%2F`, { redirect: 'manual' });
     assert.equal(locationOf(plain).searchParams.get('acr_values'), ACR_PASSWORD, 'a route without a rule keeps the configured values');
+  });
+});
+
+describe('allow.acr and allow.maxAge in the configuration', () => {
+  const yaml = (allow: string) =>
+    `server: { publicUrl: "https://gw.example.com" }\noidc: { issuer: "https://idp.example.com", clientId: c, clientSecret: s }\nsession: { keys: ["${Buffer.alloc(32, 1).toString('base64')}"] }\n` +
+    `defaults: { allow: ${allow} }\nupstreams: [{ name: a, url: "http://a:1" }, { name: b, path: /b, url: "http://b:1", allow: { groups: [x] } }]\n`;
+
+  it('are inherited with defaults.allow, as a whole', () => {
+    const config = parseConfigText(yaml('{ acr: ["urn:example:mfa"], maxAge: "15m" }'), 'test', {});
+    assert.deepEqual(config.upstreams[0]?.allow.acr, ['urn:example:mfa']);
+    assert.equal(config.upstreams[0]?.allow.maxAge, 15 * 60_000);
+    assert.equal(config.upstreams[1]?.allow.acr, undefined, 'an own allow replaces the default whole');
+  });
+
+  it('refuse an acr value that could not travel in acr_values or a quoted challenge', () => {
+    for (const bad of ['"a b"', '"a\\"b"', '""']) {
+      assert.throws(() => parseConfigText(yaml(`{ acr: [${bad}] }`), 'test', {}), /acr/, bad);
+    }
   });
 });

@@ -6,6 +6,7 @@
  * /oauth2/start, and a refresh that keeps what the login proved. Never a 403.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
 import type { Stack } from '../helpers/gateway.js';
@@ -92,6 +93,35 @@ describe('step-up refused at the callback', () => {
     assert.equal(kept?.identity.sub, 'alice');
     assert.equal((await alice.fetch(`${stack.publicUrl}/`)).status, 200);
     assert.equal(stack.upstream.last()?.headers['x-forwarded-user'], 'alice');
+  });
+});
+
+describe('a WebSocket upgrade that falls short', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStepUpStack();
+  });
+  after(() => stack.close());
+
+  it('gets the 401 challenge, not a login redirect it could not follow', async () => {
+    const alice = await stack.signIn('alice', '/');
+    const url = new URL('/mfa/socket', stack.publicUrl);
+    const status = await new Promise<{ status: number; challenge: string | undefined }>((resolve, reject) => {
+      const req = httpRequest(url, {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', cookie: alice.jar.cookieHeader(url) ?? '', accept: 'text/html' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'] });
+      });
+      req.on('upgrade', (_res, socket) => {
+        socket.destroy();
+        reject(new Error('the upgrade went through'));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.deepEqual(status, { status: 401, challenge: MFA_CHALLENGE });
   });
 });
 
