@@ -19,6 +19,7 @@ import { createProviders, type Providers } from './oidc/providers.js';
 import { loadPages, type Pages } from './pages/load-pages.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
+import { createStepUpGate, type StepUpGate } from './proxy/step-up-gate.js';
 import { RouteTable } from './proxy/upstreams.js';
 import type { SessionAccess } from './session/access.js';
 import { buildCookieNames, type CookieNames } from './session/cookie-names.js';
@@ -81,6 +82,8 @@ export interface Services {
   /** A login at one named provider (/oauth2/start?provider=, the sign-in page). */
   loginAt: LoginAt;
   guard: Guard;
+  /** Step-up rules (allow.acr, allow.maxAge) judged for the guard, forward-auth and /oauth2/start. */
+  stepUp: StepUpGate;
   inFlight: InFlightList<FastifyRequest>;
   drain: DrainState;
   /** The page templates, compiled at start-up (pages.dir read once: a change needs a restart). */
@@ -106,8 +109,9 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const transactions = createTransactions(cookieNames, boxes.transaction);
   const sessionAccess = { store, refresher, lifetime, now, providers };
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
-  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers });
-  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin });
+  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, metrics });
+  const stepUp = createStepUpGate({ providers, now });
+  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin, stepUp });
   const pages = loadPages(config.pages, config.server.publicUrl);
   return {
     config,
@@ -132,6 +136,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     beginLogin,
     loginAt,
     guard,
+    stepUp,
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
     inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),
     drain: { draining: false },

@@ -20,6 +20,10 @@ export interface AuthorizationAsk {
   prompt: string | undefined;
   /** `oidc.extraAuthorizeParams`; the schema refuses the names set here. */
   extraParams: Readonly<Record<string, string>>;
+  /** Step-up (`allow.acr`, space-separated in order): overrides an `acr_values` in extraParams. */
+  acrValues?: string;
+  /** Step-up (`allow.maxAge`, seconds): overrides a `max_age` in extraParams. */
+  maxAge?: number;
 }
 
 /** The provider's authorization URL for a login; `redirectUri` is the gateway's callback. */
@@ -33,6 +37,8 @@ export function buildAuthorizationUrl(provider: Discovered, redirectUri: string,
     code_challenge: pkceChallenge(checks.codeVerifier),
     code_challenge_method: 'S256',
     ...(ask.prompt === undefined ? {} : { prompt: ask.prompt }),
+    ...(ask.acrValues === undefined ? {} : { acr_values: ask.acrValues }),
+    ...(ask.maxAge === undefined ? {} : { max_age: String(ask.maxAge) }),
   });
 }
 

@@ -13,6 +13,7 @@ import type { ProviderConfig } from '../config/schema.js';
 import type { Identity, TokenSet } from '../identity.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
+import type { StepUpAsk } from '../policy/step-up.js';
 import { buildAuthorizationUrl, responseIssuerMatches, type CallbackChecks } from './authorize.js';
 import { clientAuthFor } from './client-auth.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
@@ -124,9 +125,15 @@ export class OidcProvider {
     return responseIssuerMatches(this.discovery.current?.metadata, query);
   }
 
-  /** The provider's authorization URL for a login (code flow, PKCE S256, state and nonce). */
-  authorizationUrl(checks: CallbackChecks, scopes: readonly string[]): URL {
-    return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, { scopes, prompt: this.oidc.prompt, extraParams: this.oidc.extraAuthorizeParams });
+  /** The provider's authorization URL for a login (code flow, PKCE S256, state and nonce; a step-up's acr_values and max_age). */
+  authorizationUrl(checks: CallbackChecks, scopes: readonly string[], stepUp?: StepUpAsk): URL {
+    return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, {
+      scopes,
+      prompt: this.oidc.prompt,
+      extraParams: this.oidc.extraAuthorizeParams,
+      ...(stepUp?.acr === undefined ? {} : { acrValues: stepUp.acr.join(' ') }),
+      ...(stepUp?.maxAge === undefined ? {} : { maxAge: stepUp.maxAge }),
+    });
   }
 
   /** Completes a login (code-grant.ts); rejects with a ProviderError whose face is the page to show. */

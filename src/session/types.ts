@@ -27,6 +27,10 @@ export interface SessionData {
   userAgent?: string;
   /** The client's address at sign-in (request.ip; for the admin API). */
   remoteAddr?: string;
+  /** The login's `acr` (ID token), for step-up rules; absent when the provider did not say (or before step-up). */
+  acr?: string;
+  /** The login's `auth_time` (ID token, epoch seconds), for `allow.maxAge`; kept by refreshes, as the provider keeps it. */
+  authAt?: number;
 }
 
 /** What a refresh attempt under the store's lock produced. */
