@@ -1,5 +1,6 @@
 /** The `oidc` section (the provider and this client's registration) and the `api` section (bearer tokens it issues). */
 import { z } from 'zod';
+import { dpopKeyProblem } from './private-key.js';
 import { duration, flag, httpUrl, regExp, secret } from './schema-types.js';
 
 /**
@@ -19,6 +20,7 @@ export const RESERVED_AUTHORIZE_PARAMS = new Set([
   'prompt',
   'request',
   'request_uri',
+  'dpop_jkt',
 ]);
 
 const PARAM_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -74,6 +76,15 @@ export const oidcSection = z.strictObject({
   /** How often the provider's metadata and JWKS are fetched again. */
   metadataRefresh: duration.prefault('24h'),
   allowInsecureHttp: flag.default(false),
+  /** RFC 9449: tokens bound to the gateway's DPoP key (oidc/dpop-key.ts); off by default. */
+  dpop: flag.default(false),
+  /** The DPoP key (PEM or private JWK); default: derived from session.keys. */
+  dpopKey: secret('the DPoP key is empty; give dpopKey or dpopKeyFile, or leave both out to derive it from session.keys')
+    .superRefine((text, ctx) => {
+      const problem = dpopKeyProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
 });
 
 /** The `api` section's shape: access for clients without a browser session. */

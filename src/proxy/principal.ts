@@ -15,6 +15,7 @@ import { identityFromClaims, identityRules, MissingUserClaim, type IdentityRules
 import type { OidcProvider } from '../oidc/provider.js';
 import type { Providers } from '../oidc/providers.js';
 import { loadSession, type SessionAccess } from '../session/access.js';
+import { upstreamDpopOf, type UpstreamDpop } from './upstream-dpop.js';
 import type { CompiledUpstream, RouteTable } from './upstreams.js';
 
 /** The identity a request acts as, the access token that goes with it, and the provider that vouches for it. */
@@ -24,6 +25,8 @@ export interface Principal {
   source: 'session' | 'bearer';
   /** The id of the provider of the session or of the token's issuer. */
   provider: string;
+  /** A session's DPoP-bound token: what proves it upstream (undefined for a Bearer token). */
+  dpop: UpstreamDpop | undefined;
 }
 
 /** The outcome of looking for a principal. */
@@ -130,7 +133,7 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
       const bearer = isJwt(token) ? checksFor(token) : checks.get(providers.primary)!;
       const claims = isJwt(token) ? await getVerifier(bearer)(token) : await introspect(token);
       const identity = identityFromClaims(claims, bearer.rules, routes.current.claimNames);
-      return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id } };
+      return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id, dpop: undefined } };
     } catch (err) {
       if (err instanceof InvalidAccessToken || err instanceof MissingUserClaim) {
         request.log.info({ reason: err.message }, 'bearer token refused');
@@ -147,7 +150,13 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
     const session = await loadSession(deps.session, request);
     if (session) {
       return {
-        principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session', provider: session.provider ?? providers.primary.id },
+        principal: {
+          identity: session.identity,
+          accessToken: session.tokens.accessToken,
+          source: 'session',
+          provider: session.provider ?? providers.primary.id,
+          dpop: session.tokens.jkt === undefined ? undefined : upstreamDpopOf(providers.ofSession(session)?.dpopKeys, session.tokens),
+        },
       };
     }
     return api.acceptBearerTokens ? fromBearer(request) : NO_PRINCIPAL;
