@@ -78,12 +78,15 @@ export const oidcSection = z.strictObject({
   allowInsecureHttp: flag.default(false),
   /** RFC 9449: tokens bound to the gateway's DPoP key (oidc/dpop-key.ts); off by default. */
   dpop: flag.default(false),
-  /** The DPoP key (PEM or private JWK); default: derived from session.keys. */
-  dpopKey: secret('the DPoP key is empty; give dpopKey or dpopKeyFile, or leave both out to derive it from session.keys')
+  /** The DPoP key (PEM or private JWK); empty or absent: derived from session.keys (oidc/dpop-key.ts). */
+  dpopKey: z
+    .string()
+    .meta({ title: 'secret' })
     .superRefine((text, ctx) => {
-      const problem = dpopKeyProblem(text);
+      const problem = text === '' ? undefined : dpopKeyProblem(text);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
+    .transform((text) => (text === '' ? undefined : text))
     .optional(),
 });
 
