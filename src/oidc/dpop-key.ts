@@ -36,7 +36,7 @@ const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b
 export function loadDpopKeys(oidc: ProviderConfig, sessionKeys: readonly string[]): DpopKeys | undefined {
   if (!oidc.dpop) return undefined;
   const keys = oidc.dpopKey !== undefined ? [dpopKeyOf(parsePrivateKey(oidc.dpopKey))] : sessionKeys.map((text) => deriveDpopKey(text, oidc.issuer, oidc.clientId));
-  return { current: keys[0]!, byJkt: new Map(keys.map((key) => [key.jkt, key])) };
+  return { current: keys[0], byJkt: new Map(keys.map((key) => [key.jkt, key])) };
 }
 
 /** A DPoP key from a private key (its algorithm checked by the schema already). */
@@ -44,7 +44,7 @@ export function dpopKeyOf(privateKey: KeyObject): DpopKey {
   const alg = dpopAlgorithm(privateKey);
   const jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as Record<string, string>;
   // RFC 7638: only the required members, in lexicographic order; the same object is the proof's jwk.
-  const publicJwk: Record<string, string> = jwk.kty === 'OKP' ? { crv: jwk.crv!, kty: 'OKP', x: jwk.x! } : { crv: jwk.crv!, kty: 'EC', x: jwk.x!, y: jwk.y! };
+  const publicJwk: Record<string, string> = jwk.kty === 'OKP' ? { crv: jwk.crv, kty: 'OKP', x: jwk.x } : { crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y };
   const jkt = createHash('sha256').update(JSON.stringify(publicJwk)).digest('base64url');
   const header = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg, jwk: publicJwk })).toString('base64url');
   return { privateKey, alg, publicJwk, jkt, header };

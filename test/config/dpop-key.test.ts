@@ -27,7 +27,7 @@ import { startUpstream, type StartedUpstream } from '../helpers/upstream.js';
 import { load, minimalTree, problemsOf } from './fixtures.js';
 
 const pem = (key: KeyObject) => key.export({ type: 'pkcs8', format: 'pem' }) as string;
-const thumbprintOf = (key: KeyObject) => calculateJwkThumbprint(key.export({ format: 'jwk' }) as JWK);
+const thumbprintOf = (key: KeyObject) => calculateJwkThumbprint(key.export({ format: 'jwk' }));
 
 describe('oidc.dpopKey at load', () => {
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -135,7 +135,7 @@ describe('the DPoP key across gateways, restarts and rotations', () => {
       [ec, pem(ec)],
       [ed, JSON.stringify(ed.export({ format: 'jwk' }))],
     ] as const) {
-      const gateway = await start(ports[0] as number, (tree) => (tree.oidc.dpopKey = text));
+      const gateway = await start(ports[0], (tree) => (tree.oidc.dpopKey = text));
       const { browser, jkt } = await signIn(gateway);
       assert.equal(jkt, await thumbprintOf(key));
       assert.equal((await browser.fetch(`${gateway.url}/again`)).status, 200);
@@ -145,7 +145,7 @@ describe('the DPoP key across gateways, restarts and rotations', () => {
   });
 
   it('keeps proving with an older session key still listed; re-binds at a refresh once it is gone or DPoP is off', async () => {
-    const port = ports[0] as number;
+    const port = ports[0];
     let gateway = await start(port, (tree) => (tree.session.keys = [TEST_SESSION_KEY]));
     const { browser, jkt: first } = await signIn(gateway);
     await stop(gateway);

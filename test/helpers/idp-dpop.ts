@@ -62,7 +62,10 @@ export function recordDpop(provider: Provider, options: IdpDpopOptions | undefin
   const records: IdpDpopRecords = { proofs: [], issuedAccessTokens: [] };
   provider.use(async (ctx, next) => {
     const proof = ctx.get('dpop');
-    if (!proof) return next();
+    if (!proof) {
+      await next();
+      return;
+    }
     try {
       if (options?.refuseNonces && ctx.method === 'POST' && ctx.path === '/token') {
         ctx.status = 400;

@@ -121,7 +121,7 @@ describe('DPoP refused', () => {
     try {
       const result = await stack.browser().login(`${stack.publicUrl}/`, 'alice');
       assert.equal(result.response?.status, 400);
-      assert.match(await (result.response as Response).text(), /refused the sign-in: invalid_grant/);
+      assert.match(await (result.response).text(), /refused the sign-in: invalid_grant/);
       assert.equal(stack.idp.tokenRequests.at(-1)?.status, 400);
     } finally {
       await stack.close();
