@@ -47,6 +47,8 @@ export interface IssuedAccessTokenRecord {
 export interface IdpDpopRecords {
   proofs: DpopProofRecord[];
   issuedAccessTokens: IssuedAccessTokenRecord[];
+  /** Turns `refuseNonces` on or off from now on. */
+  refuseNonces(on: boolean): void;
 }
 
 /** Applies the DPoP options to the provider's configuration (before it is built). */
@@ -59,7 +61,14 @@ export function dpopConfiguration(configuration: Configuration, options: IdpDpop
 
 /** Records DPoP proofs and issued access tokens from now on. */
 export function recordDpop(provider: Provider, options: IdpDpopOptions | undefined): IdpDpopRecords {
-  const records: IdpDpopRecords = { proofs: [], issuedAccessTokens: [] };
+  let refusing = options?.refuseNonces === true;
+  const records: IdpDpopRecords = {
+    proofs: [],
+    issuedAccessTokens: [],
+    refuseNonces: (on) => {
+      refusing = on;
+    },
+  };
   provider.use(async (ctx, next) => {
     const proof = ctx.get('dpop');
     if (!proof) {
@@ -67,7 +76,7 @@ export function recordDpop(provider: Provider, options: IdpDpopOptions | undefin
       return;
     }
     try {
-      if (options?.refuseNonces && ctx.method === 'POST' && ctx.path === '/token') {
+      if (refusing && ctx.method === 'POST' && ctx.path === '/token') {
         ctx.status = 400;
         ctx.set('DPoP-Nonce', randomBytes(16).toString('base64url'));
         ctx.body = { error: 'use_dpop_nonce', error_description: 'the test provider refuses every nonce' };

@@ -92,6 +92,25 @@ describe('DPoP at the provider', () => {
     assert.match(refreshed?.gty ?? '', /refresh_token$/);
     clock.reset();
   });
+
+  it('keeps the session and its token when the provider keeps refusing nonces at a refresh', async () => {
+    const bob = await stack.signIn('bob');
+    const before = await sessionTokens(stack, bob);
+    const proofs = stack.idp.dpop.proofs.length;
+    stack.idp.dpop.refuseNonces(true);
+    try {
+      clock.advanceTo(before.expiresAt - (before.expiresAt - before.obtainedAt) / 2 + 1);
+      const page = await bob.fetch(`${stack.publicUrl}/refresh-refused`);
+      assert.equal(page.status, 200, 'an outage, not the end of the session');
+      const refused = stack.idp.dpop.proofs.slice(proofs).filter((p) => p.path === '/token');
+      assert.deepEqual(refused.map((p) => p.error), ['use_dpop_nonce', 'use_dpop_nonce'], 'one retry, then it gives up');
+      assert.equal(String(stack.upstream.last()?.headers.authorization), `DPoP ${before.accessToken}`);
+      assert.equal((await sessionTokens(stack, bob)).accessToken, before.accessToken);
+    } finally {
+      stack.idp.dpop.refuseNonces(false);
+      clock.reset();
+    }
+  });
 });
 
 describe('DPoP nonces', () => {
