@@ -3,6 +3,7 @@
  * with a fresh proof per request, checked here as a resource server would check it (signature by the
  * embedded key, that key's thumbprint = the token's cnf.jkt from the provider's introspection, ath, htm and
  * htu of the request as the upstream received it). A client's own DPoP header never reaches an upstream.
+ * Forward-auth hands its trusted proxy the bound token as it is: it cannot know the upstream URL to prove.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -122,6 +123,30 @@ describe('DPoP to upstreams', () => {
     const headers = await upgrade;
     opened.ws.close();
     await verifyAtUpstream(stack, { method: 'GET', headers }, `${ws.url}/ws/chat`);
+  });
+});
+
+describe('DPoP and forward-auth', () => {
+  it('hands the trusted proxy the bound token as it is, with no proof (it cannot know the upstream URL)', async () => {
+    const stack = await startStack({
+      configure: (c) => {
+        c.oidc.dpop = true;
+        c.server.trustedProxies = ['127.0.0.1/32'];
+        c.upstreams.unshift({ name: 'tokened', path: '/tokened', authRequestAccessToken: true });
+      },
+    });
+    try {
+      const alice = await stack.signIn('alice');
+      assert.equal((await alice.fetch(`${stack.publicUrl}/page`)).status, 200);
+      const bound = String(stack.upstream.last()?.headers.authorization).replace(/^DPoP /, '');
+      const answer = await alice.fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { 'x-forwarded-uri': '/tokened/report', DPoP: 'client-proof' } });
+      assert.equal(answer.status, 202);
+      assert.equal(answer.headers.get('x-auth-request-access-token'), bound);
+      assert.equal(answer.headers.get('dpop'), null);
+      assert.equal((await introspect(stack, bound)).token_type, 'DPoP');
+    } finally {
+      await stack.close();
+    }
   });
 });
 
