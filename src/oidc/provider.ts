@@ -16,6 +16,7 @@ import type { Tracing } from '../observability/tracing.js';
 import { buildAuthorizationUrl, responseIssuerMatches, type CallbackChecks } from './authorize.js';
 import { clientAuthFor } from './client-auth.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
+import type { DpopBinding } from './dpop-handle.js';
 import type { DpopKeys } from './dpop-key.js';
 import { ProviderDiscovery, type Discovered, type RetryPolicy } from './discovery.js';
 import { buildEndSessionUrl } from './end-session.js';
@@ -104,6 +105,14 @@ export class OidcProvider {
    */
   get keys(): ProviderKeys | undefined {
     return this.discovery.current?.idTokenPolicy.keys;
+  }
+
+  /**
+   * With `oidc.dpop`, once discovery loaded: the DPoP handle and its key's thumbprint. Every call that gets
+   * or presents a token passes `dpopOptions(provider.dpop)` (dpop-handle.ts): PAR and per-upstream grants too.
+   */
+  get dpop(): DpopBinding | undefined {
+    return this.discovery.current?.dpop;
   }
 
   /** The one fetch every request to this provider goes through, for verifiers that fetch keys themselves. */
