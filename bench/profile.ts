@@ -4,7 +4,7 @@
  * bare proxy: what the per-request path costs, function by function.
  * With BENCH_PROFILE_LOGINS=N it profiles N full logins through authgate instead (after the benchmark's
  * warm-up logins), per login: what the gateway's CPU per login is spent on.
- * Env: BENCH_PROFILE_STORE (cookie | redis, default cookie), BENCH_PROFILE_SECONDS (default 10),
+ * Env: BENCH_PROFILE_STORE (cookie | redis | dpop: the cookie store with oidc.dpop; default cookie), BENCH_PROFILE_SECONDS (default 10),
  * BENCH_PROFILE_TOP (default 15), BENCH_PROFILE_DIR (where the .cpuprofile is kept; default a temporary
  * directory), and BENCH_CONNECTIONS, BENCH_PIN, BENCH_BUILD, BENCH_LOG_LEVEL as for `npm run bench`.
  */
@@ -21,7 +21,8 @@ import { startStack, type RunningSystem } from './stack.js';
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  const store = process.env.BENCH_PROFILE_STORE === 'redis' ? 'redis' : 'cookie';
+  const wanted = process.env.BENCH_PROFILE_STORE;
+  const store = wanted === 'redis' || wanted === 'dpop' ? wanted : 'cookie';
   const seconds = Number(process.env.BENCH_PROFILE_SECONDS ?? 10);
   const top = Number(process.env.BENCH_PROFILE_TOP ?? 15);
   if (!(seconds > 0) || !(top > 0)) throw new Error('BENCH_PROFILE_SECONDS and BENCH_PROFILE_TOP must be positive numbers');
@@ -66,12 +67,12 @@ async function readProfileOf(system: RunningSystem, dir: string): Promise<CpuPro
  * Starts the stack with the bare proxy and the gateway both profiled, loads each in turn, stops them and
  * prints the gateway's profile summary and the per-request difference to the bare proxy.
  */
-async function profileGateway(o: { store: 'cookie' | 'redis'; seconds: number; top: number; profileDir: string; workDir: string; settings: BenchSettings }): Promise<void> {
+async function profileGateway(o: { store: 'cookie' | 'redis' | 'dpop'; seconds: number; top: number; profileDir: string; workDir: string; settings: BenchSettings }): Promise<void> {
   const { store, seconds, top, profileDir, workDir, settings } = o;
   const gatewayDir = join(profileDir, `authgate-${store}-${Date.now()}`);
   const bareDir = join(profileDir, `bare-${Date.now()}`);
   const stack = await startStack({
-    systems: ['bare', store === 'redis' ? 'authgate-redis' : 'authgate-cookie'],
+    systems: ['bare', `authgate-${store}` as const],
     workDir,
     pin: settings.pin,
     logLevel: settings.logLevel,
@@ -105,11 +106,11 @@ async function profileGateway(o: { store: 'cookie' | 'redis'; seconds: number; t
 }
 
 /** Profiles `logins` full logins through the gateway, after the warm-up ones. */
-async function profileLogins(o: { store: 'cookie' | 'redis'; logins: number; top: number; profileDir: string; workDir: string; settings: BenchSettings }): Promise<void> {
+async function profileLogins(o: { store: 'cookie' | 'redis' | 'dpop'; logins: number; top: number; profileDir: string; workDir: string; settings: BenchSettings }): Promise<void> {
   const { store, logins, top, profileDir, workDir, settings } = o;
   const gatewayDir = join(profileDir, `authgate-${store}-logins-${Date.now()}`);
   const stack = await startStack({
-    systems: [store === 'redis' ? 'authgate-redis' : 'authgate-cookie'],
+    systems: [`authgate-${store}` as const],
     workDir,
     pin: settings.pin,
     logLevel: settings.logLevel,

@@ -150,6 +150,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           ...common,
           name: id,
           store: id === 'authgate-redis' ? 'redis' : 'cookie',
+          dpop: id === 'authgate-dpop',
           ...(redisUrl ? { redisUrl } : {}),
           workDir: options.workDir,
           cpus: systemCpus,

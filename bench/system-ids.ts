@@ -15,6 +15,7 @@ export const SYSTEM_IDS = [
   'apache-oidc-server',
   'apache-oidc-cookie',
   'authgate-cookie',
+  'authgate-dpop',
   'authgate-redis',
 ] as const;
 /** One system under test. */
@@ -29,6 +30,7 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
   'apache-oidc-server': 'Apache httpd + mod_auth_openidc, server-side sessions (OIDCSessionType server-cache, shm cache)',
   'apache-oidc-cookie': 'Apache httpd + mod_auth_openidc, cookie sessions (OIDCSessionType client-cookie)',
   'authgate-cookie': 'authgate, cookie session store',
+  'authgate-dpop': 'authgate, cookie session store, oidc.dpop: true (a DPoP proof signed per proxied request)',
   'authgate-redis': 'authgate, Redis session store',
 };
 

@@ -24,6 +24,12 @@ export interface TokenSet {
   expiresAt?: number;
   /** When these tokens were obtained (ms since the epoch): a refresh is due no earlier than half their life. */
   obtainedAt: number;
+  /**
+   * Present only for a DPoP-bound access token (RFC 9449): the thumbprint of the gateway key it is bound to,
+   * so upstreams get `Authorization: DPoP` and a proof, and a token bound to a key the gateway no longer
+   * holds is refreshed (re-bound).
+   */
+  jkt?: string;
 }
 
 /** The name an identity goes by upstream (X-Forwarded-User, X-Auth-Request-User) and in logs. */

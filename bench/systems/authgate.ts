@@ -1,6 +1,7 @@
 /**
  * Systems 3 and 4: the built gateway (`node dist/cli.js`, as operators run it) with the cookie or the Redis
- * session store, configured like a plain deployment: one upstream at "/", any signed-in user, defaults elsewhere.
+ * session store, configured like a plain deployment: one upstream at "/", any signed-in user, defaults elsewhere
+ * (authgate-dpop: the cookie store with `oidc.dpop: true`).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ export interface AuthgateOptions {
   clientId: string;
   clientSecret: string;
   store: 'cookie' | 'redis';
+  /** oidc.dpop: the session holds a DPoP-bound token, each proxied request signs a proof. */
+  dpop?: boolean;
   redisUrl?: string;
   /** Where the YAML config (and, with `keepLogs`, the log) is written. */
   workDir: string;
@@ -44,6 +47,7 @@ export function authgateConfig(options: AuthgateOptions): string {
       clientId: options.clientId,
       clientSecret: options.clientSecret,
       allowInsecureHttp: true,
+      ...(options.dpop ? { dpop: true } : {}),
     },
     session: {
       keys: [randomBytes(32).toString('base64')],

@@ -1,5 +1,6 @@
 /** The `oidc` section (the provider and this client's registration) and the `api` section (bearer tokens it issues). */
 import { z } from 'zod';
+import { dpopKeyProblem } from './private-key.js';
 import { duration, flag, httpUrl, regExp, secret } from './schema-types.js';
 
 /**
@@ -19,6 +20,7 @@ export const RESERVED_AUTHORIZE_PARAMS = new Set([
   'prompt',
   'request',
   'request_uri',
+  'dpop_jkt',
 ]);
 
 const PARAM_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -74,6 +76,18 @@ export const oidcSection = z.strictObject({
   /** How often the provider's metadata and JWKS are fetched again. */
   metadataRefresh: duration.prefault('24h'),
   allowInsecureHttp: flag.default(false),
+  /** RFC 9449: tokens bound to the gateway's DPoP key (oidc/dpop-key.ts); off by default. */
+  dpop: flag.default(false),
+  /** The DPoP key (PEM or private JWK); empty or absent: derived from session.keys (oidc/dpop-key.ts). */
+  dpopKey: z
+    .string()
+    .meta({ title: 'secret' })
+    .superRefine((text, ctx) => {
+      const problem = text === '' ? undefined : dpopKeyProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .transform((text) => (text === '' ? undefined : text))
+    .optional(),
 });
 
 /** The `api` section's shape: access for clients without a browser session. */

@@ -36,6 +36,8 @@ export function buildAuthorizationUrl(provider: Discovered, redirectUri: string,
     nonce: checks.nonce,
     code_challenge: pkceChallenge(checks.codeVerifier),
     code_challenge_method: 'S256',
+    // RFC 9449 §10: the code is bound to the DPoP key (with PAR, the proof on the PAR request binds it).
+    ...(provider.dpop === undefined ? {} : { dpop_jkt: provider.dpop.jkt }),
     ...(ask.prompt === undefined ? {} : { prompt: ask.prompt }),
     ...(ask.acrValues === undefined ? {} : { acr_values: ask.acrValues }),
     ...(ask.maxAge === undefined ? {} : { max_age: String(ask.maxAge) }),

@@ -8,6 +8,7 @@ import { ErrorCode } from '../errors.js';
 import type { Identity, TokenSet } from '../identity.js';
 import type { CallbackChecks } from './authorize.js';
 import type { Discovered } from './discovery.js';
+import { dpopOptions } from './dpop-handle.js';
 import { isUnreachable, ProviderError, UNVERIFIABLE, type ErrorFace, type FailureDetails, type ProviderCall } from './provider-call.js';
 import { MissingUserClaim } from './identity.js';
 import { checkIdToken, tokenSetFrom } from './token-answer.js';
@@ -27,7 +28,7 @@ export interface LoginSteps {
   call: ProviderCall;
   redirectUri: string;
   /** The claims completed from userinfo when the ID token lacks some (userinfo.ts). */
-  completeClaims(provider: Discovered, accessToken: string, claims: Record<string, unknown>): Promise<Record<string, unknown>>;
+  completeClaims(provider: Discovered, accessToken: string, claims: Record<string, unknown>, bound: boolean): Promise<Record<string, unknown>>;
   identityFrom(claims: Record<string, unknown>): Identity;
 }
 
@@ -43,15 +44,15 @@ export async function completeLogin(provider: Discovered, steps: LoginSteps, que
         expectedState: checks.state,
         expectedNonce: checks.nonce,
         idTokenExpected: true,
-      }),
+      }, undefined, dpopOptions(provider.dpop)),
     loginFace,
   );
   if (!response.claims() || response.id_token === undefined) {
     throw new ProviderError({ reason: 'invalid_response', cause: undefined }, { ...UNVERIFIABLE, message: 'The provider did not return an ID token.' });
   }
   const claims = await checkIdToken(response.id_token, provider.idTokenPolicy, checks.nonce);
-  const tokens = tokenSetFrom(response);
-  const merged = await steps.completeClaims(provider, response.access_token, claims);
+  const tokens = tokenSetFrom(response, undefined, provider.dpop?.jkt);
+  const merged = await steps.completeClaims(provider, response.access_token, claims, tokens.jkt !== undefined);
   let identity: Identity;
   try {
     identity = steps.identityFrom(merged);
@@ -74,6 +75,8 @@ export async function completeLogin(provider: Discovered, steps: LoginSteps, que
  */
 function loginFace(failure: FailureDetails): ErrorFace {
   const { oauthError, providerStatus } = failure;
+  // A DPoP nonce still refused after openid-client's one retry: the provider's state, not this sign-in's.
+  if (oauthError === 'use_dpop_nonce') return { code: ErrorCode.providerUnavailable, status: 503, message: 'The sign-in service failed. Please try again.' };
   if (oauthError !== undefined) {
     // Without a status the error came in the authorization response itself, not from the token endpoint.
     if (providerStatus === undefined) return { code: ErrorCode.providerError, status: 400, message: `The provider refused the sign-in: ${oauthError}` };

@@ -8,6 +8,8 @@
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
+import { dpopBinding, type DpopBinding } from './dpop-handle.js';
+import type { DpopKeys } from './dpop-key.js';
 import { idTokenAlgorithms, type IdTokenPolicy } from './id-token.js';
 import type { ProviderCall } from './provider-call.js';
 import { ProviderKeys } from './provider-keys.js';
@@ -26,6 +28,8 @@ export interface Discovered {
   metadata: Readonly<client.ServerMetadata>;
   /** The provider's signing keys and what its ID tokens are checked against. */
   idTokenPolicy: IdTokenPolicy;
+  /** With `oidc.dpop`: the DPoP handle (one per provider, kept across refreshes) and its key's thumbprint. */
+  dpop?: DpopBinding | undefined;
 }
 
 /** What discovery needs: the provider's settings, how to reach it and where to report. */
@@ -38,6 +42,8 @@ export interface DiscoveryOptions {
   retry: RetryPolicy;
   /** How often the JWKS alone is fetched again; never less often than the metadata. */
   keysRefreshMs: number;
+  /** With `oidc.dpop`: the gateway's DPoP keys (dpop-key.ts). */
+  dpopKeys?: DpopKeys | undefined;
 }
 
 /** Loads the provider and keeps it fresh; `current` is undefined until the first load succeeded. */
@@ -106,7 +112,8 @@ export class ProviderDiscovery {
       log.warn({ advertised: metadata.id_token_signing_alg_values_supported }, 'the provider offers no asymmetric ID token algorithm; every login will fail');
     }
     const idTokenPolicy = { issuer: metadata.issuer, clientId: oidc.clientId, algorithms, keys, clockSkewMs: oidc.clockSkew, maxAgeMs: oidc.maxIdTokenAge };
-    this.current = { configuration, metadata, idTokenPolicy };
+    const dpop = await dpopBinding(this.current?.dpop, this.options.dpopKeys, configuration, metadata, log);
+    this.current = { configuration, metadata, idTokenPolicy, dpop };
     // Not awaited: readiness does not wait for it, and it cannot fail.
     void keys.warm(algorithms);
   }

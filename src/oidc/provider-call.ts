@@ -83,7 +83,8 @@ export function classify(err: unknown): FailureDetails {
   if (err instanceof ProviderError) return { reason: err.reason, oauthError: err.oauthError, providerStatus: err.providerStatus, cause: err.cause };
   if (err instanceof client.AuthorizationResponseError) return { reason: 'rejected', oauthError: err.error, cause: err };
   if (err instanceof client.ResponseBodyError) {
-    const reason = err.error === 'invalid_grant' ? 'invalid_grant' : err.status >= 500 ? 'unavailable' : 'rejected';
+    // use_dpop_nonce after openid-client's one retry: the provider's nonces, not the grant: try later.
+    const reason = err.error === 'invalid_grant' ? 'invalid_grant' : err.status >= 500 || err.error === 'use_dpop_nonce' ? 'unavailable' : 'rejected';
     return { reason, oauthError: err.error, providerStatus: err.status, cause: err };
   }
   if (isUnreachable(err)) return { reason: 'unavailable', cause: err };

@@ -17,6 +17,8 @@ import type { StepUpAsk } from '../policy/step-up.js';
 import { buildAuthorizationUrl, responseIssuerMatches, type CallbackChecks } from './authorize.js';
 import { clientAuthFor } from './client-auth.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
+import type { DpopBinding } from './dpop-handle.js';
+import type { DpopKeys } from './dpop-key.js';
 import { ProviderDiscovery, type Discovered, type RetryPolicy } from './discovery.js';
 import { buildEndSessionUrl } from './end-session.js';
 import { identityFromClaims, identityRules } from './identity.js';
@@ -59,18 +61,20 @@ export class OidcProvider {
     keysRefreshMs = KEYS_REFRESH_MS,
     /** Spans for each provider operation and HTTP call, when tracing is on. */
     tracing?: Tracing,
+    /** With `oidc.dpop`: the gateway's DPoP keys for this provider (dpop-key.ts). */
+    readonly dpopKeys?: DpopKeys,
   ) {
     this.http = createProviderFetch(tracing);
     this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
     const rules = identityRules(oidc);
     const call = createProviderCall(metrics, oidc.id, tracing);
-    this.discovery = new ProviderDiscovery({ oidc, clientAuth: clientAuthFor(oidc), fetch: this.http.fetch, call, log, retry, keysRefreshMs });
+    this.discovery = new ProviderDiscovery({ oidc, clientAuth: clientAuthFor(oidc), fetch: this.http.fetch, call, log, retry, keysRefreshMs, dpopKeys });
     this.whenReady = this.discovery.whenReady;
     const identityFrom = (claims: Record<string, unknown>, knownUser?: string) => identityFromClaims(claims, rules, claimNames(), knownUser);
     this.login = {
       call,
       redirectUri: this.redirectUri,
-      completeClaims: (provider, accessToken, claims) => withUserinfo(provider, call, log, oidc.groupsClaim, accessToken, claims),
+      completeClaims: (provider, accessToken, claims, bound) => withUserinfo(provider, call, log, oidc.groupsClaim, accessToken, claims, bound),
       identityFrom,
     };
     this.refreshSteps = { call, log, groupsClaim: oidc.groupsClaim, identityFrom };
@@ -102,6 +106,14 @@ export class OidcProvider {
    */
   get keys(): ProviderKeys | undefined {
     return this.discovery.current?.idTokenPolicy.keys;
+  }
+
+  /**
+   * With `oidc.dpop`, once discovery loaded: the DPoP handle and its key's thumbprint. Every call that gets
+   * or presents a token passes `dpopOptions(provider.dpop)` (dpop-handle.ts): PAR and per-upstream grants too.
+   */
+  get dpop(): DpopBinding | undefined {
+    return this.discovery.current?.dpop;
   }
 
   /** The one fetch every request to this provider goes through, for verifiers that fetch keys themselves. */

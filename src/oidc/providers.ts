@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config, ProviderConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
+import { loadDpopKeys } from './dpop-key.js';
 import { OidcProvider, type RetryPolicy } from './provider.js';
 
 /** What building a provider client needs besides its settings. */
@@ -19,6 +20,8 @@ export interface ProviderClientDeps {
   retry?: RetryPolicy | undefined;
   keysRefreshMs?: number | undefined;
   tracing?: Tracing | undefined;
+  /** `session.keys`: the DPoP key of a provider with `dpop` and no `dpopKey` is derived from them. */
+  sessionKeys?: readonly string[] | undefined;
 }
 
 /** The configured providers, in configuration order. */
@@ -34,7 +37,7 @@ export class Providers {
 
   constructor(configs: readonly ProviderConfig[], deps: ProviderClientDeps) {
     this.list = configs.map(
-      (settings) => new OidcProvider(settings, deps.publicUrl, deps.claimNames, deps.log.child({ provider: settings.id }), deps.metrics, deps.retry, deps.keysRefreshMs, deps.tracing),
+      (settings) => new OidcProvider(settings, deps.publicUrl, deps.claimNames, deps.log.child({ provider: settings.id }), deps.metrics, deps.retry, deps.keysRefreshMs, deps.tracing, loadDpopKeys(settings, deps.sessionKeys ?? [])),
     );
     this.primary = this.list[0]!;
     this.byIdMap = new Map(this.list.map((provider) => [provider.id, provider]));
@@ -86,5 +89,5 @@ function issuerForms(issuer: string): string[] {
 
 /** Builds the registry from the configuration. */
 export function createProviders(config: Config, deps: Omit<ProviderClientDeps, 'publicUrl'>): Providers {
-  return new Providers(config.providers, { ...deps, publicUrl: config.server.publicUrl });
+  return new Providers(config.providers, { ...deps, publicUrl: config.server.publicUrl, sessionKeys: config.session.keys });
 }

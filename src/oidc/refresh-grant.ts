@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Identity, TokenSet } from '../identity.js';
 import type { Discovered } from './discovery.js';
+import { dpopOptions } from './dpop-handle.js';
 import { ProviderError, type ProviderCall } from './provider-call.js';
 import { checkIdToken, tokenSetFrom } from './token-answer.js';
 
@@ -53,7 +54,7 @@ export async function refreshTokens(provider: Discovered | undefined, steps: Ref
 }
 
 async function refreshGrant(provider: Discovered, steps: RefreshSteps, refreshToken: string, tokens: TokenSet, identity: Identity): Promise<RefreshOutcome> {
-  const response = await steps.call('refresh', () => client.refreshTokenGrant(provider.configuration, refreshToken));
+  const response = await steps.call('refresh', () => client.refreshTokenGrant(provider.configuration, refreshToken, undefined, dpopOptions(provider.dpop)));
   const claims = response.id_token === undefined ? undefined : await checkIdToken(response.id_token, provider.idTokenPolicy);
   if (claims && (claims.sub !== identity.sub || claims.iss !== provider.metadata.issuer)) {
     const mismatch = new Error('the refreshed ID token names another subject or issuer');
@@ -61,7 +62,7 @@ async function refreshGrant(provider: Discovered, steps: RefreshSteps, refreshTo
   }
   return {
     ok: true,
-    tokens: tokenSetFrom(response, tokens),
+    tokens: tokenSetFrom(response, tokens, provider.dpop?.jkt),
     identity: claims ? refreshedIdentity(steps, identity, claims) : identity,
   };
 }

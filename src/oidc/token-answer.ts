@@ -31,9 +31,14 @@ export async function checkIdToken(token: string, policy: IdTokenPolicy | undefi
   }
 }
 
-/** The tokens to keep from a token endpoint answer; `previous` supplies what a refresh answer leaves out. */
-export function tokenSetFrom(response: client.TokenEndpointResponse, previous?: TokenSet): TokenSet {
+/**
+ * The tokens to keep from a token endpoint answer; `previous` supplies what a refresh answer leaves out.
+ * `dpopJkt`: the thumbprint of the DPoP key the request was proved with, kept when the token came bound.
+ */
+export function tokenSetFrom(response: client.TokenEndpointResponse, previous?: TokenSet, dpopJkt?: string): TokenSet {
   return {
+    // Only a bound token carries the field: a cookie holds no more than before with DPoP off.
+    ...(response.token_type === 'dpop' && dpopJkt !== undefined ? { jkt: dpopJkt } : {}),
     accessToken: response.access_token,
     // A provider that does not rotate refresh tokens keeps the old one valid.
     refreshToken: response.refresh_token ?? previous?.refreshToken,

@@ -5,6 +5,7 @@
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { Discovered } from './discovery.js';
+import { dpopOptions } from './dpop-handle.js';
 import { mergeClaims } from './identity.js';
 import type { ProviderCall } from './provider-call.js';
 
@@ -16,11 +17,13 @@ export async function withUserinfo(
   groupsClaim: string,
   accessToken: string,
   claims: Record<string, unknown>,
+  /** The access token is DPoP-bound: it is presented with a proof (a bound token as a Bearer is refused). */
+  bound = false,
 ): Promise<Record<string, unknown>> {
   const needed = claims.email === undefined || claims[groupsClaim] === undefined;
   if (!needed || !provider.metadata.userinfo_endpoint) return claims;
   try {
-    const userinfo = await call('userinfo', () => client.fetchUserInfo(provider.configuration, accessToken, claims.sub as string));
+    const userinfo = await call('userinfo', () => client.fetchUserInfo(provider.configuration, accessToken, claims.sub as string, bound ? dpopOptions(provider.dpop) : undefined));
     return mergeClaims(claims, userinfo);
   } catch (err) {
     log.warn({ err }, 'userinfo request failed; using the ID token claims only');

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { UpstreamConfig } from '../config/schema.js';
 import { userOf } from '../identity.js';
+import { dpopProof } from '../oidc/dpop-proof.js';
 import { canonicalHost } from '../url/host.js';
 import { encodeHeaderList, encodeHeaderValue } from './header-value.js';
 import { canonicalPrefix, wirePath } from '../url/normalise-path.js';
@@ -82,7 +83,8 @@ const HOP_BY_HOP = new Set(['expect', 'keep-alive', 'proxy-connection', 'te', 't
 
 /** True for an inbound header name the injector never forwards as the client sent it. */
 function isReplacedHeader(name: string): boolean {
-  if (FORWARDING.has(name) || HOP_BY_HOP.has(name)) return true;
+  // DPoP: a proof is the gateway's to make for its own token; a client's never goes upstream.
+  if (FORWARDING.has(name) || HOP_BY_HOP.has(name) || name === 'dpop') return true;
   // Node lower-cases names; only a name with "_" needs the slower canonical form (a proxy may map it to "-").
   if (name.includes('_')) {
     const canonical = name.replaceAll('_', '-');
@@ -124,6 +126,8 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
   const tokenHeader = upstream.accessToken.header.toLowerCase();
   const bearer = tokenHeader === 'authorization';
   const ownTokenHeader = bearer ? undefined : tokenHeader;
+  // A DPoP proof's htu: the upstream's origin and the path it receives (after stripPrefix), no query.
+  const htuOrigin = upstream.url === undefined ? '' : new URL(upstream.url).origin;
 
   return (request, headers) => {
     if (upstream.preserveHost && request.headers.host) headers.host = canonicalHost(request.headers.host)?.value ?? headers.host;
@@ -176,7 +180,11 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
       if (email !== undefined) headers['x-forwarded-email'] = encodeHeaderValue(email);
       if (preferredUsername !== undefined) headers['x-forwarded-preferred-username'] = encodeHeaderValue(preferredUsername);
       if (groups.length > 0) headers['x-forwarded-groups'] = encodeHeaderList(groups);
-      if (sendsToken) headers[tokenHeader] = bearer ? `Bearer ${principal.accessToken}` : principal.accessToken;
+      const dpop = sendsToken ? principal.dpop : undefined;
+      if (dpop !== undefined) {
+        headers[tokenHeader] = bearer ? `DPoP ${principal.accessToken}` : principal.accessToken;
+        headers.dpop = dpopProof(dpop.key, request.method, htuOrigin + request.authgate.upstreamPath, dpop.ath, Math.floor(Date.now() / 1000));
+      } else if (sendsToken) headers[tokenHeader] = bearer ? `Bearer ${principal.accessToken}` : principal.accessToken;
     }
     return headers;
   };

@@ -15,6 +15,7 @@ import { identityFromClaims, identityRules, MissingUserClaim, type IdentityRules
 import type { OidcProvider } from '../oidc/provider.js';
 import type { Providers } from '../oidc/providers.js';
 import { loadSession, type SessionAccess } from '../session/access.js';
+import { upstreamDpopOf, type UpstreamDpop } from './upstream-dpop.js';
 import type { CompiledUpstream, RouteTable } from './upstreams.js';
 
 /** The identity a request acts as, the access token that goes with it, and the provider that vouches for it. */
@@ -27,6 +28,8 @@ export interface Principal {
   /** The login's `acr` and `auth_time` (seconds): the session's, or the bearer token's own claims (RFC 9470). */
   acr?: unknown;
   authTime?: unknown;
+  /** A session's DPoP-bound token: what proves it upstream (undefined for a Bearer token). */
+  dpop: UpstreamDpop | undefined;
 }
 
 /** The outcome of looking for a principal. */
@@ -133,7 +136,7 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
       const bearer = isJwt(token) ? checksFor(token) : checks.get(providers.primary)!;
       const claims = isJwt(token) ? await getVerifier(bearer)(token) : await introspect(token);
       const identity = identityFromClaims(claims, bearer.rules, routes.current.claimNames);
-      return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id, acr: claims.acr, authTime: claims.auth_time } };
+      return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id, acr: claims.acr, authTime: claims.auth_time, dpop: undefined } };
     } catch (err) {
       if (err instanceof InvalidAccessToken || err instanceof MissingUserClaim) {
         request.log.info({ reason: err.message }, 'bearer token refused');
@@ -157,6 +160,7 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
           provider: session.provider ?? providers.primary.id,
           acr: session.acr,
           authTime: session.authAt,
+          dpop: session.tokens.jkt === undefined ? undefined : upstreamDpopOf(providers.ofSession(session)?.dpopKeys, session.tokens),
         },
       };
     }

@@ -91,8 +91,12 @@ export function createRefresher(deps: {
 
   return {
     isDue(session, now) {
-      const { expiresAt, refreshToken, obtainedAt } = session.tokens;
-      if (refreshToken === undefined || expiresAt === undefined) return false;
+      const { expiresAt, refreshToken, obtainedAt, jkt } = session.tokens;
+      if (refreshToken === undefined) return false;
+      // A DPoP-bound token whose key this gateway no longer holds (dpopKey replaced, its session key removed,
+      // dpop turned off): refresh now; a confidential client's refresh token is not bound, so it re-binds.
+      if (jkt !== undefined && providers.ofSession(session)?.dpopKeys?.byJkt.has(jkt) !== true) return true;
+      if (expiresAt === undefined) return false;
       return expiresAt - Math.min(skewMs, (expiresAt - obtainedAt) / 2) <= now;
     },
 

@@ -24,6 +24,7 @@ describe('configuration defaults', () => {
       maxIdTokenAge: 600_000,
       metadataRefresh: 86_400_000,
       allowInsecureHttp: false,
+      dpop: false,
       id: 'default',
       name: 'idp.example.com',
     };

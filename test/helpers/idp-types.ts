@@ -5,6 +5,7 @@
 import type { JWK, SigningAlgorithmWithNone } from 'oidc-provider';
 import type { IdpClient, IdpUser } from './idp-accounts.js';
 import type { IdpStepUp, IdpStepUpOptions } from './idp-step-up.js';
+import type { IdpDpopOptions, IdpDpopRecords } from './idp-dpop.js';
 
 /** How to start the provider; every field but `clients` has a test-friendly default. */
 export interface IdpOptions {
@@ -39,6 +40,8 @@ export interface IdpOptions {
   cookieSuffix?: string;
   /** Step-up: acr values offered, logins' acr and auth_time set by tests (idp-step-up.ts). Default: off. */
   stepUp?: IdpStepUpOptions;
+  /** DPoP: require nonces, clients whose tokens must be bound (idp-dpop.ts). */
+  dpop?: IdpDpopOptions;
 }
 
 /** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
@@ -108,6 +111,8 @@ export interface StartedIdp {
   tokenRequests: TokenRequestRecord[];
   /** The query of every GET to the authorization endpoint, as the relying party sent it, in order. */
   authorizationRequests: URLSearchParams[];
+  /** DPoP proofs the provider received and the access tokens it issued, with their jkt (idp-dpop.ts). */
+  dpop: IdpDpopRecords;
   /** How many token endpoint requests had grant_type=refresh_token (successful or not). */
   refreshGrants(): number;
   /** How many GET requests the JWKS endpoint has answered so far (from anyone). */

@@ -8,6 +8,7 @@ import type { JWK, KoaContextWithOIDC } from 'oidc-provider';
 import { demoUsers } from './idp-accounts.js';
 import { apiClientTokens, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH } from './idp-api-client.js';
 import { createProvider, providerConfiguration } from './idp-configuration.js';
+import { dpopConfiguration, recordDpop } from './idp-dpop.js';
 import { createSigner, decodePayload } from './idp-signing.js';
 import { setUpStepUp } from './idp-step-up.js';
 import type { IdpOptions, IdTokenTamper, RefreshTamper, StartedIdp, TokenRequestRecord } from './idp-types.js';
@@ -67,6 +68,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
 
   const configuration = providerConfiguration({ options, users, apiClient, providerKey, offlineChallenges });
   const stepUp = setUpStepUp(configuration, options);
+  dpopConfiguration(configuration, options.dpop);
   const provider: Provider = await createProvider(issuer, configuration).catch((err: unknown) => {
     server.close();
     throw err;
@@ -149,6 +151,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   });
 
   stepUp.attach(provider);
+  const dpop = recordDpop(provider, options.dpop);
   provider.on('session.saved', (session) => sessionIds.add(session.jti));
   provider.on('session.destroyed', (session) => sessionIds.delete(session.jti));
   const callback = provider.callback();
@@ -172,6 +175,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     jwksUri: `${issuer}${JWKS_PATH}`,
     tokenRequests,
     authorizationRequests,
+    dpop,
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
     jwksRequests: () => jwksCount,
     publicJwk,
