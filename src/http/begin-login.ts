@@ -15,21 +15,25 @@ import { signInPageHref } from '../url/login-paths.js';
  * Answers 302 to the provider, or to the sign-in page when `accepted` (the target's `providers`, all when
  * undefined) leaves more than one; `rd` must already be a safe same-origin target.
  */
-export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: string, accepted?: readonly string[]) => FastifyReply;
+export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: string, accepted?: readonly string[]) => Promise<FastifyReply>;
 
-/** Answers 302 to this provider's authorization endpoint; `rd` must already be a safe same-origin target. */
-export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider) => FastifyReply;
+/**
+ * Answers 302 to this provider's authorization endpoint; `rd` must already be a safe same-origin target.
+ * Rejects with a ProviderError (the page to show) when the provider cannot take the request (PAR).
+ */
+export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider) => Promise<FastifyReply>;
 
 /** Creates the two ways into a login for one gateway. */
 export function createBeginLogin(deps: { transactions: Transactions; providers: Providers }): { beginLogin: BeginLogin; loginAt: LoginAt } {
   const { transactions, providers } = deps;
-  const loginAt: LoginAt = (request, reply, rd, provider) => {
+  const loginAt: LoginAt = async (request, reply, rd, provider) => {
     const { transaction, writes } = transactions.begin(rd, provider.id, request.authgate.cookies);
-    const url = provider.authorizationUrl(transaction, provider.settings.scopes);
+    // Before the cookie is set: a login the provider refuses to take leaves no transaction behind.
+    const url = await provider.authorizationUrl(transaction, provider.settings.scopes);
     for (const write of writes) reply.setCookie(write.name, write.value, write.options);
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
   };
-  const beginLogin: BeginLogin = (request, reply, rd, accepted) => {
+  const beginLogin: BeginLogin = async (request, reply, rd, accepted) => {
     const only = accepted === undefined ? (providers.list.length === 1 ? providers.primary : undefined) : accepted.length === 1 ? providers.byId(accepted[0]) : undefined;
     if (only) return loginAt(request, reply, rd, only);
     return reply.header('cache-control', 'no-store').redirect(signInPageHref(rd), 302);

@@ -1,6 +1,6 @@
 /**
  * The authorization request and what comes back from it: the provider's authorization URL for a login (code
- * flow, PKCE S256, state and nonce; PAR lands here), and the RFC 9207 check of the response's issuer.
+ * flow, PKCE S256, state and nonce; pushed-authorization.ts may push them), and the RFC 9207 check of the response's issuer.
  */
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
@@ -13,27 +13,37 @@ export interface CallbackChecks {
   codeVerifier: string;
 }
 
-/** What a login asks the provider for, from the `oidc` section. */
+/** What a login asks the provider for, from the `oidc` section and from the features that add to it. */
 export interface AuthorizationAsk {
   scopes: readonly string[];
   /** `oidc.prompt`; none by default: consent is the provider's to ask when it needs it. */
   prompt: string | undefined;
   /** `oidc.extraAuthorizeParams`; the schema refuses the names set here. */
   extraParams: Readonly<Record<string, string>>;
+  /**
+   * Parameters other features add (acr_values, max_age, resource, dpop_jkt), appended in order; a name may
+   * repeat (one `resource=` per upstream), which is why this is a list and the request URLSearchParams.
+   */
+  extra?: ReadonlyArray<readonly [name: string, value: string]> | undefined;
 }
 
-/** The provider's authorization URL for a login; `redirectUri` is the gateway's callback. */
+/** The authorization request's parameters (client_id and response_type are openid-client's to add). */
+export function authorizationParams(redirectUri: string, checks: CallbackChecks, ask: AuthorizationAsk): URLSearchParams {
+  const params = new URLSearchParams(ask.extraParams);
+  params.set('redirect_uri', redirectUri);
+  params.set('scope', ask.scopes.join(' '));
+  params.set('state', checks.state);
+  params.set('nonce', checks.nonce);
+  params.set('code_challenge', pkceChallenge(checks.codeVerifier));
+  params.set('code_challenge_method', 'S256');
+  if (ask.prompt !== undefined) params.set('prompt', ask.prompt);
+  for (const [name, value] of ask.extra ?? []) params.append(name, value);
+  return params;
+}
+
+/** The provider's authorization URL for a login, every parameter in its query; `redirectUri` is the gateway's callback. */
 export function buildAuthorizationUrl(provider: Discovered, redirectUri: string, checks: CallbackChecks, ask: AuthorizationAsk): URL {
-  return client.buildAuthorizationUrl(provider.configuration, {
-    ...ask.extraParams,
-    redirect_uri: redirectUri,
-    scope: ask.scopes.join(' '),
-    state: checks.state,
-    nonce: checks.nonce,
-    code_challenge: pkceChallenge(checks.codeVerifier),
-    code_challenge_method: 'S256',
-    ...(ask.prompt === undefined ? {} : { prompt: ask.prompt }),
-  });
+  return client.buildAuthorizationUrl(provider.configuration, authorizationParams(redirectUri, checks, ask));
 }
 
 /**

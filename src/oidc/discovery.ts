@@ -38,6 +38,8 @@ export interface DiscoveryOptions {
   retry: RetryPolicy;
   /** How often the JWKS alone is fetched again; never less often than the metadata. */
   keysRefreshMs: number;
+  /** Told each metadata a load replaced `current` with (pushed-authorization.ts checks its mode against it). */
+  onLoaded?: (metadata: Readonly<client.ServerMetadata>) => void;
 }
 
 /** Loads the provider and keeps it fresh; `current` is undefined until the first load succeeded. */
@@ -107,6 +109,7 @@ export class ProviderDiscovery {
     }
     const idTokenPolicy = { issuer: metadata.issuer, clientId: oidc.clientId, algorithms, keys, clockSkewMs: oidc.clockSkew, maxAgeMs: oidc.maxIdTokenAge };
     this.current = { configuration, metadata, idTokenPolicy };
+    this.options.onLoaded?.(metadata);
     // Not awaited: readiness does not wait for it, and it cannot fail.
     void keys.warm(algorithms);
   }

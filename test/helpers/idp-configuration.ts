@@ -102,6 +102,7 @@ export function providerConfiguration({ options, users, apiClient, providerKey, 
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
+      pushedAuthorizationRequests: { enabled: (options.par ?? 'off') !== 'off', requirePushedAuthorizationRequests: options.par === 'required' },
       // Set up below, once the provider's module (and its InvalidTarget error) is loaded.
       resourceIndicators: { enabled: false },
     },

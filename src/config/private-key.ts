@@ -1,0 +1,61 @@
+/**
+ * The client's private key for private_key_jwt (RFC 7523), as `oidc.clientPrivateKey` gives it: a PEM
+ * (PKCS#8, PKCS#1 or SEC1) or a private JWK as JSON. Parsed with node:crypto here so `--check` reports a
+ * key that cannot sign, and again by oidc/client-keys.ts, which signs with it. Messages never echo the key.
+ */
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+
+/** The curves the gateway signs with, and the JWS alg each one means. */
+export const EC_CURVE_ALGS: Readonly<Record<string, 'ES256' | 'ES384' | 'ES512'>> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+
+/** RFC 8725 / FAPI 2.0: RSA keys shorter than this are refused. */
+const MIN_RSA_BITS = 2048;
+
+/** The private key in `text`, or why it cannot be the client's signing key. */
+export function parsePrivateKey(text: string): { key: KeyObject } | { problem: string } {
+  const trimmed = text.trim();
+  let key: KeyObject;
+  try {
+    key = trimmed.startsWith('{') ? createPrivateKey({ key: JSON.parse(trimmed) as JsonWebKey, format: 'jwk' }) : createPrivateKey(trimmed);
+  } catch {
+    return { problem: isPublic(trimmed) ? 'this is a public key; give the private key (the gateway publishes its public half at /oauth2/jwks)' : NOT_A_KEY };
+  }
+  const type = key.asymmetricKeyType;
+  if (type === 'rsa' || type === 'rsa-pss') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < MIN_RSA_BITS) return { problem: `an RSA key of ${bits} bits; use at least ${MIN_RSA_BITS}` };
+    return { key };
+  }
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+    return curve in EC_CURVE_ALGS ? { key } : { problem: `an EC key on an unsupported curve; use P-256, P-384 or P-521` };
+  }
+  if (type === 'ed25519') return { key };
+  return { problem: `an unsupported key type (${type ?? 'unknown'}); use RSA (2048 bits or more), EC P-256/P-384/P-521 or Ed25519` };
+}
+
+const NOT_A_KEY = 'not a private key: expected a PEM (PKCS#8 "BEGIN PRIVATE KEY", PKCS#1 or SEC1) or a private JWK as JSON';
+
+/** A public PEM, or a JWK without its private member "d": the most likely mix-up, so it gets its own message. */
+function isPublic(text: string): boolean {
+  if (/-----BEGIN (RSA )?PUBLIC KEY-----|-----BEGIN CERTIFICATE-----/.test(text)) return true;
+  if (!text.startsWith('{')) return false;
+  try {
+    const jwk = JSON.parse(text) as Record<string, unknown>;
+    return typeof jwk.kty === 'string' && jwk.kty !== 'oct' && jwk.d === undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** `oidc.clientPrivateKey`: text that parses to a private key the gateway can sign client assertions with. */
+export const privateKeyText = z
+  .string()
+  .min(1, { message: 'the private key is empty; give clientPrivateKey or clientPrivateKeyFile' })
+  .superRefine((text, ctx) => {
+    if (text === '') return;
+    const parsed = parsePrivateKey(text);
+    if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+  })
+  .meta({ title: 'private key' });
