@@ -49,10 +49,12 @@ function isPublic(text: string): boolean {
   }
 }
 
-/** `oidc.clientPrivateKey`: text that parses to a private key the gateway can sign client assertions with. */
+/**
+ * `oidc.clientPrivateKey`: text that parses to a private key the gateway can sign client assertions with;
+ * "" means none (so `"${OIDC_CLIENT_KEY:-}"` can stand in a file shared by setups with and without one).
+ */
 export const privateKeyText = z
   .string()
-  .min(1, { message: 'the private key is empty; give clientPrivateKey or clientPrivateKeyFile' })
   .superRefine((text, ctx) => {
     if (text === '') return;
     const parsed = parsePrivateKey(text);

@@ -20,9 +20,11 @@ export function checkClientCredentials(
   clean: (...paths: IssuePath[]) => boolean,
   ctx: z.core.$RefinementCtx<never>,
 ): void {
-  if (!clean([...at, 'clientAuthMethod'])) return;
-  if (provider.clientAuthMethod === 'private_key_jwt') {
-    if (provider.clientPrivateKey === undefined && clean([...at, 'clientPrivateKey'])) {
+  // An invalid method is reported already; a missing secret still is too, as it always was (unless a key is given).
+  const method = clean([...at, 'clientAuthMethod']) ? provider.clientAuthMethod : !provider.clientPrivateKey ? 'client_secret_basic' : undefined;
+  if (method === undefined) return;
+  if (method === 'private_key_jwt') {
+    if (!provider.clientPrivateKey && clean([...at, 'clientPrivateKey'])) {
       ctx.addIssue({ code: 'custom', path: [...at, 'clientPrivateKey'], message: 'required with clientAuthMethod: private_key_jwt (or clientPrivateKeyFile)' });
     }
   } else if (provider.clientSecret === undefined && clean([...at, 'clientSecret'])) {

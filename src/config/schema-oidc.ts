@@ -40,8 +40,8 @@ export const oidcSection = z.strictObject({
   clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']).default('client_secret_basic'),
   /** private_key_jwt's signing key (PEM or private JWK); its public half is served at /oauth2/jwks. */
   clientPrivateKey: privateKeyText.optional(),
-  /** The `kid` of clientPrivateKey; default its RFC 7638 thumbprint. */
-  clientPrivateKeyId: z.string().min(1, { message: 'must not be empty (leave it out for the key\'s thumbprint)' }).optional(),
+  /** The `kid` of clientPrivateKey; empty or left out: its RFC 7638 thumbprint. */
+  clientPrivateKeyId: z.string().optional(),
   /** RFC 9126: auto pushes when the provider advertises it; required refuses to log in otherwise; off never. */
   pushedAuthorizationRequests: z.enum(['auto', 'required', 'off']).default('auto'),
   scopes: z

@@ -15,7 +15,7 @@ export function clientAuthFor(oidc: ClientAuthSettings): { auth: client.ClientAu
   const secret = oidc.clientSecret ?? '';
   switch (oidc.clientAuthMethod) {
     case 'private_key_jwt': {
-      const signingKey = new ClientSigningKey(oidc.clientPrivateKey ?? '', oidc.clientPrivateKeyId);
+      const signingKey = new ClientSigningKey(oidc.clientPrivateKey ?? '', oidc.clientPrivateKeyId || undefined);
       return { auth: signingKey.clientAuth(), signingKey };
     }
     case 'client_secret_jwt':
