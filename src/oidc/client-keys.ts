@@ -22,6 +22,9 @@ const SUBTLE: Record<AssertionAlg, webcrypto.RsaHashedImportParams | webcrypto.E
   EdDSA: { name: 'Ed25519' },
 };
 
+/** openid-client's ClientAuth as oauth4webapi, which calls it, declares it: it may return a promise. */
+type AsyncClientAuth = (...args: Parameters<client.ClientAuth>) => Promise<void>;
+
 /** The public members a JWK Set may carry; anything else (d, p, q, dp, dq, qi, k, ...) never leaves. */
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 
@@ -30,7 +33,7 @@ export class ClientSigningKey {
   private readonly key: KeyObject;
   private readonly publicMembers: JWK;
   private readonly kidPromise: Promise<string>;
-  private readonly signers = new Map<AssertionAlg, Promise<client.ClientAuth>>();
+  private readonly signers = new Map<AssertionAlg, Promise<AsyncClientAuth>>();
 
   /** `text` was validated by the config schema; `kid` is `clientPrivateKeyId` when set. */
   constructor(text: string, kid: string | undefined) {
@@ -38,7 +41,7 @@ export class ClientSigningKey {
     if ('problem' in parsed) throw new Error(`clientPrivateKey: ${parsed.problem}`);
     this.key = parsed.key;
     const full = createPublicKey(this.key).export({ format: 'jwk' }) as Record<string, unknown>;
-    this.publicMembers = Object.fromEntries(PUBLIC_MEMBERS.filter((name) => full[name] !== undefined).map((name) => [name, full[name]])) as JWK;
+    this.publicMembers = Object.fromEntries(PUBLIC_MEMBERS.filter((name) => full[name] !== undefined).map((name) => [name, full[name]]));
     this.kidPromise = kid === undefined ? calculateJwkThumbprint(this.publicMembers) : Promise.resolve(kid);
   }
 
@@ -76,23 +79,26 @@ export class ClientSigningKey {
    * request is made with (it can change with a metadata refresh), and the CryptoKey imported once per alg.
    */
   clientAuth(): client.ClientAuth {
-    return async (as, metadata, body, headers) => {
+    const auth: AsyncClientAuth = async (as, metadata, body, headers) => {
       const alg = this.algFor(as.token_endpoint_auth_signing_alg_values_supported);
       let signer = this.signers.get(alg);
       if (!signer) {
         signer = this.signer(alg);
         this.signers.set(alg, signer);
       }
-      return (await signer)(as, metadata, body, headers);
+      await (await signer)(as, metadata, body, headers);
     };
+    // openid-client declares ClientAuth as returning void, yet awaits it (oauth4webapi's type says so, and
+    // its own PrivateKeyJwt is async too).
+    return auth as unknown as client.ClientAuth;
   }
 
-  private async signer(alg: AssertionAlg): Promise<client.ClientAuth> {
+  private async signer(alg: AssertionAlg): Promise<AsyncClientAuth> {
     const der = this.key.export({ type: 'pkcs8', format: 'der' });
     const key = await webcrypto.subtle.importKey('pkcs8', der, SUBTLE[alg], false, ['sign']);
     const kid = await this.kidPromise;
     // oauth4webapi names an Ed25519 signature "Ed25519"; a provider that knows only "EdDSA" gets that name.
     const rename = alg === 'EdDSA' ? { [client.modifyAssertion]: (header: Record<string, unknown>) => void (header.alg = 'EdDSA') } : {};
-    return client.PrivateKeyJwt({ key: key as client.CryptoKey, kid }, rename);
+    return client.PrivateKeyJwt({ key, kid }, rename) as unknown as AsyncClientAuth;
   }
 }

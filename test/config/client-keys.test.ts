@@ -85,7 +85,7 @@ describe('oidc.clientPrivateKey', () => {
   });
 
   it('is checked for each providers[] entry on its own', () => {
-    const tree = minimalTree();
+    const tree: Record<string, unknown> = minimalTree();
     delete tree.oidc;
     tree.providers = [
       { id: 'corp', issuer: 'https://corp.example.com', clientId: 'gw', clientAuthMethod: 'private_key_jwt', clientPrivateKey: p256.pkcs8 },

@@ -46,7 +46,7 @@ export function clientRequestRecord(ctx: KoaContextWithOIDC | { get(name: string
   let clientAssertion: TokenRequestRecord['clientAssertion'];
   if (assertion !== undefined && firstValue(body.client_assertion_type) === JWT_BEARER) {
     try {
-      clientAssertion = { header: decodeProtectedHeader(assertion) as Record<string, unknown>, payload: decodeJwt(assertion) as Record<string, unknown> };
+      clientAssertion = { header: decodeProtectedHeader(assertion), payload: decodeJwt(assertion) };
     } catch {
       clientAssertion = undefined;
     }

@@ -84,7 +84,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
         await next();
         if (endpoint === 'par') recordAuthorizationRequest(pushedParams(ctx as unknown as KoaContextWithOIDC), authorizationRequests, offlineChallenges);
       } finally {
-        clientRequests.push(clientRequestRecord(ctx as unknown as KoaContextWithOIDC, endpoint));
+        clientRequests.push(clientRequestRecord(ctx, endpoint));
       }
       return;
     }
@@ -133,7 +133,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
         }
       }
     } finally {
-      const record = clientRequestRecord(ctx as unknown as KoaContextWithOIDC, 'token');
+      const record = clientRequestRecord(ctx, 'token');
       tokenRequests.push(record);
       clientRequests.push(record);
     }
