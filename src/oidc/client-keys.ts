@@ -90,7 +90,8 @@ export class ClientSigningKey {
     };
     // openid-client declares ClientAuth as returning void, yet awaits it (oauth4webapi's type says so, and
     // its own PrivateKeyJwt is async too).
-    return auth as unknown as client.ClientAuth;
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- awaited by oauth4webapi, see above
+    return auth;
   }
 
   private async signer(alg: AssertionAlg): Promise<AsyncClientAuth> {
