@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
-import type { Configuration, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC, ResourceServer, SigningAlgorithm } from 'oidc-provider';
 import { account, clientMetadata, type IdpUser } from './idp-accounts.js';
 import { API_CLIENT_REDIRECT_URI, API_SCOPE, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH, type ApiClient } from './idp-api-client.js';
 import type { SigningKey } from './idp-signing.js';
@@ -72,7 +72,10 @@ export function providerConfiguration({ options, users, apiClient, providerKey, 
         : {}),
     },
     clockTolerance: options.clockTolerance ?? 0,
-    ...(options.idTokenSigningAlgs ? { enabledJWA: { idTokenSigningAlgValues: options.idTokenSigningAlgs } } : {}),
+    enabledJWA: {
+      ...(options.idTokenSigningAlgs ? { idTokenSigningAlgValues: options.idTokenSigningAlgs } : {}),
+      ...(options.clientAuthSigningAlgs ? { clientAuthSigningAlgValues: options.clientAuthSigningAlgs as SigningAlgorithm[] } : {}),
+    },
     conformIdTokenClaims: false,
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     claims: {

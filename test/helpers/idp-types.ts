@@ -43,6 +43,11 @@ export interface IdpOptions {
    * `auto` pushes; 'required' refuses any authorization request that was not pushed.
    */
   par?: 'off' | 'on' | 'required';
+  /**
+   * The client assertion algorithms the provider takes and advertises (token_endpoint_auth_signing_alg_values_supported);
+   * default oidc-provider's own (HS256, RS256, PS256, ES256, Ed25519, EdDSA).
+   */
+  clientAuthSigningAlgs?: string[];
 }
 
 /** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
