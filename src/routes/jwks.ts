@@ -26,6 +26,7 @@ export function registerJwks(app: FastifyInstance, providers: Providers): void {
     }
     // Public keys, short-lived in caches so a replaced key is fetched again within minutes.
     reply.header('cache-control', 'public, max-age=300').type('application/jwk-set+json');
-    return JSON.stringify({ keys });
+    // A Buffer: fastify would add "; charset=utf-8" to a string, a parameter this media type does not define.
+    return Buffer.from(JSON.stringify({ keys }));
   });
 }
