@@ -86,6 +86,11 @@ export function classify(err: unknown): FailureDetails {
     const reason = err.error === 'invalid_grant' ? 'invalid_grant' : err.status >= 500 ? 'unavailable' : 'rejected';
     return { reason, oauthError: err.error, providerStatus: err.status, cause: err };
   }
+  if (err instanceof client.WWWAuthenticateChallengeError) {
+    // A 401 with WWW-Authenticate (the answer to Basic client credentials it refuses): an OAuth error too.
+    const oauthError = err.cause[0]?.parameters.error;
+    return { reason: err.status >= 500 ? 'unavailable' : oauthError === 'invalid_grant' ? 'invalid_grant' : 'rejected', oauthError, providerStatus: err.status, cause: err };
+  }
   if (isUnreachable(err)) return { reason: 'unavailable', cause: err };
   const answer = (err as { cause?: unknown }).cause;
   if (answer instanceof Response && answer.status >= 500) return { reason: 'unavailable', providerStatus: answer.status, cause: err };

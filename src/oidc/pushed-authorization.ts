@@ -13,9 +13,13 @@ import { ProviderError, type ErrorFace, type FailureDetails, type ProviderCall }
 /** `oidc.pushedAuthorizationRequests`. */
 export type ParMode = 'auto' | 'required' | 'off';
 
-/** The page of a login refused because the provider does not take pushed requests, which this gateway requires. */
+/**
+ * The page of a login refused because the provider does not take pushed requests, which this gateway
+ * requires: a provider error (its page shows this message as the detail), 503 until the provider or the
+ * setting changes.
+ */
 const PAR_MISSING: ErrorFace = {
-  code: ErrorCode.providerUnavailable,
+  code: ErrorCode.providerError,
   status: 503,
   message: 'The sign-in service does not accept the kind of sign-in request this gateway is set up to send. Please contact the administrator.',
 };
