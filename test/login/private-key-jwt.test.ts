@@ -1,8 +1,8 @@
 /**
  * private_key_jwt (RFC 7523) against the real provider: the assertion as the provider received it (alg
  * from the key, kid = RFC 7638 thumbprint, iss = sub = client id, aud = issuer, jti, exp), for RSA, P-256
- * and Ed25519 keys given as PEM, JWK or file; the same authentication for the code grant, the refresh
- * grant and introspection; client_secret_jwt.
+ * and Ed25519 keys given as PEM, JWK or file; the same authentication for PAR, the code grant, the
+ * refresh grant and introspection (the gateway makes no revocation call); client_secret_jwt.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,7 +95,7 @@ describe('private_key_jwt for every call the gateway authenticates', () => {
   before(async () => {
     stack = await keyStack(key, {
       now: clock.now,
-      idp: { accessTokenTtl: 300 },
+      idp: { accessTokenTtl: 300, par: 'on' },
       configure: (c) => {
         c.api = { acceptBearerTokens: true, introspectOpaqueTokens: true };
       },
@@ -103,8 +103,9 @@ describe('private_key_jwt for every call the gateway authenticates', () => {
   });
   after(() => stack.close());
 
-  it('refreshes and introspects with the same assertion', async () => {
+  it('pushes the authorization request, refreshes and introspects with the same assertion', async () => {
     const browser = await stack.signIn('alice');
+    await assertAssertion(stack.idp.clientRequests.find((r) => r.endpoint === 'par'), stack, key, 'ES256');
     const session = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(browser.jar.get('authgate')?.value ?? '')?.data as {
       tokens: { accessToken: string };
     };
