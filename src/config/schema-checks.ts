@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { canonicalPrefix } from '../url/normalise-path.js';
+import { checkClientCredentials, type ClientAuthKeys } from './schema-client-auth.js';
 import type { Shape } from './schema-shape.js';
 import { parseUrl } from './schema-types.js';
 
@@ -88,12 +89,13 @@ function checkProviders(config: Shape, clean: (...paths: IssuePath[]) => boolean
     ctx.addIssue({ code: 'custom', path: ['oidc'], message: 'required: the identity provider (or providers: for several)' });
     return;
   }
-  const entries: Array<[IssuePath, { issuer: string; allowInsecureHttp: boolean; id?: string }]> = config.oidc
+  const entries: Array<[IssuePath, { issuer: string; allowInsecureHttp: boolean; id?: string } & ClientAuthKeys]> = config.oidc
     ? [[['oidc'], config.oidc]]
     : (Array.isArray(config.providers) ? config.providers : []).map((provider, index) => [['providers', index], provider]);
   const ids = new Map<string, number>();
   const issuers = new Map<string, number>();
   entries.forEach(([at, provider], index) => {
+    checkClientCredentials(at, provider, clean, ctx as z.core.$RefinementCtx<never>);
     if (clean([...at, 'issuer'], [...at, 'allowInsecureHttp']) && parseUrl(provider.issuer)?.protocol === 'http:' && !provider.allowInsecureHttp) {
       ctx.addIssue({
         code: 'custom',

@@ -1,6 +1,6 @@
 /** The `oidc` section (the provider and this client's registration) and the `api` section (bearer tokens it issues). */
 import { z } from 'zod';
-import { dpopKeyProblem } from './private-key.js';
+import { dpopKeyProblem, privateKeyText } from './private-key.js';
 import { duration, flag, httpUrl, regExp, secret } from './schema-types.js';
 
 /**
@@ -36,8 +36,15 @@ const prompt = z
 export const oidcSection = z.strictObject({
   issuer: httpUrl,
   clientId: z.string().min(1, { message: 'must not be empty' }),
-  clientSecret: secret('the client secret is empty; give clientSecret or clientSecretFile'),
-  clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  /** Required for the client_secret_* methods (schema-client-auth.ts checks it). */
+  clientSecret: secret('the client secret is empty; give clientSecret or clientSecretFile').optional(),
+  clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']).default('client_secret_basic'),
+  /** private_key_jwt's signing key (PEM or private JWK); its public half is served at /oauth2/jwks. */
+  clientPrivateKey: privateKeyText.optional(),
+  /** The `kid` of clientPrivateKey; empty or left out: its RFC 7638 thumbprint. */
+  clientPrivateKeyId: z.string().optional(),
+  /** RFC 9126: auto pushes when the provider advertises it; required refuses to log in otherwise; off never. */
+  pushedAuthorizationRequests: z.enum(['auto', 'required', 'off']).default('auto'),
   scopes: z
     .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'a scope is one word of printable characters' }))
     .refine((scopes) => scopes.includes('openid'), { message: 'must include "openid"' })

@@ -18,22 +18,26 @@ import { signInPageHref } from '../url/login-paths.js';
  * undefined) leaves more than one; `rd` must already be a safe same-origin target. `stepUp`: what the
  * target's route asks of the login (acr_values, max_age; docs/step-up.md).
  */
-export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: string, accepted?: readonly string[], stepUp?: StepUpAsk) => FastifyReply;
+export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: string, accepted?: readonly string[], stepUp?: StepUpAsk) => Promise<FastifyReply>;
 
-/** Answers 302 to this provider's authorization endpoint; `rd` must already be a safe same-origin target. */
-export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider, stepUp?: StepUpAsk) => FastifyReply;
+/**
+ * Answers 302 to this provider's authorization endpoint; `rd` must already be a safe same-origin target.
+ * Rejects with a ProviderError (the page to show) when the provider cannot take the request (PAR).
+ */
+export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider, stepUp?: StepUpAsk) => Promise<FastifyReply>;
 
 /** Creates the two ways into a login for one gateway. */
 export function createBeginLogin(deps: { transactions: Transactions; providers: Providers; metrics: Metrics }): { beginLogin: BeginLogin; loginAt: LoginAt } {
   const { transactions, providers, metrics } = deps;
-  const loginAt: LoginAt = (request, reply, rd, provider, stepUp) => {
+  const loginAt: LoginAt = async (request, reply, rd, provider, stepUp) => {
     const { transaction, writes } = transactions.begin(rd, provider.id, request.authgate.cookies, stepUp);
-    const url = provider.authorizationUrl(transaction, provider.settings.scopes, stepUp);
+    // Before the cookie is set: a login the provider refuses to take leaves no transaction behind.
+    const url = await provider.authorizationUrl(transaction, provider.settings.scopes, stepUp);
     if (stepUp !== undefined) metrics.stepUps.inc({ provider: provider.id, result: 'started' });
     for (const write of writes) reply.setCookie(write.name, write.value, write.options);
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
   };
-  const beginLogin: BeginLogin = (request, reply, rd, accepted, stepUp) => {
+  const beginLogin: BeginLogin = async (request, reply, rd, accepted, stepUp) => {
     const only = accepted === undefined ? (providers.list.length === 1 ? providers.primary : undefined) : accepted.length === 1 ? providers.byId(accepted[0]) : undefined;
     if (only) return loginAt(request, reply, rd, only, stepUp);
     return reply.header('cache-control', 'no-store').redirect(signInPageHref(rd), 302);

@@ -137,7 +137,7 @@ export function createMetrics(): Metrics {
     }),
     providerDuration: new Histogram({
       name: 'authgate_provider_request_duration_seconds',
-      help: 'Time of requests to the identity provider, by operation (discovery, code_grant, refresh, userinfo, introspection) and provider',
+      help: 'Time of requests to the identity provider, by operation (discovery, code_grant, refresh, userinfo, introspection, par) and provider',
       labelNames: ['operation', 'provider'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],

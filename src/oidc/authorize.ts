@@ -1,10 +1,9 @@
 /**
  * The authorization request and what comes back from it: the provider's authorization URL for a login (code
- * flow, PKCE S256, state and nonce; PAR lands here), and the RFC 9207 check of the response's issuer.
+ * flow, PKCE S256, state and nonce; pushed-authorization.ts may push them), and the RFC 9207 check of the response's issuer.
  */
 import { createHash } from 'node:crypto';
-import * as client from 'openid-client';
-import type { Discovered } from './discovery.js';
+import type * as client from 'openid-client';
 
 /** The checks a callback must pass: what the login transaction remembered. */
 export interface CallbackChecks {
@@ -13,7 +12,7 @@ export interface CallbackChecks {
   codeVerifier: string;
 }
 
-/** What a login asks the provider for, from the `oidc` section. */
+/** What a login asks the provider for, from the `oidc` section and from the features that add to it. */
 export interface AuthorizationAsk {
   scopes: readonly string[];
   /** `oidc.prompt`; none by default: consent is the provider's to ask when it needs it. */
@@ -24,25 +23,33 @@ export interface AuthorizationAsk {
   acrValues?: string;
   /** Step-up (`allow.maxAge`, seconds): overrides a `max_age` in extraParams. */
   maxAge?: number;
+  /** With `oidc.dpop`: the thumbprint of the gateway's DPoP key. */
+  dpopJkt?: string | undefined;
+  /**
+   * Parameters other features add (resource), appended in order; a name may
+   * repeat (one `resource=` per upstream), which is why this is a list and the request URLSearchParams.
+   */
+  extra?: ReadonlyArray<readonly [name: string, value: string]> | undefined;
 }
 
-/** The provider's authorization URL for a login; `redirectUri` is the gateway's callback. */
-export function buildAuthorizationUrl(provider: Discovered, redirectUri: string, checks: CallbackChecks, ask: AuthorizationAsk): URL {
-  return client.buildAuthorizationUrl(provider.configuration, {
-    ...ask.extraParams,
-    redirect_uri: redirectUri,
-    scope: ask.scopes.join(' '),
-    state: checks.state,
-    nonce: checks.nonce,
-    code_challenge: pkceChallenge(checks.codeVerifier),
-    code_challenge_method: 'S256',
-    // RFC 9449 §10: the code is bound to the DPoP key (with PAR, the proof on the PAR request binds it).
-    ...(provider.dpop === undefined ? {} : { dpop_jkt: provider.dpop.jkt }),
-    ...(ask.prompt === undefined ? {} : { prompt: ask.prompt }),
-    ...(ask.acrValues === undefined ? {} : { acr_values: ask.acrValues }),
-    ...(ask.maxAge === undefined ? {} : { max_age: String(ask.maxAge) }),
-  });
+/** The authorization request's parameters (client_id and response_type are openid-client's to add). */
+export function authorizationParams(redirectUri: string, checks: CallbackChecks, ask: AuthorizationAsk): URLSearchParams {
+  const params = new URLSearchParams(ask.extraParams);
+  params.set('redirect_uri', redirectUri);
+  params.set('scope', ask.scopes.join(' '));
+  params.set('state', checks.state);
+  params.set('nonce', checks.nonce);
+  params.set('code_challenge', pkceChallenge(checks.codeVerifier));
+  params.set('code_challenge_method', 'S256');
+  if (ask.prompt !== undefined) params.set('prompt', ask.prompt);
+  if (ask.acrValues !== undefined) params.set('acr_values', ask.acrValues);
+  if (ask.maxAge !== undefined) params.set('max_age', String(ask.maxAge));
+  // RFC 9449 §10: the code is bound to the DPoP key (with PAR the proof on the push binds it too; the same jkt).
+  if (ask.dpopJkt !== undefined) params.set('dpop_jkt', ask.dpopJkt);
+  for (const [name, value] of ask.extra ?? []) params.append(name, value);
+  return params;
 }
+
 
 /**
  * RFC 9207 for every authorization response, error responses included (openid-client checks it only for

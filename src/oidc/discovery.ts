@@ -44,6 +44,8 @@ export interface DiscoveryOptions {
   keysRefreshMs: number;
   /** With `oidc.dpop`: the gateway's DPoP keys (dpop-key.ts). */
   dpopKeys?: DpopKeys | undefined;
+  /** Told each metadata a load replaced `current` with (pushed-authorization.ts checks its mode against it). */
+  onLoaded?: (metadata: Readonly<client.ServerMetadata>) => void;
 }
 
 /** Loads the provider and keeps it fresh; `current` is undefined until the first load succeeded. */
@@ -114,6 +116,7 @@ export class ProviderDiscovery {
     const idTokenPolicy = { issuer: metadata.issuer, clientId: oidc.clientId, algorithms, keys, clockSkewMs: oidc.clockSkew, maxAgeMs: oidc.maxIdTokenAge };
     const dpop = await dpopBinding(this.current?.dpop, this.options.dpopKeys, configuration, metadata, log);
     this.current = { configuration, metadata, idTokenPolicy, dpop };
+    this.options.onLoaded?.(metadata);
     // Not awaited: readiness does not wait for it, and it cannot fail.
     void keys.warm(algorithms);
   }

@@ -8,7 +8,7 @@
 import { createECDH, createHash, createPrivateKey, createPublicKey, hkdfSync, webcrypto, type KeyObject } from 'node:crypto';
 import type * as client from 'openid-client';
 import type { ProviderConfig } from '../config/schema.js';
-import { dpopAlgorithm, parsePrivateKey, type DpopAlgorithm } from '../config/private-key.js';
+import { dpopAlgorithm, privateKeyOf, type DpopAlgorithm } from '../config/private-key.js';
 
 /** One DPoP key, ready to sign: its key, algorithm, public JWK, thumbprint and encoded JWS header. */
 export interface DpopKey {
@@ -35,7 +35,7 @@ const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b
 /** The DPoP keys of one provider, or undefined when `dpop` is off. Synchronous: run once at start-up. */
 export function loadDpopKeys(oidc: ProviderConfig, sessionKeys: readonly string[]): DpopKeys | undefined {
   if (!oidc.dpop) return undefined;
-  const keys = oidc.dpopKey !== undefined ? [dpopKeyOf(parsePrivateKey(oidc.dpopKey))] : sessionKeys.map((text) => deriveDpopKey(text, oidc.issuer, oidc.clientId));
+  const keys = oidc.dpopKey !== undefined ? [dpopKeyOf(privateKeyOf(oidc.dpopKey))] : sessionKeys.map((text) => deriveDpopKey(text, oidc.issuer, oidc.clientId));
   return { current: keys[0], byJkt: new Map(keys.map((key) => [key.jkt, key])) };
 }
 

@@ -17,7 +17,7 @@ import type { Tracing } from '../observability/tracing.js';
 export type ProviderFailure = 'unavailable' | 'invalid_grant' | 'rejected' | 'invalid_response';
 
 /** The provider calls the gateway makes, as they are labelled in the metrics. */
-export type ProviderOperation = 'discovery' | 'code_grant' | 'refresh' | 'userinfo' | 'introspection';
+export type ProviderOperation = 'discovery' | 'code_grant' | 'refresh' | 'userinfo' | 'introspection' | 'par';
 
 /** What a failure looks like to whoever sees it: the GatewayError parts. */
 export interface ErrorFace {
@@ -87,6 +87,11 @@ export function classify(err: unknown): FailureDetails {
     const reason = err.error === 'invalid_grant' ? 'invalid_grant' : err.status >= 500 || err.error === 'use_dpop_nonce' ? 'unavailable' : 'rejected';
     return { reason, oauthError: err.error, providerStatus: err.status, cause: err };
   }
+  if (err instanceof client.WWWAuthenticateChallengeError) {
+    // A 401 with WWW-Authenticate (the answer to Basic client credentials it refuses): an OAuth error too.
+    const oauthError = err.cause[0]?.parameters.error;
+    return { reason: err.status >= 500 ? 'unavailable' : oauthError === 'invalid_grant' ? 'invalid_grant' : 'rejected', oauthError, providerStatus: err.status, cause: err };
+  }
   if (isUnreachable(err)) return { reason: 'unavailable', cause: err };
   const answer = (err as { cause?: unknown }).cause;
   if (answer instanceof Response && answer.status >= 500) return { reason: 'unavailable', providerStatus: answer.status, cause: err };
@@ -95,7 +100,7 @@ export function classify(err: unknown): FailureDetails {
 }
 
 /** Refreshes are counted by their outcome in token_refreshes_total instead (docs/metrics.md). */
-const COUNTED: ReadonlySet<ProviderOperation> = new Set(['discovery', 'code_grant', 'userinfo', 'introspection']);
+const COUNTED: ReadonlySet<ProviderOperation> = new Set(['discovery', 'code_grant', 'userinfo', 'introspection', 'par']);
 
 /** Runs one call to the provider: timed, counted, and failing only with a ProviderError. */
 export type ProviderCall = <T>(operation: ProviderOperation, call: () => Promise<T>, face?: (details: FailureDetails) => ErrorFace) => Promise<T>;

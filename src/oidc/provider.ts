@@ -14,8 +14,9 @@ import type { Identity, TokenSet } from '../identity.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 import type { StepUpAsk } from '../policy/step-up.js';
-import { buildAuthorizationUrl, responseIssuerMatches, type CallbackChecks } from './authorize.js';
+import { authorizationParams, responseIssuerMatches, type AuthorizationAsk, type CallbackChecks } from './authorize.js';
 import { clientAuthFor } from './client-auth.js';
+import type { ClientSigningKey } from './client-keys.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
 import type { DpopBinding } from './dpop-handle.js';
 import type { DpopKeys } from './dpop-key.js';
@@ -25,6 +26,7 @@ import { identityFromClaims, identityRules } from './identity.js';
 import { introspectToken } from './introspection.js';
 import { createProviderCall, ProviderError, UNAVAILABLE } from './provider-call.js';
 import { createProviderFetch } from './provider-fetch.js';
+import { PushedAuthorization } from './pushed-authorization.js';
 import type { ProviderKeys } from './provider-keys.js';
 import { refreshTokens, type RefreshOutcome, type RefreshSteps } from './refresh-grant.js';
 import { withUserinfo } from './userinfo.js';
@@ -46,6 +48,9 @@ export class OidcProvider {
   private readonly http: ReturnType<typeof createProviderFetch>;
   private readonly login: LoginSteps;
   private readonly refreshSteps: RefreshSteps;
+  private readonly par: PushedAuthorization;
+  /** The private_key_jwt key, when that is the method (its public half is served at /oauth2/jwks). */
+  readonly clientSigningKey: ClientSigningKey | undefined;
   /** Resolves once the provider's metadata is loaded (after however many retries it takes). */
   readonly whenReady: Promise<void>;
 
@@ -68,7 +73,11 @@ export class OidcProvider {
     this.redirectUri = new URL('/oauth2/callback', publicUrl).href;
     const rules = identityRules(oidc);
     const call = createProviderCall(metrics, oidc.id, tracing);
-    this.discovery = new ProviderDiscovery({ oidc, clientAuth: clientAuthFor(oidc), fetch: this.http.fetch, call, log, retry, keysRefreshMs, dpopKeys });
+    const { auth: clientAuth, signingKey } = clientAuthFor(oidc);
+    this.clientSigningKey = signingKey;
+    this.par = new PushedAuthorization(oidc.pushedAuthorizationRequests, oidc.id, log);
+    const onLoaded = (metadata: Readonly<client.ServerMetadata>) => this.par.observe(metadata);
+    this.discovery = new ProviderDiscovery({ oidc, clientAuth, fetch: this.http.fetch, call, log, retry, keysRefreshMs, dpopKeys, onLoaded });
     this.whenReady = this.discovery.whenReady;
     const identityFrom = (claims: Record<string, unknown>, knownUser?: string) => identityFromClaims(claims, rules, claimNames(), knownUser);
     this.login = {
@@ -137,15 +146,23 @@ export class OidcProvider {
     return responseIssuerMatches(this.discovery.current?.metadata, query);
   }
 
-  /** The provider's authorization URL for a login (code flow, PKCE S256, state and nonce; a step-up's acr_values and max_age). */
-  authorizationUrl(checks: CallbackChecks, scopes: readonly string[], stepUp?: StepUpAsk): URL {
-    return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, {
+  /**
+   * The provider's authorization URL for a login (code flow, PKCE S256, state and nonce; pushed first when
+   * `pushedAuthorizationRequests` says so; a step-up's acr_values and max_age); `extra` holds the parameters
+   * other features add. Rejects with a ProviderError whose face is the page to show.
+   */
+  async authorizationUrl(checks: CallbackChecks, scopes: readonly string[], stepUp?: StepUpAsk, extra?: AuthorizationAsk['extra']): Promise<URL> {
+    const provider = this.loaded();
+    const params = authorizationParams(this.redirectUri, checks, {
       scopes,
       prompt: this.oidc.prompt,
       extraParams: this.oidc.extraAuthorizeParams,
+      extra,
+      dpopJkt: provider.dpop?.jkt,
       ...(stepUp?.acr === undefined ? {} : { acrValues: stepUp.acr.join(' ') }),
       ...(stepUp?.maxAge === undefined ? {} : { maxAge: stepUp.maxAge }),
     });
+    return this.par.authorizationUrl(provider, this.login.call, params);
   }
 
   /** Completes a login (code-grant.ts); rejects with a ProviderError whose face is the page to show. */

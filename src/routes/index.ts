@@ -13,6 +13,7 @@ import { registerForwardAuth, type ForwardAuthDeps } from './auth.js';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerCallback, type CallbackDeps } from './callback.js';
 import { registerHealth, type HealthDeps } from './health.js';
+import { registerJwks } from './jwks.js';
 import { registerSignIn } from './sign-in.js';
 import { registerSignOut } from './sign-out.js';
 import { registerSignedOut } from './signed-out.js';
@@ -53,5 +54,6 @@ export async function registerGatewayRoutes(app: FastifyInstance, deps: GatewayR
     registerUserinfo(scope, deps.sessionAccess);
     registerForwardAuth(scope, deps);
     registerBackchannelLogout(scope, deps);
+    registerJwks(scope, deps.providers);
   });
 }

@@ -117,13 +117,14 @@ describe('values of the wrong shape', () => {
       'server.publicUrl: expected text, got a number',
       'oidc.issuer: expected text, got a number',
       'oidc.clientId: required',
-      'oidc.clientSecret: required',
       'oidc.allowInsecureHttp: expected true or false, got a number',
       'session.keys[0]: expected text, got a number',
       'session.cookieName: expected text, got a number',
       'upstreams[0]: expected a mapping (key: value), got null',
       'upstreams[1]: expected a mapping (key: value), got a number',
       'upstreams[2]: expected a mapping (key: value), got a list',
+      // Which credential is required depends on clientAuthMethod: a cross-field check, reported after the fields.
+      'oidc.clientSecret: required',
     ]);
   });
 });

@@ -9,7 +9,7 @@ import { buildApp, type Gateway } from '../../src/app.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { BrowserClient } from './browser-client.js';
 import { baseConfig, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type AnyConfigTree, type ConfigTree } from './gateway-config.js';
-import { startIdp, type IdpOptions, type StartedIdp } from './idp.js';
+import { startIdp, type IdpClient, type IdpOptions, type StartedIdp } from './idp.js';
 import { freePort } from './ports.js';
 import { startUpstream, type StartedUpstream } from './upstream.js';
 
@@ -87,7 +87,9 @@ export interface StackOptions {
   /** Changes the gateway's configuration tree before it is validated. */
   configure?: (tree: ConfigTree) => void;
   idp?: Partial<IdpOptions>;
-  clientAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  clientAuthMethod?: IdpClient['authMethod'];
+  /** More of the gateway's registration at the provider (keys, jwksUri, requirePar), given the gateway's public URL. */
+  client?: (publicUrl: string) => Partial<IdpClient>;
   /** Registers the gateway's /oauth2/backchannel_logout at the provider (it then sends logout tokens there). */
   backchannelLogout?: boolean;
   /** How often the gateway fetches the provider's JWKS between metadata refreshes (ms; default 10 minutes). */
@@ -111,6 +113,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         postLogoutRedirectUris: [`${publicUrl}/`, `${publicUrl}/bye`, `${publicUrl}/oauth2/signed_out`],
         authMethod: options.clientAuthMethod ?? 'client_secret_basic',
         ...(options.backchannelLogout ? { backchannelLogoutUri: `${publicUrl}/oauth2/backchannel_logout` } : {}),
+        ...options.client?.(publicUrl),
       },
     ],
     ...options.idp,

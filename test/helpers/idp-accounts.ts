@@ -2,7 +2,7 @@
  * Who exists at the test identity provider: its users (any password is accepted) and the relying parties
  * registered there, in the shapes oidc-provider takes them.
  */
-import type { Account, ClientMetadata } from 'oidc-provider';
+import type { Account, ClientMetadata, JWK } from 'oidc-provider';
 
 /** A person who can sign in at the test identity provider (any password is accepted). */
 export interface IdpUser {
@@ -23,23 +23,33 @@ export const demoUsers: IdpUser[] = [
 /** A relying party registered at the provider (a confidential web client using the code flow). */
 export interface IdpClient {
   clientId: string;
-  clientSecret: string;
+  /** Needed by every method but private_key_jwt. */
+  clientSecret?: string | undefined;
   redirectUris: string[];
   postLogoutRedirectUris?: string[];
-  authMethod?: 'client_secret_basic' | 'client_secret_post';
+  authMethod?: 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | undefined;
   backchannelLogoutUri?: string;
+  /** private_key_jwt: the client's public keys, registered as they are (or give jwksUri). */
+  jwks?: { keys: JWK[] };
+  /** private_key_jwt: where the provider fetches the client's keys (e.g. the gateway's /oauth2/jwks). */
+  jwksUri?: string;
+  /** The provider refuses this client's authorization requests unless pushed (RFC 9126). */
+  requirePar?: boolean;
 }
 
 /** The provider's registration of a relying party: a confidential code-flow client. */
 export function clientMetadata(client: IdpClient): ClientMetadata {
   return {
     client_id: client.clientId,
-    client_secret: client.clientSecret,
+    ...(client.clientSecret === undefined ? {} : { client_secret: client.clientSecret }),
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris ?? [],
     token_endpoint_auth_method: client.authMethod ?? 'client_secret_basic',
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
+    ...(client.jwks ? { jwks: client.jwks } : {}),
+    ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
+    ...(client.requirePar ? { require_pushed_authorization_requests: true } : {}),
     ...(client.backchannelLogoutUri
       ? { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: true }
       : {}),

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
-import type { Configuration, KoaContextWithOIDC, ResourceServer } from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC, ResourceServer, SigningAlgorithm } from 'oidc-provider';
 import { account, clientMetadata, type IdpUser } from './idp-accounts.js';
 import { API_CLIENT_REDIRECT_URI, API_SCOPE, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH, type ApiClient } from './idp-api-client.js';
 import type { SigningKey } from './idp-signing.js';
@@ -73,7 +73,10 @@ export function providerConfiguration({ options, users, apiClient, providerKey, 
         : {}),
     },
     clockTolerance: options.clockTolerance ?? 0,
-    ...(options.idTokenSigningAlgs ? { enabledJWA: { idTokenSigningAlgValues: options.idTokenSigningAlgs } } : {}),
+    enabledJWA: {
+      ...(options.idTokenSigningAlgs ? { idTokenSigningAlgValues: options.idTokenSigningAlgs } : {}),
+      ...(options.clientAuthSigningAlgs ? { clientAuthSigningAlgValues: options.clientAuthSigningAlgs as SigningAlgorithm[] } : {}),
+    },
     conformIdTokenClaims: false,
     scopes: ['openid', 'offline_access', 'profile', 'email', 'groups'],
     claims: {
@@ -103,6 +106,7 @@ export function providerConfiguration({ options, users, apiClient, providerKey, 
       revocation: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: (_ctx, client, token) => token.clientId === client.clientId },
       clientCredentials: { enabled: true },
+      pushedAuthorizationRequests: { enabled: (options.par ?? 'off') !== 'off', requirePushedAuthorizationRequests: options.par === 'required' },
       // Set up below, once the provider's module (and its InvalidTarget error) is loaded.
       resourceIndicators: { enabled: false },
     },

@@ -42,6 +42,18 @@ export interface IdpOptions {
   stepUp?: IdpStepUpOptions;
   /** DPoP: require nonces, clients whose tokens must be bound (idp-dpop.ts). */
   dpop?: IdpDpopOptions;
+  /**
+   * Pushed authorization requests (RFC 9126): 'off' (default) disables the feature, so it is not advertised
+   * and logins carry their parameters in the browser's redirect, where many suites read them (state,
+   * redirect_uri); 'on' (oidc-provider's own default) advertises the endpoint, so the gateway's default
+   * `auto` pushes; 'required' refuses any authorization request that was not pushed.
+   */
+  par?: 'off' | 'on' | 'required';
+  /**
+   * The client assertion algorithms the provider takes and advertises (token_endpoint_auth_signing_alg_values_supported);
+   * default oidc-provider's own (HS256, RS256, PS256, ES256, Ed25519, EdDSA).
+   */
+  clientAuthSigningAlgs?: string[];
 }
 
 /** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
@@ -61,13 +73,23 @@ export interface IdTokenTamper {
   publishOtherKey?: boolean;
 }
 
-/** One POST to the token endpoint as it arrived on the wire, so tests can prove how the client authenticated. */
+/** The endpoints a client authenticates at. */
+export type ClientEndpoint = 'token' | 'par' | 'introspection' | 'revocation';
+
+/** One POST to an endpoint the client authenticates at, as it arrived on the wire, so tests can prove how the client authenticated. */
 export interface TokenRequestRecord {
+  endpoint: ClientEndpoint;
+  /** "" for any endpoint but the token endpoint. */
   grantType: string;
-  /** From the request itself: a Basic Authorization header wins over a client_secret form field. */
-  authMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /**
+   * From the request itself: a Basic Authorization header wins over a client assertion (HS* algs:
+   * client_secret_jwt), which wins over a client_secret form field.
+   */
+  authMethod: 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt' | 'none';
   clientId: string;
   status: number;
+  /** The client assertion (RFC 7523), decoded but not verified (the provider verified it, or refused: see status). */
+  clientAssertion?: { header: Record<string, unknown>; payload: Record<string, unknown> };
 }
 
 /** How `signJwt` signs: by default exactly like the provider signs its ID and logout tokens. */
@@ -109,10 +131,18 @@ export interface StartedIdp {
   jwksUri: string;
   /** Every token endpoint request, in order. */
   tokenRequests: TokenRequestRecord[];
-  /** The query of every GET to the authorization endpoint, as the relying party sent it, in order. */
+  /** Every POST to an endpoint the client authenticates at (token, PAR, introspection, revocation), in order. */
+  clientRequests: TokenRequestRecord[];
+  /**
+   * Every authorization request as the relying party made it, in order: the query of a GET to the
+   * authorization endpoint, or the form body of a pushed request (the GET that then names its request_uri
+   * is in `authorizationGets` only).
+   */
   authorizationRequests: URLSearchParams[];
   /** DPoP proofs the provider received and the access tokens it issued, with their jkt (idp-dpop.ts). */
   dpop: IdpDpopRecords;
+  /** The query of every GET to the authorization endpoint, pushed requests' too, in order. */
+  authorizationGets: URLSearchParams[];
   /** How many token endpoint requests had grant_type=refresh_token (successful or not). */
   refreshGrants(): number;
   /** How many GET requests the JWKS endpoint has answered so far (from anyone). */

@@ -9,6 +9,7 @@ import { demoUsers } from './idp-accounts.js';
 import { apiClientTokens, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH } from './idp-api-client.js';
 import { createProvider, providerConfiguration } from './idp-configuration.js';
 import { dpopConfiguration, recordDpop } from './idp-dpop.js';
+import { clientEndpointOf, clientRequestRecord, pushedParams, recordAuthorizationRequest } from './idp-records.js';
 import { createSigner, decodePayload } from './idp-signing.js';
 import { setUpStepUp } from './idp-step-up.js';
 import type { IdpOptions, IdTokenTamper, RefreshTamper, StartedIdp, TokenRequestRecord } from './idp-types.js';
@@ -24,26 +25,12 @@ export type {
   TokenRequestRecord,
 } from './idp-types.js';
 
-function firstValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function basicClientId(header: string | undefined): string | undefined {
-  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const id = decoded.slice(0, Math.max(decoded.indexOf(':'), 0));
-  try {
-    return decodeURIComponent(id.replace(/\+/g, ' '));
-  } catch {
-    return id;
-  }
-}
-
 /** Starts the provider on 127.0.0.1 and resolves once it accepts connections. */
 export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const users = new Map((options.users ?? demoUsers).map((u) => [u.sub, u]));
   const tokenRequests: TokenRequestRecord[] = [];
+  const clientRequests: TokenRequestRecord[] = [];
+  const authorizationGets: URLSearchParams[] = [];
   let tokenFailure: 'http-503' | 'drop' | null = null;
   let refreshTamper: RefreshTamper | 'html-502' | null = null;
   let idTokenTamper: IdTokenTamper | null = null;
@@ -91,9 +78,19 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     }
     if (ctx.method === 'GET' && ctx.path === AUTHORIZATION_PATH) {
       const query = new URLSearchParams(ctx.querystring);
-      authorizationRequests.push(query);
-      const challenge = query.get('code_challenge');
-      if (challenge && query.get('scope')?.split(' ').includes('offline_access')) offlineChallenges.add(challenge);
+      authorizationGets.push(query);
+      // A pushed request was recorded when it was pushed; this GET only names it.
+      if (!query.has('request_uri')) recordAuthorizationRequest(query, authorizationRequests, offlineChallenges);
+    }
+    const endpoint = clientEndpointOf(ctx.method, ctx.path);
+    if (endpoint !== undefined && endpoint !== 'token') {
+      try {
+        await next();
+        if (endpoint === 'par') recordAuthorizationRequest(pushedParams(ctx as unknown as KoaContextWithOIDC), authorizationRequests, offlineChallenges);
+      } finally {
+        clientRequests.push(clientRequestRecord(ctx, endpoint));
+      }
+      return;
     }
     if (ctx.method !== 'POST' || ctx.path !== TOKEN_PATH) {
       await next();
@@ -102,7 +99,9 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
       return;
     }
     if (tokenFailure !== null) {
-      tokenRequests.push({ grantType: 'unknown (failing)', authMethod: 'none', clientId: '', status: tokenFailure === 'drop' ? 0 : 503 });
+      const failing: TokenRequestRecord = { endpoint: 'token', grantType: 'unknown (failing)', authMethod: 'none', clientId: '', status: tokenFailure === 'drop' ? 0 : 503 };
+      tokenRequests.push(failing);
+      clientRequests.push(failing);
       if (tokenFailure === 'drop') {
         ctx.req.socket.destroy();
         return;
@@ -138,15 +137,9 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
         }
       }
     } finally {
-      const body = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.body ?? {};
-      const authorization = ctx.get('authorization');
-      const basicId = basicClientId(authorization);
-      tokenRequests.push({
-        grantType: firstValue(body.grant_type as string | string[] | undefined) ?? '',
-        authMethod: /^Basic\s/i.test(authorization) ? 'client_secret_basic' : body.client_secret !== undefined ? 'client_secret_post' : 'none',
-        clientId: basicId ?? firstValue(body.client_id as string | string[] | undefined) ?? '',
-        status: ctx.status,
-      });
+      const record = clientRequestRecord(ctx, 'token');
+      tokenRequests.push(record);
+      clientRequests.push(record);
     }
   });
 
@@ -174,8 +167,10 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     stepUp,
     jwksUri: `${issuer}${JWKS_PATH}`,
     tokenRequests,
+    clientRequests,
     authorizationRequests,
     dpop,
+    authorizationGets,
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
     jwksRequests: () => jwksCount,
     publicJwk,

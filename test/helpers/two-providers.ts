@@ -6,7 +6,7 @@
 import type { AnyConfigTree } from './gateway-config.js';
 import { baseConfig, startGateway, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type StartedGateway } from './gateway.js';
 import { BrowserClient } from './browser-client.js';
-import { startIdp, type IdpOptions, type StartedIdp } from './idp.js';
+import { startIdp, type IdpClient, type IdpOptions, type StartedIdp } from './idp.js';
 import { freePort } from './ports.js';
 import { startUpstream, type StartedUpstream } from './upstream.js';
 
@@ -33,6 +33,8 @@ export interface TwoProviderOptions {
   now?: () => number;
   /** The providers whose metadata the start waits for (default: every one). */
   waitFor?: string[];
+  /** More of the gateway's registration at each provider (keys, jwksUri), given the gateway's public URL. */
+  clients?: (publicUrl: string) => { corp?: Partial<IdpClient>; partners?: Partial<IdpClient> };
 }
 
 /** Starts both providers, an upstream and the gateway. */
@@ -46,10 +48,11 @@ export async function startTwoProviders(options: TwoProviderOptions = {}): Promi
     postLogoutRedirectUris: [`${publicUrl}/`],
     ...(options.backchannelLogout ? { backchannelLogoutUri: `${publicUrl}/oauth2/backchannel_logout` } : {}),
   };
+  const more = options.clients?.(publicUrl) ?? {};
   const [corp, partners, upstream] = await Promise.all([
-    startIdp({ clients: [client] }),
+    startIdp({ clients: [{ ...client, ...more.corp }] }),
     // Cookie jars (like browsers) keep cookies per host, not per port: the second provider names its own.
-    startIdp({ clients: [client], cookieSuffix: 'partners', ...options.partners }),
+    startIdp({ clients: [{ ...client, ...more.partners }], cookieSuffix: 'partners', ...options.partners }),
     startUpstream(),
   ]);
   const { oidc, ...rest } = baseConfig({ publicUrl, issuer: corp.issuer, upstreamUrl: upstream.url, listenPort: port });
