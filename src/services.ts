@@ -19,7 +19,8 @@ import { createProviders, type Providers } from './oidc/providers.js';
 import { loadPages, type Pages } from './pages/load-pages.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
-import { RouteTable } from './proxy/upstreams.js';
+import { createUpstreamTokens } from './proxy/upstream-tokens.js';
+import { resourcesFor, RouteTable } from './proxy/upstreams.js';
 import type { SessionAccess } from './session/access.js';
 import { buildCookieNames, type CookieNames } from './session/cookie-names.js';
 import { createCookieStore } from './session/cookie-store.js';
@@ -100,14 +101,23 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const tracing = await createTracing(config.tracing, { log, isTrustedProxy });
   const providers = createProviders(config, { claimNames: () => routes.current.claimNames, log, metrics, retry: deps.discoveryRetry, keysRefreshMs: deps.keysRefreshMs, tracing });
   const boxes = await sealBoxes(config);
-  const { store, refreshLock, replayGuard, providerSessions, control: sessionControl } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
+  const { store, refreshLock, replayGuard, providerSessions, control: sessionControl, upstreamTokens: sharedUpstreamTokens } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
   const sessionSockets = createSessionSockets({ control: sessionControl, lifetime, now, log });
   const refresher = createRefresher({ providers, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
   const transactions = createTransactions(cookieNames, boxes.transaction);
   const sessionAccess = { store, refresher, lifetime, now, providers };
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
-  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers });
-  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin });
+  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, resources: (id) => resourcesFor(routes.current, id) });
+  const upstreamTokens = createUpstreamTokens({
+    providers,
+    refresher,
+    shared: sharedUpstreamTokens,
+    endings: sessionControl.endings,
+    skewMs: config.session.refreshSkew,
+    now,
+    log,
+  });
+  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin, upstreamTokens });
   const pages = loadPages(config.pages, config.server.publicUrl);
   return {
     config,

@@ -21,11 +21,16 @@ export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: stri
 export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider) => FastifyReply;
 
 /** Creates the two ways into a login for one gateway. */
-export function createBeginLogin(deps: { transactions: Transactions; providers: Providers }): { beginLogin: BeginLogin; loginAt: LoginAt } {
-  const { transactions, providers } = deps;
+export function createBeginLogin(deps: {
+  transactions: Transactions;
+  providers: Providers;
+  /** The RFC 8707 resources a login at this provider asks for (upstreams' own tokens); none by default. */
+  resources?: (providerId: string) => readonly string[];
+}): { beginLogin: BeginLogin; loginAt: LoginAt } {
+  const { transactions, providers, resources } = deps;
   const loginAt: LoginAt = (request, reply, rd, provider) => {
     const { transaction, writes } = transactions.begin(rd, provider.id, request.authgate.cookies);
-    const url = provider.authorizationUrl(transaction, provider.settings.scopes);
+    const url = provider.authorizationUrl(transaction, provider.settings.scopes, resources?.(provider.id));
     for (const write of writes) reply.setCookie(write.name, write.value, write.options);
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
   };

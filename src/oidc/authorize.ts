@@ -20,11 +20,13 @@ export interface AuthorizationAsk {
   prompt: string | undefined;
   /** `oidc.extraAuthorizeParams`; the schema refuses the names set here. */
   extraParams: Readonly<Record<string, string>>;
+  /** RFC 8707 resources the upstreams' own tokens will be asked for: one `resource=` each. */
+  resources?: readonly string[];
 }
 
 /** The provider's authorization URL for a login; `redirectUri` is the gateway's callback. */
 export function buildAuthorizationUrl(provider: Discovered, redirectUri: string, checks: CallbackChecks, ask: AuthorizationAsk): URL {
-  return client.buildAuthorizationUrl(provider.configuration, {
+  const parameters = new URLSearchParams({
     ...ask.extraParams,
     redirect_uri: redirectUri,
     scope: ask.scopes.join(' '),
@@ -34,6 +36,8 @@ export function buildAuthorizationUrl(provider: Discovered, redirectUri: string,
     code_challenge_method: 'S256',
     ...(ask.prompt === undefined ? {} : { prompt: ask.prompt }),
   });
+  for (const resource of ask.resources ?? []) parameters.append('resource', resource);
+  return client.buildAuthorizationUrl(provider.configuration, parameters);
 }
 
 /**

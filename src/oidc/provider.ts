@@ -25,12 +25,14 @@ import { createProviderFetch } from './provider-fetch.js';
 import type { ProviderKeys } from './provider-keys.js';
 import { refreshTokens, type RefreshOutcome, type RefreshSteps } from './refresh-grant.js';
 import { withUserinfo } from './userinfo.js';
+import { exchangeTokenGrant, resourceTokenGrant, type ResourceGrantResult, type UpstreamToken, type UpstreamTokenAsk } from './upstream-grant.js';
 
 export { pkceChallenge, type CallbackChecks } from './authorize.js';
 export type { LoginResult } from './code-grant.js';
 export type { RetryPolicy } from './discovery.js';
 export type { RefreshOutcome } from './refresh-grant.js';
 export { MAX_KEPT_ID_TOKEN_LENGTH } from './token-answer.js';
+export type { ResourceGrantResult, UpstreamToken, UpstreamTokenAsk } from './upstream-grant.js';
 
 /** How often the JWKS is fetched again between metadata refreshes: a withdrawn key stops verifying within this. */
 export const KEYS_REFRESH_MS = 10 * 60_000;
@@ -124,9 +126,17 @@ export class OidcProvider {
     return responseIssuerMatches(this.discovery.current?.metadata, query);
   }
 
-  /** The provider's authorization URL for a login (code flow, PKCE S256, state and nonce). */
-  authorizationUrl(checks: CallbackChecks, scopes: readonly string[]): URL {
-    return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, { scopes, prompt: this.oidc.prompt, extraParams: this.oidc.extraAuthorizeParams });
+  /**
+   * The provider's authorization URL for a login (code flow, PKCE S256, state and nonce); `resources`: the
+   * RFC 8707 resources of the upstreams that take this provider's sessions, one `resource=` each.
+   */
+  authorizationUrl(checks: CallbackChecks, scopes: readonly string[], resources: readonly string[] = []): URL {
+    return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, {
+      scopes,
+      prompt: this.oidc.prompt,
+      extraParams: this.oidc.extraAuthorizeParams,
+      resources,
+    });
   }
 
   /** Completes a login (code-grant.ts); rejects with a ProviderError whose face is the page to show. */
@@ -137,6 +147,19 @@ export class OidcProvider {
   /** Uses a refresh token (refresh-grant.ts); failures are outcomes, for the session layer to act on. */
   async refresh(tokens: TokenSet, identity: Identity): Promise<RefreshOutcome> {
     return refreshTokens(this.discovery.current, this.refreshSteps, tokens, identity);
+  }
+
+  /**
+   * A token for one upstream by a refresh grant with `resource=`/`scope=` (upstream-grant.ts). The caller
+   * holds the session's refresh lock: the grant may rotate the refresh token. Rejects with a ProviderError.
+   */
+  async tokenForResource(tokens: TokenSet, identity: Identity, ask: UpstreamTokenAsk): Promise<ResourceGrantResult> {
+    return resourceTokenGrant(this.loaded(), this.login.call, tokens, identity, ask);
+  }
+
+  /** A token for one upstream by exchanging `subjectToken` (RFC 8693); rejects with a ProviderError. */
+  async exchangeToken(subjectToken: string, ask: UpstreamTokenAsk): Promise<UpstreamToken> {
+    return exchangeTokenGrant(this.loaded(), this.login.call, subjectToken, ask);
   }
 
   /**

@@ -11,6 +11,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import { safeRedirectTarget } from '../session/transaction.js';
 import { acceptedBy, NO_PRINCIPAL, type ResolvePrincipal } from './principal.js';
+import type { UpstreamTokens } from './upstream-tokens.js';
 import type { CompiledUpstream } from './upstreams.js';
 
 /** What the guard needs. */
@@ -19,6 +20,8 @@ export interface GuardDeps {
   metrics: Metrics;
   resolvePrincipal: ResolvePrincipal;
   beginLogin: BeginLogin;
+  /** Upstreams' own tokens (`accessToken` resource, audience, scopes). */
+  upstreamTokens?: UpstreamTokens;
 }
 
 /** The preHandler: resolves once the request may go on; a reply it sent (redirect, 401, 403, 404) is returned. */
@@ -32,7 +35,7 @@ const NOT_FOUND = new GatewayError(ErrorCode.notFound, 404, 'No application is c
  * the error handler.
  */
 export function createGuard(deps: GuardDeps): Guard {
-  const { publicUrl, metrics, resolvePrincipal, beginLogin } = deps;
+  const { publicUrl, metrics, resolvePrincipal, beginLogin, upstreamTokens } = deps;
   const publicOrigin = new URL(publicUrl).origin;
 
   return async function guard(request, reply) {
@@ -61,7 +64,9 @@ export function createGuard(deps: GuardDeps): Guard {
     metrics.recordDecision(upstream.name, decision.reason);
     if (decision.allow) {
       request.authgate.principal = principal;
-      return undefined;
+      // An upstream with a token of its own (accessToken resource, audience, scopes); the others pay one check.
+      const ask = upstream.tokenAsk;
+      return ask === undefined || principal === undefined || upstreamTokens === undefined ? undefined : upstreamTokens.attach(request, reply, upstream, ask);
     }
 
     request.log.info({ upstream: upstream.name, reason: decision.reason, sub: principal?.identity.sub }, 'access denied');

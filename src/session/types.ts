@@ -135,8 +135,32 @@ export interface SessionEndings {
   subscribe(listener: (end: SessionEnd) => void): () => void;
 }
 
+/** An upstream's own token as kept between requests (never logged, never sent to a browser). */
+export interface StoredUpstreamToken {
+  accessToken: string;
+  /** When it is due again (ms since the epoch): `session.refreshSkew` before it expires. */
+  refreshAt: number;
+  /** A token exchange's subject: the session access token it came from (the next one needs a new exchange). */
+  subject?: string;
+  /** The upstream settings it was asked with (JSON), so a reload that changes them is not served an old token. */
+  ask: string;
+}
+
+/**
+ * Upstreams' own tokens shared by replicas (Redis: one sealed hash per session, deleted with the session's
+ * record); the cookie store has none and keeps them in each process only.
+ */
+export interface UpstreamTokenStore {
+  /** The stored token of `upstream` for session `id`, if any. */
+  read(id: string, upstream: string): Promise<StoredUpstreamToken | undefined>;
+  /** Stores it until it is due (at most the session's remaining life). */
+  write(id: string, upstream: string, token: StoredUpstreamToken): Promise<void>;
+}
+
 /** What a session backend (cookie or Redis) provides: the store and its companions. */
 export interface SessionBackend {
+  /** Upstreams' tokens shared by replicas (Redis only). */
+  upstreamTokens?: UpstreamTokenStore;
   store: SessionStore;
   refreshLock: RefreshLock;
   replayGuard: ReplayGuard;

@@ -4,6 +4,7 @@
  */
 import type { JWK, SigningAlgorithmWithNone } from 'oidc-provider';
 import type { IdpClient, IdpUser } from './idp-accounts.js';
+import type { UpstreamTokenState } from './idp-upstream-tokens.js';
 
 /** How to start the provider; every field but `clients` has a test-friendly default. */
 export interface IdpOptions {
@@ -36,6 +37,8 @@ export interface IdpOptions {
    * each one's cookies overwrite the other's (a sign-out at one then finds no session there). Default: none.
    */
   cookieSuffix?: string;
+  /** Scopes every resource server has besides "api" (RFC 8707 resources' tokens carry those asked and granted). */
+  resourceScopes?: string[];
 }
 
 /** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
@@ -62,6 +65,10 @@ export interface TokenRequestRecord {
   authMethod: 'client_secret_basic' | 'client_secret_post' | 'none';
   clientId: string;
   status: number;
+  /** The `resource`, `scope` and `audience` asked for, when the request named them. */
+  resource?: string | undefined;
+  scope?: string | undefined;
+  audience?: string | undefined;
 }
 
 /** How `signJwt` signs: by default exactly like the provider signs its ID and logout tokens. */
@@ -105,6 +112,8 @@ export interface StartedIdp {
   authorizationRequests: URLSearchParams[];
   /** How many token endpoint requests had grant_type=refresh_token (successful or not). */
   refreshGrants(): number;
+  /** Token exchanges as recorded, refused audiences and armed refusals of resource grants (idp-upstream-tokens.ts). */
+  upstreamTokens: UpstreamTokenState;
   /** How many GET requests the JWKS endpoint has answered so far (from anyone). */
   jwksRequests(): number;
   /**

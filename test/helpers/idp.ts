@@ -10,6 +10,7 @@ import { apiClientTokens, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH } from './id
 import { createProvider, providerConfiguration } from './idp-configuration.js';
 import { createSigner, decodePayload } from './idp-signing.js';
 import type { IdpOptions, IdTokenTamper, RefreshTamper, StartedIdp, TokenRequestRecord } from './idp-types.js';
+import { registerUpstreamTokenGrants, type UpstreamTokenState } from './idp-upstream-tokens.js';
 
 export { demoUsers, type IdpClient, type IdpUser } from './idp-accounts.js';
 export type {
@@ -65,7 +66,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const issuer = `http://127.0.0.1:${port}`;
 
   const configuration = providerConfiguration({ options, users, apiClient, providerKey, offlineChallenges });
-  const provider: Provider = await createProvider(issuer, configuration).catch((err: unknown) => {
+  const provider: Provider = await createProvider(issuer, configuration, options.resourceScopes).catch((err: unknown) => {
     server.close();
     throw err;
   });
@@ -134,7 +135,9 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
         }
       }
     } finally {
-      const body = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.body ?? {};
+      // A grant a test refused (idp-upstream-tokens.ts) left its form on the request, unparsed by the provider.
+      const raw = (ctx.req as { body?: unknown }).body;
+      const body = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.body ?? (typeof raw === 'string' ? Object.fromEntries(new URLSearchParams(raw)) : {});
       const authorization = ctx.get('authorization');
       const basicId = basicClientId(authorization);
       tokenRequests.push({
@@ -142,10 +145,15 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
         authMethod: /^Basic\s/i.test(authorization) ? 'client_secret_basic' : body.client_secret !== undefined ? 'client_secret_post' : 'none',
         clientId: basicId ?? firstValue(body.client_id as string | string[] | undefined) ?? '',
         status: ctx.status,
+        resource: firstValue(body.resource as string | string[] | undefined),
+        scope: firstValue(body.scope as string | string[] | undefined),
+        audience: firstValue(body.audience as string | string[] | undefined),
       });
     }
   });
 
+  const upstreamTokens: UpstreamTokenState = { exchanges: [], refusedAudiences: new Set(), refusals: [] };
+  await registerUpstreamTokenGrants(provider, upstreamTokens);
   provider.on('session.saved', (session) => sessionIds.add(session.jti));
   provider.on('session.destroyed', (session) => sessionIds.delete(session.jti));
   const callback = provider.callback();
@@ -169,6 +177,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     tokenRequests,
     authorizationRequests,
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
+    upstreamTokens,
     jwksRequests: () => jwksCount,
     publicJwk,
     publishJwks: (document) => {
