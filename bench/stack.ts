@@ -151,6 +151,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           name: id,
           store: id === 'authgate-redis' ? 'redis' : 'cookie',
           ...(redisUrl ? { redisUrl } : {}),
+          ...(id === 'authgate-tokens' ? { upstreamToken: true } : {}),
           workDir: options.workDir,
           cpus: systemCpus,
           ...(options.authgateWorkers !== undefined ? { workers: options.authgateWorkers } : {}),

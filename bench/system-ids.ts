@@ -16,6 +16,7 @@ export const SYSTEM_IDS = [
   'apache-oidc-cookie',
   'authgate-cookie',
   'authgate-redis',
+  'authgate-tokens',
 ] as const;
 /** One system under test. */
 export type SystemId = (typeof SYSTEM_IDS)[number];
@@ -30,6 +31,7 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
   'apache-oidc-cookie': 'Apache httpd + mod_auth_openidc, cookie sessions (OIDCSessionType client-cookie)',
   'authgate-cookie': 'authgate, cookie session store',
   'authgate-redis': 'authgate, Redis session store',
+  'authgate-tokens': 'authgate, cookie session store, the upstream given a token of its own (accessToken.resource, cached)',
 };
 
 /** The systems without authentication: nothing to sign in to, every request goes straight upstream. */
