@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { configWarnings } from '../../src/config/warnings.js';
 import { load, minimalTree, problemsOf } from './fixtures.js';
 
 const URL_B = 'http://127.0.0.1:3001';
@@ -42,6 +43,17 @@ describe('upstreams[].accessToken: resource, audience, scopes', () => {
       'upstreams[3].accessToken.scopes[0]: a scope: printable ASCII without spaces, quotes or "\\"',
       'upstreams[4].accessToken.audience: an audience, e.g. "orders-api"',
       ...[5, 6, 7, 8, 9, 10].map((i) => `upstreams[${i}].accessToken.header: ${other}`),
+    ]);
+  });
+
+  it('warns when a route that is sent no token asks for one', () => {
+    const tree = minimalTree();
+    tree.upstreams[0].allow = { anyAuthenticatedUser: true };
+    tree.upstreams.push({ name: 'pub', path: '/pub', url: URL_B, auth: 'public', accessToken: { resource: 'https://a.internal/' } });
+    tree.upstreams.push({ name: 'off', path: '/off', url: URL_B, forwardAccessToken: false, allow: { anyAuthenticatedUser: true }, accessToken: { scopes: ['x'] } });
+    assert.deepEqual(configWarnings(load(tree)), [
+      'upstreams[1].accessToken: "pub" is sent no token (auth: public or forwardAccessToken: false), so resource, audience and scopes do nothing here',
+      'upstreams[2].accessToken: "off" is sent no token (auth: public or forwardAccessToken: false), so resource, audience and scopes do nothing here',
     ]);
   });
 });
