@@ -77,7 +77,7 @@ export function createUpstreamTokens(deps: {
     const expiresAt = token.expiresAt ?? token.obtainedAt + UNKNOWN_LIFETIME_MS;
     // As the session refresh judges its own token: the skew, but at most half the token's life.
     const refreshAt = expiresAt - Math.min(skewMs, (expiresAt - token.obtainedAt) / 2);
-    return { accessToken: token.accessToken, refreshAt, ask: ask.key, ...(subject === undefined ? {} : { subject }), sub: session.identity.sub, sid: session.providerSid };
+    return { accessToken: token.accessToken, tokenType: token.tokenType, refreshAt, ask: ask.key, ...(subject === undefined ? {} : { subject }), sub: session.identity.sub, sid: session.providerSid };
   }
 
   /** Runs under the session's token lock: the shared store first, then the grant; the result is shared before the lock is released. */
@@ -85,8 +85,8 @@ export function createUpstreamTokens(deps: {
     let session = loaded;
     for (let attempt = 0; ; attempt++) {
       const result = await refresher.underTokenLock(session, async (current) => {
-        const stored = await shared?.read(current.id, name);
-        if (usable(stored, ask, current)) return { value: { ...stored, sub: current.identity.sub, sid: current.providerSid } };
+        const found = await shared?.read(current.id, name);
+        if (usable(found, ask, current)) return { value: { ...found, sub: current.identity.sub, sid: current.providerSid } };
         const provider = providers.ofSession(current);
         if (!provider) throw new ProviderError({ reason: 'invalid_grant', cause: new Error('the session’s provider is no longer configured') });
         let entry: Entry;
@@ -101,7 +101,7 @@ export function createUpstreamTokens(deps: {
             changed = { ...current, tokens: { ...current.tokens, refreshToken: rotated }, gen: current.gen + 1 };
           }
         }
-        await shared?.write(current.id, name, { accessToken: entry.accessToken, refreshAt: entry.refreshAt, ask: entry.ask, ...(entry.subject === undefined ? {} : { subject: entry.subject }) });
+        await shared?.write(current.id, name, entry); // sealed, like the record that names the same user
         return { value: entry, changed };
       });
       if (result.kind === 'ran') return { entry: result.value, changed: result.session.gen > loaded.gen ? result.session : undefined };

@@ -20,7 +20,7 @@ export function createRedisUpstreamTokens(redis: RedisClient, call: StoreCall, b
     async read(id, upstream) {
       const sealed = await call('upstream_token_load', () => redis.hget(upstreamTokensKey(id), upstream));
       const data = sealed ? box.open(sealed)?.data : undefined;
-      if (!data || typeof data.accessToken !== 'string' || typeof data.refreshAt !== 'number' || typeof data.ask !== 'string') return undefined;
+      if (!data || typeof data.accessToken !== 'string' || typeof data.tokenType !== 'string' || typeof data.refreshAt !== 'number' || typeof data.ask !== 'string') return undefined;
       return data as unknown as StoredUpstreamToken;
     },
     async write(id, upstream, token) {

@@ -138,6 +138,8 @@ export interface SessionEndings {
 /** An upstream's own token as kept between requests (never logged, never sent to a browser). */
 export interface StoredUpstreamToken {
   accessToken: string;
+  /** The provider's token_type, lower-cased (bearer; dpop once tokens are sender-constrained). */
+  tokenType: string;
   /** When it is due again (ms since the epoch): `session.refreshSkew` before it expires. */
   refreshAt: number;
   /** A token exchange's subject: the session access token it came from (the next one needs a new exchange). */
