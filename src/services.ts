@@ -81,6 +81,8 @@ export interface Services {
   beginLogin: BeginLogin;
   /** A login at one named provider (/oauth2/start?provider=, the sign-in page). */
   loginAt: LoginAt;
+  /** The RFC 8707 resources a login at a provider asks for (upstreams' own tokens). */
+  loginResources: (providerId: string) => readonly string[];
   guard: Guard;
   inFlight: InFlightList<FastifyRequest>;
   drain: DrainState;
@@ -106,8 +108,9 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const refresher = createRefresher({ providers, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
   const transactions = createTransactions(cookieNames, boxes.transaction);
   const sessionAccess = { store, refresher, lifetime, now, providers };
+  const loginResources = (id: string) => resourcesFor(routes.current, id);
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
-  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, resources: (id) => resourcesFor(routes.current, id) });
+  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, resources: loginResources });
   const upstreamTokens = createUpstreamTokens({
     providers,
     refresher,
@@ -141,6 +144,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     resolvePrincipal,
     beginLogin,
     loginAt,
+    loginResources,
     guard,
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
     inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),

@@ -63,6 +63,8 @@ export function createUpstreamTokens(deps: {
   const { providers, refresher, shared, skewMs, now, log } = deps;
   const lanes = new Map<string, LRUCache<string, Entry>>();
   const pending = new Map<string, Promise<Fetched>>();
+  // Sessions told once (in the log) that their login did not ask for an upstream's resource.
+  const notGranted = new LRUCache<string, true>({ max: CACHE_SIZE });
   const laneOf = (name: string) => {
     let lane = lanes.get(name);
     if (!lane) lanes.set(name, (lane = new LRUCache<string, Entry>({ max: CACHE_SIZE })));
@@ -141,6 +143,15 @@ export function createUpstreamTokens(deps: {
         request.authgate.principal = { ...principal, accessToken: cached.accessToken };
         return undefined;
       }
+      // A resource the login did not ask for: the provider would refuse it, some only after using up the
+      // refresh token (the session would then end at its next refresh). Signing in again asks for it.
+      if (ask.resource !== undefined && ask.audience === undefined && session.resources?.includes(ask.resource) !== true) {
+        if (!notGranted.has(`${session.id}\n${upstream.name}`)) {
+          notGranted.set(`${session.id}\n${upstream.name}`, true);
+          log.warn({ upstream: upstream.name, sub: session.identity.sub }, 'upstream token: the session’s login did not ask for this resource; sign in again');
+        }
+        return sendGatewayError(request, reply, NOT_GRANTED);
+      }
       try {
         const { entry, changed } = await fetchOnce(upstream.name, ask, session);
         if (changed) {
@@ -172,6 +183,12 @@ const REFUSED = new GatewayError(
   ErrorCode.upstreamUnavailable,
   502,
   'The sign-in service refused a token for this application. You are still signed in, and other applications keep working.',
+);
+
+const NOT_GRANTED = new GatewayError(
+  ErrorCode.upstreamUnavailable,
+  502,
+  'This application needs a permission your sign-in did not ask for. Sign out and sign in again to use it; other applications keep working.',
 );
 
 /** The session was signed out while its token was being fetched. */

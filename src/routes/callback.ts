@@ -29,6 +29,8 @@ export interface CallbackDeps {
   metrics: Metrics;
   /** The clock a new session's lifetime starts by (ms). */
   now: () => number;
+  /** The RFC 8707 resources a login at this provider asks for (kept in the session: upstream-tokens.ts). */
+  loginResources?: (providerId: string) => readonly string[];
 }
 
 /** Registers /oauth2/callback. */
@@ -106,6 +108,8 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
       userAgent: request.headers['user-agent']?.slice(0, USER_AGENT_MAX),
       remoteAddr: request.ip,
     };
+    const resources = deps.loginResources?.(provider.id) ?? [];
+    if (resources.length > 0) session.resources = [...resources];
     try {
       await store.create(request, reply, session);
     } catch (err) {

@@ -27,6 +27,11 @@ export interface SessionData {
   userAgent?: string;
   /** The client's address at sign-in (request.ip; for the admin API). */
   remoteAddr?: string;
+  /**
+   * The RFC 8707 resources the login asked for (upstreams' `accessToken.resource`); a resource grant is asked
+   * only for these, since a provider may use up the refresh token before it refuses another. Absent: none.
+   */
+  resources?: string[];
 }
 
 /** What a refresh attempt under the store's lock produced. */

@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../../src/config/load.js';
 import type { BrowserClient } from '../helpers/browser-client.js';
-import { startStack, type Stack } from '../helpers/gateway.js';
+import { startStack, type ConfigTree, type Stack } from '../helpers/gateway.js';
 import { createTestClock } from '../helpers/test-clock.js';
 
 const API = { accept: 'application/json' };
@@ -17,6 +19,7 @@ const BILLING = 'https://billing.internal/';
 
 describe('upstreams[].accessToken: resource and scopes (refresh grants)', () => {
   let stack: Stack;
+  let tree: ConfigTree | undefined;
   const clock = createTestClock();
   before(async () => {
     stack = await startStack({
@@ -29,6 +32,7 @@ describe('upstreams[].accessToken: resource and scopes (refresh grants)', () => 
         c.upstreams.push({ name: 'billing', path: '/billing', url, accessToken: { resource: BILLING, header: 'X-Forwarded-Access-Token' } });
         c.upstreams.push({ name: 'narrow', path: '/narrow', url, accessToken: { scopes: ['openid', 'email'] } });
         c.upstreams.push({ name: 'admin', path: '/admin', url, accessToken: { resource: ORDERS, scopes: ['orders:admin'] } });
+        tree = structuredClone(c);
       },
     });
   });
@@ -169,6 +173,32 @@ describe('upstreams[].accessToken: resource and scopes (refresh grants)', () => 
       for (const value of [request.headers.authorization, request.headers['x-forwarded-access-token']]) {
         if (typeof value === 'string' && value.length > 20) assert.ok(!text.includes(value.replace(/^Bearer /, '')));
       }
+    }
+  });
+
+  it('asks nothing for a resource the login did not ask for (added by a reload): 502, and the session lives on', async () => {
+    const alice = await stack.signIn('alice');
+    const late = 'https://late.internal/';
+    const next = structuredClone(tree!);
+    next.upstreams.push({ name: 'late', path: '/late', url: next.upstreams[0]?.url, accessToken: { resource: late } });
+    stack.gateway.gateway.reload(parseConfigText(stringify(next), 'reloaded', {}));
+    try {
+      const refused = await alice.fetch(`${stack.publicUrl}/late/x`, { headers: API });
+      assert.equal(refused.status, 502);
+      assert.equal(grants(late).length, 0, 'the provider was not asked (it may use up the refresh token before refusing)');
+      // The session's own refresh still works: its refresh token was never spent on a refused resource.
+      const refreshes = grants(undefined).length;
+      clock.advance(3_560_000);
+      const after = await seen(alice, '/z');
+      clock.reset();
+      assert.equal(after.status, 200);
+      assert.deepEqual(grants(undefined).slice(refreshes).map((r) => r.status), [200]);
+      // A new login asks for the new resource, and then gets its token.
+      const again = await stack.signIn('alice');
+      assert.ok(stack.idp.authorizationRequests.at(-1)?.getAll('resource').includes(late));
+      assert.equal(decodeJwt(bearer((await seen(again, '/late/y')).headers)).aud, late);
+    } finally {
+      stack.gateway.gateway.reload(parseConfigText(stringify(tree), 'restored', {}));
     }
   });
 });
