@@ -19,6 +19,8 @@ export const ErrorCode = {
   headersTooLarge: 'AUTHGATE_ERR_HEADERS_TOO_LARGE',
   sessionTooLarge: 'AUTHGATE_ERR_SESSION_TOO_LARGE',
   internal: 'AUTHGATE_ERR_INTERNAL',
+  stepUpRequired: 'AUTHGATE_ERR_STEP_UP_REQUIRED',
+  stepUpOtherUser: 'AUTHGATE_ERR_STEP_UP_OTHER_USER',
 } as const;
 
 /** One of the values of ErrorCode. */

@@ -19,6 +19,7 @@ import { createProviders, type Providers } from './oidc/providers.js';
 import { loadPages, type Pages } from './pages/load-pages.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
+import { createStepUpGate, type StepUpGate } from './proxy/step-up-gate.js';
 import { createUpstreamTokens } from './proxy/upstream-tokens.js';
 import { resourcesFor, RouteTable } from './proxy/upstreams.js';
 import type { SessionAccess } from './session/access.js';
@@ -84,6 +85,8 @@ export interface Services {
   /** The RFC 8707 resources a login at a provider asks for (upstreams' own tokens). */
   loginResources: (providerId: string) => readonly string[];
   guard: Guard;
+  /** Step-up rules (allow.acr, allow.maxAge) judged for the guard, forward-auth and /oauth2/start. */
+  stepUp: StepUpGate;
   inFlight: InFlightList<FastifyRequest>;
   drain: DrainState;
   /** The page templates, compiled at start-up (pages.dir read once: a change needs a restart). */
@@ -110,7 +113,8 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const sessionAccess = { store, refresher, lifetime, now, providers };
   const loginResources = (id: string) => resourcesFor(routes.current, id);
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
-  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, resources: loginResources });
+  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, metrics, resources: loginResources });
+  const stepUp = createStepUpGate({ providers, now });
   const upstreamTokens = createUpstreamTokens({
     providers,
     refresher,
@@ -120,7 +124,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     now,
     log,
   });
-  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin, upstreamTokens });
+  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin, stepUp, upstreamTokens });
   const pages = loadPages(config.pages, config.server.publicUrl);
   return {
     config,
@@ -146,6 +150,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     loginAt,
     loginResources,
     guard,
+    stepUp,
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
     inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),
     drain: { draining: false },

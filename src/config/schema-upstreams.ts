@@ -6,6 +6,8 @@ import { canonicalPrefix } from '../url/normalise-path.js';
 import { duration, flag, httpUrl, origin } from './schema-types.js';
 
 const claimValue = z.union([z.string(), z.number(), z.boolean()]);
+/** One `acr` value: it travels space-separated in `acr_values` and quoted in a WWW-Authenticate challenge. */
+const ACR_VALUE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 const allowSchema = z
   .strictObject({
@@ -17,6 +19,10 @@ const allowSchema = z
       .default({}),
     /** Says on purpose that any signed-in user may pass, which silences --check's warning; no list may be given with it. */
     anyAuthenticatedUser: flag.default(false),
+    /** Step-up (docs/step-up.md): the login's `acr` must be one of these; asked for as `acr_values`, in this order. */
+    acr: z.array(z.string().regex(ACR_VALUE, { message: 'an acr value: visible ASCII without spaces, quotes or "\\"' })).optional(),
+    /** Step-up: the user must have authenticated (`auth_time`) within this; asked for as `max_age`. */
+    maxAge: duration.optional(),
   })
   .refine(
     (allow) =>

@@ -12,6 +12,8 @@ export interface Metrics {
   providerRequests: Counter<'operation' | 'outcome' | 'provider'>;
   tokenRefreshes: Counter<'outcome' | 'provider'>;
   backchannelLogouts: Counter<'outcome' | 'provider'>;
+  /** Step-up logins (docs/step-up.md) by provider and result: started, completed, refused, other_user. */
+  stepUps: Counter<'provider' | 'result'>;
   sessionStoreErrors: Counter<'operation'>;
   providerDuration: Histogram<'operation' | 'provider'>;
   /** 1 once a provider's metadata and keys are loaded, 0 until then: one series per provider. */
@@ -98,7 +100,7 @@ export function createMetrics(): Metrics {
     },
     logins: new Counter({
       name: 'authgate_logins_total',
-      help: 'Completed callbacks by outcome (success, provider_error, invalid_state, failed, unavailable, session_too_large) and provider',
+      help: 'Completed callbacks by outcome (success, provider_error, invalid_state, failed, unavailable, session_too_large, step_up_refused, step_up_other_user) and provider',
       labelNames: ['outcome', 'provider'],
       registers: [registry],
     }),
@@ -125,6 +127,12 @@ export function createMetrics(): Metrics {
       name: 'authgate_backchannel_logouts_total',
       help: 'Back-channel logout requests by outcome (accepted, invalid, replayed, unavailable) and provider (unknown when no provider issued the token)',
       labelNames: ['outcome', 'provider'],
+      registers: [registry],
+    }),
+    stepUps: new Counter({
+      name: 'authgate_step_ups_total',
+      help: 'Step-up logins by provider and result (started; completed; refused: the answer did not meet the route; other_user: another user came back)',
+      labelNames: ['provider', 'result'],
       registers: [registry],
     }),
     providerDuration: new Histogram({

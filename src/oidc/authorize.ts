@@ -20,6 +20,10 @@ export interface AuthorizationAsk {
   prompt: string | undefined;
   /** `oidc.extraAuthorizeParams`; the schema refuses the names set here. */
   extraParams: Readonly<Record<string, string>>;
+  /** Step-up (`allow.acr`, space-separated in order): overrides an `acr_values` in extraParams. */
+  acrValues?: string;
+  /** Step-up (`allow.maxAge`, seconds): overrides a `max_age` in extraParams. */
+  maxAge?: number;
   /** RFC 8707 resources the upstreams' own tokens will be asked for: one `resource=` each. */
   resources?: readonly string[];
 }
@@ -35,6 +39,8 @@ export function buildAuthorizationUrl(provider: Discovered, redirectUri: string,
     code_challenge: pkceChallenge(checks.codeVerifier),
     code_challenge_method: 'S256',
     ...(ask.prompt === undefined ? {} : { prompt: ask.prompt }),
+    ...(ask.acrValues === undefined ? {} : { acr_values: ask.acrValues }),
+    ...(ask.maxAge === undefined ? {} : { max_age: String(ask.maxAge) }),
   });
   for (const resource of ask.resources ?? []) parameters.append('resource', resource);
   return client.buildAuthorizationUrl(provider.configuration, parameters);

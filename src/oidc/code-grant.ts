@@ -17,6 +17,9 @@ export interface LoginResult {
   identity: Identity;
   tokens: TokenSet;
   providerSid: string | undefined;
+  /** The ID token's `acr` and `auth_time` (seconds), when it has them: what step-up rules judge. */
+  acr?: string;
+  authTime?: number;
 }
 
 /** What completing a login needs besides the provider: the callback URL and how claims become an identity. */
@@ -60,6 +63,8 @@ export async function completeLogin(provider: Discovered, steps: LoginSteps, que
     identity,
     tokens,
     providerSid: typeof claims.sid === 'string' ? claims.sid : undefined,
+    ...(typeof claims.acr === 'string' ? { acr: claims.acr } : {}),
+    ...(typeof claims.auth_time === 'number' && Number.isFinite(claims.auth_time) ? { authTime: claims.auth_time } : {}),
   };
 }
 

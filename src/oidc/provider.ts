@@ -13,6 +13,7 @@ import type { ProviderConfig } from '../config/schema.js';
 import type { Identity, TokenSet } from '../identity.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
+import type { StepUpAsk } from '../policy/step-up.js';
 import { buildAuthorizationUrl, responseIssuerMatches, type CallbackChecks } from './authorize.js';
 import { clientAuthFor } from './client-auth.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
@@ -127,14 +128,17 @@ export class OidcProvider {
   }
 
   /**
-   * The provider's authorization URL for a login (code flow, PKCE S256, state and nonce); `resources`: the
-   * RFC 8707 resources of the upstreams that take this provider's sessions, one `resource=` each.
+   * The provider's authorization URL for a login (code flow, PKCE S256, state and nonce; a step-up's
+   * acr_values and max_age); `resources`: the RFC 8707 resources of the upstreams that take this provider's
+   * sessions, one `resource=` each.
    */
-  authorizationUrl(checks: CallbackChecks, scopes: readonly string[], resources: readonly string[] = []): URL {
+  authorizationUrl(checks: CallbackChecks, scopes: readonly string[], stepUp?: StepUpAsk, resources: readonly string[] = []): URL {
     return buildAuthorizationUrl(this.loaded(), this.redirectUri, checks, {
       scopes,
       prompt: this.oidc.prompt,
       extraParams: this.oidc.extraAuthorizeParams,
+      ...(stepUp?.acr === undefined ? {} : { acrValues: stepUp.acr.join(' ') }),
+      ...(stepUp?.maxAge === undefined ? {} : { maxAge: stepUp.maxAge }),
       resources,
     });
   }

@@ -95,6 +95,16 @@ const WORDING: Record<ErrorCodeValue, Wording> = {
     message: 'Your account carries more information than a sign-in can hold here. Please tell the site’s administrators.',
     ways: ['home'],
   },
+  [ErrorCode.stepUpRequired]: {
+    heading: 'A stronger sign-in is needed',
+    message: 'This page asks for a stronger or more recent sign-in (for example with a second factor) than the one just made. You are still signed in for everything else. Try again, and choose the stronger way to sign in if you are offered one.',
+    ways: ['retry', 'home'],
+  },
+  [ErrorCode.stepUpOtherUser]: {
+    heading: 'Signed in as someone else',
+    message: 'This page asked you to confirm your sign-in, but the identity provider signed in another account. You are still signed in as before. To switch accounts, sign out first.',
+    ways: ['retry', 'signOut', 'home'],
+  },
   [ErrorCode.internal]: {
     heading: 'Something went wrong',
     message: 'The gateway had an unexpected problem with this request. Please try again in a moment.',

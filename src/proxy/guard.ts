@@ -8,9 +8,12 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import type { BeginLogin } from '../http/begin-login.js';
 import { isBrowserNavigation, sendGatewayError, sendUnauthenticated } from '../http/replies.js';
 import type { Metrics } from '../observability/metrics.js';
+import { sendStepUpChallenge } from '../http/step-up-reply.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
+import { stepUpRuleOf } from '../policy/step-up.js';
 import { safeRedirectTarget } from '../session/transaction.js';
 import { acceptedBy, NO_PRINCIPAL, type ResolvePrincipal } from './principal.js';
+import type { StepUpGate } from './step-up-gate.js';
 import type { UpstreamTokens } from './upstream-tokens.js';
 import type { CompiledUpstream } from './upstreams.js';
 
@@ -20,6 +23,7 @@ export interface GuardDeps {
   metrics: Metrics;
   resolvePrincipal: ResolvePrincipal;
   beginLogin: BeginLogin;
+  stepUp: StepUpGate;
   /** Upstreams' own tokens (`accessToken` resource, audience, scopes). */
   upstreamTokens?: UpstreamTokens;
 }
@@ -35,7 +39,7 @@ const NOT_FOUND = new GatewayError(ErrorCode.notFound, 404, 'No application is c
  * the error handler.
  */
 export function createGuard(deps: GuardDeps): Guard {
-  const { publicUrl, metrics, resolvePrincipal, beginLogin, upstreamTokens } = deps;
+  const { publicUrl, metrics, resolvePrincipal, beginLogin, stepUp, upstreamTokens } = deps;
   const publicOrigin = new URL(publicUrl).origin;
 
   return async function guard(request, reply) {
@@ -61,12 +65,24 @@ export function createGuard(deps: GuardDeps): Guard {
     }
     const principal = acceptedBy(upstream, resolved.principal);
     const decision = evaluatePolicy(auth, allow, principal?.identity);
-    metrics.recordDecision(upstream.name, decision.reason);
-    if (decision.allow) {
+    // Step-up is judged only for a principal the policy admits: a stronger login would not change a "no".
+    const unmet = decision.allow && principal !== undefined ? stepUp.unmet(allow, principal) : undefined;
+    metrics.recordDecision(upstream.name, unmet === undefined ? decision.reason : 'step-up');
+    if (decision.allow && unmet === undefined) {
       request.authgate.principal = principal;
       // An upstream with a token of its own (accessToken resource, audience, scopes); the others pay one check.
       const ask = upstream.tokenAsk;
       return ask === undefined || principal === undefined || upstreamTokens === undefined ? undefined : upstreamTokens.attach(request, reply, upstream, ask);
+    }
+    if (unmet !== undefined) {
+      request.log.info({ upstream: upstream.name, reason: 'step-up', sub: principal?.identity.sub }, 'step-up required');
+      const session = request.authgate.session?.session;
+      // A browser with a session goes back to its provider and returns here upgraded; anyone else is told how (RFC 9470).
+      if (principal?.source === 'session' && session && isBrowserNavigation(request) && !isWebSocketUpgrade(request)) {
+        const { path, query } = request.authgate;
+        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl), [principal.provider], stepUp.upgradeAsk(unmet, session));
+      }
+      return sendStepUpChallenge(reply, unmet);
     }
 
     request.log.info({ upstream: upstream.name, reason: decision.reason, sub: principal?.identity.sub }, 'access denied');
@@ -74,7 +90,8 @@ export function createGuard(deps: GuardDeps): Guard {
       // A WebSocket client cannot follow a redirect; a login transaction per reconnect would pile up.
       if (isBrowserNavigation(request) && !isWebSocketUpgrade(request)) {
         const { path, query } = request.authgate;
-        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl), upstream.config.providers);
+        // A route with step-up asks for it at this very login: one trip to the provider, not two.
+        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl), upstream.config.providers, stepUpRuleOf(allow)?.ask);
       }
       return sendUnauthenticated(reply);
     }

@@ -24,6 +24,9 @@ export interface Principal {
   source: 'session' | 'bearer';
   /** The id of the provider of the session or of the token's issuer. */
   provider: string;
+  /** The login's `acr` and `auth_time` (seconds): the session's, or the bearer token's own claims (RFC 9470). */
+  acr?: unknown;
+  authTime?: unknown;
 }
 
 /** The outcome of looking for a principal. */
@@ -130,7 +133,7 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
       const bearer = isJwt(token) ? checksFor(token) : checks.get(providers.primary)!;
       const claims = isJwt(token) ? await getVerifier(bearer)(token) : await introspect(token);
       const identity = identityFromClaims(claims, bearer.rules, routes.current.claimNames);
-      return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id } };
+      return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id, acr: claims.acr, authTime: claims.auth_time } };
     } catch (err) {
       if (err instanceof InvalidAccessToken || err instanceof MissingUserClaim) {
         request.log.info({ reason: err.message }, 'bearer token refused');
@@ -147,7 +150,14 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
     const session = await loadSession(deps.session, request);
     if (session) {
       return {
-        principal: { identity: session.identity, accessToken: session.tokens.accessToken, source: 'session', provider: session.provider ?? providers.primary.id },
+        principal: {
+          identity: session.identity,
+          accessToken: session.tokens.accessToken,
+          source: 'session',
+          provider: session.provider ?? providers.primary.id,
+          acr: session.acr,
+          authTime: session.authAt,
+        },
       };
     }
     return api.acceptBearerTokens ? fromBearer(request) : NO_PRINCIPAL;

@@ -20,7 +20,10 @@ import { canonicalHost } from '../url/host.js';
 import { sendUnauthenticated } from '../http/replies.js';
 import { userOf } from '../identity.js';
 import type { TrustedProxyMatcher } from '../http/trusted-proxies.js';
+import { sendStepUpChallenge } from '../http/step-up-reply.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
+import type { StepUpRule } from '../policy/step-up.js';
+import type { StepUpGate } from '../proxy/step-up-gate.js';
 import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
 import { normaliseTarget } from '../url/normalise-path.js';
 import { acceptedBy, type ResolvePrincipal } from '../proxy/principal.js';
@@ -55,11 +58,12 @@ export interface ForwardAuthDeps {
   metrics: Metrics;
   isTrustedProxy: TrustedProxyMatcher;
   config: Pick<Config, 'server'>;
+  stepUp: StepUpGate;
 }
 
 /** Registers /oauth2/auth and /oauth2/auth/*. */
 export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps): void {
-  const { routes, resolvePrincipal, metrics, isTrustedProxy: isTrusted } = deps;
+  const { routes, resolvePrincipal, metrics, isTrustedProxy: isTrusted, stepUp } = deps;
   const signInRedirect = createSignInRedirect(deps.config.server.publicUrl);
   // One warning per cause for the life of this gateway: a misconfigured proxy asks on every request.
   const warned = new Set<UnknownCause>();
@@ -90,9 +94,13 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       (kept: typeof resolved.principal, upstream) => (upstream.config.auth === 'public' ? kept : acceptedBy(upstream, kept)),
       resolved.principal,
     );
+    let unmet: StepUpRule | undefined;
     const decisions = upstreams.map((upstream) => {
       const decision = evaluatePolicy(upstream.config.auth, upstream.config.allow, principal?.identity);
-      metrics.recordDecision(upstream.name, decision.reason);
+      // Step-up, as at the guard: judged for an admitted principal; the first unmet rule is the one answered.
+      const stepUpUnmet = decision.allow && principal !== undefined && upstream.config.auth !== 'public' ? stepUp.unmet(upstream.config.allow, principal) : undefined;
+      unmet ??= stepUpUnmet;
+      metrics.recordDecision(upstream.name, stepUpUnmet === undefined ? decision.reason : 'step-up');
       return decision;
     });
     const denied = decisions.find((d) => !d.allow && d.reason === 'unauthenticated') ?? decisions.find((d) => !d.allow);
@@ -105,6 +113,13 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
         return sendUnauthenticated(reply);
       }
       return reply.code(403).send({ error: 'forbidden', reason: denied.reason });
+    }
+    if (unmet !== undefined) {
+      // A browser the proxy lets us redirect goes to /oauth2/start, which starts the step-up login for the target.
+      if (trustedPeer && principal?.source === 'session' && signInRedirect.requested(request, allowedStatus === 200) && signInRedirect.isNavigation(request)) {
+        return reply.redirect(signInRedirect.location(request, originals), 302);
+      }
+      return sendStepUpChallenge(reply, unmet);
     }
     if (principal && upstreams.every((u) => u.config.auth !== 'public')) {
       // Names and groups in any script, or with "," or control characters, must neither break the answer

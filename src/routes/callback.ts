@@ -3,7 +3,9 @@
  * the login transaction by state (and clear it) → claim it in the store (single use, even for a replayed
  * cookie) → the provider the transaction names, and only it (mix-up defence: its RFC 9207 issuer, its token
  * endpoint, its keys for the ID token) → refuse provider errors
- * → code grant and ID token checks → a new session with a fresh id → 302 to the saved target.
+ * → code grant and ID token checks → a new session with a fresh id → 302 to the saved target. A step-up
+ * login (docs/step-up.md) is checked against what it asked (acr, auth_time) and upgrades the session it
+ * names: step-up-callback.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,6 +16,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Providers } from '../oidc/providers.js';
 import { TRANSACTION_TTL_SECONDS, type Transactions } from '../session/transaction.js';
 import type { ReplayGuard, SessionData, SessionStore } from '../session/types.js';
+import type { Lifetime } from '../session/lifetime.js';
+import { finishStepUp } from './step-up-callback.js';
 
 /** How long a used transaction is remembered: as long as its cookie could be replayed. */
 const TRANSACTION_TTL_MS = TRANSACTION_TTL_SECONDS * 1000;
@@ -29,6 +33,8 @@ export interface CallbackDeps {
   metrics: Metrics;
   /** The clock a new session's lifetime starts by (ms). */
   now: () => number;
+  /** The session timeouts: a step-up upgrades only a session still within them. */
+  lifetime: Lifetime;
   /** The RFC 8707 resources a login at this provider asks for (kept in the session: upstream-tokens.ts). */
   loginResources?: (providerId: string) => readonly string[];
 }
@@ -107,16 +113,25 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
       // For the admin API's list only (never used to decide anything); cut short to keep the session small.
       userAgent: request.headers['user-agent']?.slice(0, USER_AGENT_MAX),
       remoteAddr: request.ip,
+      ...(login.acr === undefined ? {} : { acr: login.acr }),
+      ...(login.authTime === undefined ? {} : { authAt: login.authTime }),
     };
     const resources = deps.loginResources?.(provider.id) ?? [];
     if (resources.length > 0) session.resources = [...resources];
+    let stored = session;
     try {
-      await store.create(request, reply, session);
+      if (transaction.stepUp === undefined) {
+        await store.create(request, reply, session);
+      } else {
+        const step = await finishStepUp(request, reply, { ...deps, provider }, transaction.stepUp, session);
+        if ('refused' in step) return fail(step.refused, step.error, target);
+        stored = step.session;
+      }
     } catch (err) {
       if (err instanceof GatewayError && err.code === ErrorCode.sessionTooLarge) return fail('session_too_large', err, target);
       throw err;
     }
-    request.authgate.session = { session, needsRewrite: false };
+    request.authgate.session = { session: stored, needsRewrite: false };
     metrics.logins.inc({ outcome: 'success', provider: provider.id });
     request.log.info({ sub: login.identity.sub, provider: provider.id }, 'login succeeded');
     return reply.header('cache-control', 'no-store').redirect(transaction.rd, 302);

@@ -12,18 +12,22 @@ import type { RouteTable } from '../proxy/upstreams.js';
 import { safeRedirectTarget } from '../session/transaction.js';
 import { START_PATH } from '../url/login-paths.js';
 import { providersFor } from './login-choices.js';
+import { startStepUp, type StartStepUpDeps } from './step-up-start.js';
 
 /** Registers /oauth2/start. */
 export function registerStart(
   app: FastifyInstance,
-  deps: { beginLogin: BeginLogin; loginAt: LoginAt; providers: Providers; routes: RouteTable; publicUrl: string },
+  deps: { beginLogin: BeginLogin; loginAt: LoginAt; providers: Providers; routes: RouteTable; publicUrl: string } & StartStepUpDeps,
 ): void {
   const { beginLogin, loginAt, providers, publicUrl } = deps;
   app.get(START_PATH, async (request, reply) => {
     const query = request.query as { rd?: unknown; provider?: unknown };
     const rd = safeRedirectTarget(query.rd, publicUrl);
+    // The target's step-up rule, if any (forward-auth's 401 leads browsers here: the nginx recipe).
+    const stepUp = await startStepUp(request, rd, deps);
     if (query.provider === undefined) {
-      return beginLogin(request, reply, rd, providersFor(request, rd, deps).map((provider) => provider.id));
+      if (stepUp.upgrade) return beginLogin(request, reply, rd, [stepUp.upgrade.provider], stepUp.upgrade.ask);
+      return beginLogin(request, reply, rd, providersFor(request, rd, deps).map((provider) => provider.id), stepUp.plain);
     }
     const provider = typeof query.provider === 'string' ? providers.byId(query.provider) : undefined;
     if (!provider) {
@@ -32,6 +36,6 @@ export function registerStart(
         target: rd,
       });
     }
-    return loginAt(request, reply, rd, provider);
+    return loginAt(request, reply, rd, provider, stepUp.upgrade?.provider === provider.id ? stepUp.upgrade.ask : stepUp.plain);
   });
 }

@@ -7,6 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieNames } from './cookie-names.js';
 import type { SealBox } from './seal.js';
 import type { CallbackChecks } from '../oidc/provider.js';
+import type { StepUpAsk } from '../policy/step-up.js';
 
 /** How long a login may take at the provider before its transaction expires. */
 export const TRANSACTION_TTL_SECONDS = 600;
@@ -25,6 +26,8 @@ export interface LoginTransaction extends CallbackChecks {
    */
   provider?: string;
   createdAt: number;
+  /** A step-up login: what it asked the provider for, which the callback checks the answer against. */
+  stepUp?: StepUpAsk;
 }
 
 /** A cookie to set or clear, as the routes hand it to reply.setCookie. */
@@ -44,7 +47,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
 
   return {
     /** Starts a login: fresh state, nonce and verifier; the cookie to set; stale cookies to clear. */
-    begin(rd: string, provider: string, existing: ReadonlyMap<string, string>): { transaction: LoginTransaction; writes: CookieWrite[] } {
+    begin(rd: string, provider: string, existing: ReadonlyMap<string, string>, stepUp?: StepUpAsk): { transaction: LoginTransaction; writes: CookieWrite[] } {
       // 32 random bytes each, base64url (43 characters), as openid-client's randomState, randomNonce and
       // randomPKCECodeVerifier make them, from one call: theirs go through WebCrypto and a JS base64 encoder.
       const random = randomBytes(3 * SECRET_BYTES);
@@ -55,6 +58,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
         rd,
         provider,
         createdAt: Date.now(),
+        ...(stepUp === undefined ? {} : { stepUp }),
       };
       const writes: CookieWrite[] = [
         { name: cookieName(transaction.state), value: box.seal(transaction), options: { ...base, maxAge: TRANSACTION_TTL_SECONDS } },
@@ -84,6 +88,7 @@ export function createTransactions(names: CookieNames, box: SealBox) {
         typeof data.codeVerifier !== 'string' ||
         typeof data.rd !== 'string' ||
         (data.provider !== undefined && typeof data.provider !== 'string') ||
+        (data.stepUp !== undefined && (typeof data.stepUp !== 'object' || data.stepUp === null)) ||
         !sameText(data.state, state)
       ) {
         return { transaction: null, clear };

@@ -27,6 +27,10 @@ export interface SessionData {
   userAgent?: string;
   /** The client's address at sign-in (request.ip; for the admin API). */
   remoteAddr?: string;
+  /** The login's `acr` (ID token), for step-up rules; absent when the provider did not say (or before step-up). */
+  acr?: string;
+  /** The login's `auth_time` (ID token, epoch seconds), for `allow.maxAge`; kept by refreshes, as the provider keeps it. */
+  authAt?: number;
   /**
    * The RFC 8707 resources the login asked for (upstreams' `accessToken.resource`); a resource grant is asked
    * only for these, since a provider may use up the refresh token before it refuses another. Absent: none.

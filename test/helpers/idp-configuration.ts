@@ -9,6 +9,7 @@ import { account, clientMetadata, type IdpUser } from './idp-accounts.js';
 import { API_CLIENT_REDIRECT_URI, API_SCOPE, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH, type ApiClient } from './idp-api-client.js';
 import type { SigningKey } from './idp-signing.js';
 import type { IdpOptions } from './idp-types.js';
+import { acrValuesCheck } from './idp-step-up.js';
 
 // oidc-provider reports itself through console.warn/console.info: on import (Node 20 is "unsupported")
 // and on construction (dev-only interactions, in-memory adapter). Drop only those lines, only meanwhile.
@@ -163,6 +164,7 @@ export function createProvider(issuer: string, configuration: Configuration, res
       new interactionPolicy.Check('unknown_account', 'the signed-in user does not exist', (ctx) =>
         Boolean(ctx.oidc.session?.accountId && !ctx.oidc.account)),
     );
+    policy.get('login')?.checks.add(acrValuesCheck(interactionPolicy));
     return new ProviderClass(issuer, { ...configuration, interactions: { policy } });
   });
 }

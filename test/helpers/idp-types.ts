@@ -4,6 +4,7 @@
  */
 import type { JWK, SigningAlgorithmWithNone } from 'oidc-provider';
 import type { IdpClient, IdpUser } from './idp-accounts.js';
+import type { IdpStepUp, IdpStepUpOptions } from './idp-step-up.js';
 import type { UpstreamTokenState } from './idp-upstream-tokens.js';
 
 /** How to start the provider; every field but `clients` has a test-friendly default. */
@@ -37,6 +38,8 @@ export interface IdpOptions {
    * each one's cookies overwrite the other's (a sign-out at one then finds no session there). Default: none.
    */
   cookieSuffix?: string;
+  /** Step-up: acr values offered, logins' acr and auth_time set by tests (idp-step-up.ts). Default: off. */
+  stepUp?: IdpStepUpOptions;
   /** Scopes every resource server has besides "api" (RFC 8707 resources' tokens carry those asked and granted). */
   resourceScopes?: string[];
 }
@@ -104,6 +107,8 @@ export interface StartedIdp {
   /** "http://127.0.0.1:PORT", no trailing slash. */
   issuer: string;
   port: number;
+  /** Step-up handles: the next login's acr and age, the logins made (idp-step-up.ts). */
+  stepUp: IdpStepUp;
   /** Where the provider publishes its signing keys (as its discovery document says). */
   jwksUri: string;
   /** Every token endpoint request, in order. */

@@ -9,6 +9,7 @@ import { demoUsers } from './idp-accounts.js';
 import { apiClientTokens, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH } from './idp-api-client.js';
 import { createProvider, providerConfiguration } from './idp-configuration.js';
 import { createSigner, decodePayload } from './idp-signing.js';
+import { setUpStepUp } from './idp-step-up.js';
 import type { IdpOptions, IdTokenTamper, RefreshTamper, StartedIdp, TokenRequestRecord } from './idp-types.js';
 import { registerUpstreamTokenGrants, type UpstreamTokenState } from './idp-upstream-tokens.js';
 
@@ -66,6 +67,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const issuer = `http://127.0.0.1:${port}`;
 
   const configuration = providerConfiguration({ options, users, apiClient, providerKey, offlineChallenges });
+  const stepUp = setUpStepUp(configuration, options);
   const provider: Provider = await createProvider(issuer, configuration, options.resourceScopes).catch((err: unknown) => {
     server.close();
     throw err;
@@ -152,6 +154,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     }
   });
 
+  stepUp.attach(provider);
   const upstreamTokens: UpstreamTokenState = { exchanges: [], refusedAudiences: new Set(), refusals: [] };
   await registerUpstreamTokenGrants(provider, upstreamTokens);
   provider.on('session.saved', (session) => sessionIds.add(session.jti));
@@ -173,6 +176,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   return {
     issuer,
     port,
+    stepUp,
     jwksUri: `${issuer}${JWKS_PATH}`,
     tokenRequests,
     authorizationRequests,
