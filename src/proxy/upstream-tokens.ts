@@ -25,6 +25,9 @@ import type { CompiledUpstream, OwnTokenAsk } from './upstreams.js';
 const CACHE_SIZE = 10_000;
 /** How long a token whose lifetime the provider did not say is used. */
 const UNKNOWN_LIFETIME_MS = 5 * 60_000;
+/** How long a refusal is answered without asking the provider again (per session and upstream), and an outage. */
+const REFUSED_BACKOFF_MS = 30_000;
+const UNAVAILABLE_BACKOFF_MS = 5_000;
 /** How often the work is tried again when another replica changed the session's tokens meanwhile. */
 const MOVED_RETRIES = 3;
 
@@ -65,6 +68,9 @@ export function createUpstreamTokens(deps: {
   const pending = new Map<string, Promise<Fetched>>();
   // Sessions told once (in the log) that their login did not ask for an upstream's resource.
   const notGranted = new LRUCache<string, true>({ max: CACHE_SIZE });
+  // Failed fetches, by session and upstream: answered as they failed until the back-off passes, so a refusal
+  // is neither asked again on every request nor logged again (judged by `now`, like the session refresh's).
+  const failed = new LRUCache<string, { face: GatewayError; until: number }>({ max: CACHE_SIZE });
   const laneOf = (name: string) => {
     let lane = lanes.get(name);
     if (!lane) lanes.set(name, (lane = new LRUCache<string, Entry>({ max: CACHE_SIZE })));
@@ -123,6 +129,10 @@ export function createUpstreamTokens(deps: {
           return fetched;
         }, (err: unknown) => {
           logFailure(log, name, session, err);
+          if (!(err instanceof SessionGone)) {
+            const face = faceOf(err);
+            failed.set(key, { face, until: now() + (face.status === 502 ? REFUSED_BACKOFF_MS : UNAVAILABLE_BACKOFF_MS) });
+          }
           throw err;
         })
         .finally(() => pending.delete(key));
@@ -152,6 +162,8 @@ export function createUpstreamTokens(deps: {
         }
         return sendGatewayError(request, reply, NOT_GRANTED);
       }
+      const failure = failed.size === 0 ? undefined : failed.get(`${session.id}\n${upstream.name}`);
+      if (failure !== undefined && failure.until > now()) return sendGatewayError(request, reply, failure.face);
       try {
         const { entry, changed } = await fetchOnce(upstream.name, ask, session);
         if (changed) {

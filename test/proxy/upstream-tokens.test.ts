@@ -143,11 +143,20 @@ describe('upstreams[].accessToken: resource and scopes (refresh grants)', () => 
     stack.idp.upstreamTokens.refusals.push({ resource: BILLING, error: 'invalid_grant' });
     try {
       assert.equal((await alice.fetch(`${stack.publicUrl}/billing/x`, { headers: API })).status, 502);
+      // Answered as refused for a while, without asking the provider again.
+      const asked = grants(BILLING).length;
+      assert.equal((await alice.fetch(`${stack.publicUrl}/billing/x2`, { headers: API })).status, 502);
+      assert.equal(grants(BILLING).length, asked);
     } finally {
       stack.idp.upstreamTokens.refusals.length = 0;
     }
     assert.equal((await alice.fetch(`${stack.publicUrl}/oauth2/userinfo`)).status, 200);
-    assert.equal((await seen(alice, '/billing/y')).status, 200);
+    clock.advance(31_000);
+    const later = await seen(alice, '/billing/y');
+    clock.reset();
+    assert.equal(later.status, 200);
+    const refusedLines = stack.gateway.logEntries().filter((e) => e.msg === 'upstream token refused by the provider' && e.upstream === 'billing');
+    assert.equal(refusedLines.length, 1, 'one line for the refusal, not one per request');
     const lines = stack.gateway.logEntries().filter((e) => e.msg === 'upstream token refused by the provider');
     assert.ok(lines.some((e) => e.upstream === 'admin' && e.oauthError === 'invalid_scope'));
     assert.ok(lines.some((e) => e.upstream === 'billing' && e.oauthError === 'invalid_grant'));
@@ -164,7 +173,10 @@ describe('upstreams[].accessToken: resource and scopes (refresh grants)', () => 
     } finally {
       stack.idp.failTokenEndpoint(null);
     }
-    assert.equal((await seen(bob, '/billing/y')).status, 200);
+    clock.advance(6_000);
+    const later = await seen(bob, '/billing/y');
+    clock.reset();
+    assert.equal(later.status, 200);
   });
 
   it('never logs a token', () => {
