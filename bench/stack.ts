@@ -152,6 +152,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           store: id === 'authgate-redis' ? 'redis' : 'cookie',
           dpop: id === 'authgate-dpop',
           ...(redisUrl ? { redisUrl } : {}),
+          ...(id === 'authgate-tokens' ? { upstreamToken: true } : {}),
           workDir: options.workDir,
           cpus: systemCpus,
           ...(options.authgateWorkers !== undefined ? { workers: options.authgateWorkers } : {}),

@@ -17,6 +17,7 @@ export const SYSTEM_IDS = [
   'authgate-cookie',
   'authgate-dpop',
   'authgate-redis',
+  'authgate-tokens',
 ] as const;
 /** One system under test. */
 export type SystemId = (typeof SYSTEM_IDS)[number];
@@ -32,6 +33,7 @@ export const SYSTEM_LABELS: Record<SystemId, string> = {
   'authgate-cookie': 'authgate, cookie session store',
   'authgate-dpop': 'authgate, cookie session store, oidc.dpop: true (a DPoP proof signed per proxied request)',
   'authgate-redis': 'authgate, Redis session store',
+  'authgate-tokens': 'authgate, cookie session store, the upstream given a token of its own (accessToken.resource, cached)',
 };
 
 /** The systems without authentication: nothing to sign in to, every request goes straight upstream. */

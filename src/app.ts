@@ -6,6 +6,7 @@
  *   prepare     request state, refusals, spoofed identity headers stripped, gateway cookies kept back
  *   gateway     /oauth2/*, /ping, /ready, /metrics
  *   guard       everything else: session or bearer → policy → 302 / 401 / 403 / continue
+ *               (→ the upstream's own token, when it has accessToken resource/audience/scopes)
  *   headers     identity, token and X-Forwarded-* injected for the upstream
  *   proxy       the upstream call (HTTP or WebSocket)
  *   write-back  save or end the session as loading it decided

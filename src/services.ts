@@ -20,7 +20,8 @@ import { loadPages, type Pages } from './pages/load-pages.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
 import { createStepUpGate, type StepUpGate } from './proxy/step-up-gate.js';
-import { RouteTable } from './proxy/upstreams.js';
+import { createUpstreamTokens } from './proxy/upstream-tokens.js';
+import { resourcesFor, RouteTable } from './proxy/upstreams.js';
 import type { SessionAccess } from './session/access.js';
 import { buildCookieNames, type CookieNames } from './session/cookie-names.js';
 import { createCookieStore } from './session/cookie-store.js';
@@ -81,6 +82,8 @@ export interface Services {
   beginLogin: BeginLogin;
   /** A login at one named provider (/oauth2/start?provider=, the sign-in page). */
   loginAt: LoginAt;
+  /** The RFC 8707 resources a login at a provider asks for (upstreams' own tokens). */
+  loginResources: (providerId: string) => readonly string[];
   guard: Guard;
   /** Step-up rules (allow.acr, allow.maxAge) judged for the guard, forward-auth and /oauth2/start. */
   stepUp: StepUpGate;
@@ -103,15 +106,25 @@ export async function createServices(config: Config, deps: AppDependencies = {})
   const tracing = await createTracing(config.tracing, { log, isTrustedProxy });
   const providers = createProviders(config, { claimNames: () => routes.current.claimNames, log, metrics, retry: deps.discoveryRetry, keysRefreshMs: deps.keysRefreshMs, tracing });
   const boxes = await sealBoxes(config);
-  const { store, refreshLock, replayGuard, providerSessions, control: sessionControl } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
+  const { store, refreshLock, replayGuard, providerSessions, control: sessionControl, upstreamTokens: sharedUpstreamTokens } = await sessionBackend(config, { log, metrics, cookieNames, lifetime, boxes });
   const sessionSockets = createSessionSockets({ control: sessionControl, lifetime, now, log });
   const refresher = createRefresher({ providers, refreshLock, metrics, log, skewMs: config.session.refreshSkew, retryAfterMs: deps.refreshRetryMs, now });
   const transactions = createTransactions(cookieNames, boxes.transaction);
   const sessionAccess = { store, refresher, lifetime, now, providers };
+  const loginResources = (id: string) => resourcesFor(routes.current, id);
   const resolvePrincipal = createPrincipalResolver({ session: sessionAccess, providers, routes, api: config.api });
-  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, metrics });
+  const { beginLogin, loginAt } = createBeginLogin({ transactions, providers, metrics, resources: loginResources });
   const stepUp = createStepUpGate({ providers, now });
-  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin, stepUp });
+  const upstreamTokens = createUpstreamTokens({
+    providers,
+    refresher,
+    shared: sharedUpstreamTokens,
+    endings: sessionControl.endings,
+    skewMs: config.session.refreshSkew,
+    now,
+    log,
+  });
+  const guard = createGuard({ publicUrl: config.server.publicUrl, metrics, resolvePrincipal, beginLogin, stepUp, upstreamTokens });
   const pages = loadPages(config.pages, config.server.publicUrl);
   return {
     config,
@@ -135,6 +148,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     resolvePrincipal,
     beginLogin,
     loginAt,
+    loginResources,
     guard,
     stepUp,
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).

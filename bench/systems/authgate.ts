@@ -32,6 +32,8 @@ export interface AuthgateOptions {
   logLevel?: string;
   /** Write stdout (the JSON log) to <workDir>/<name>.log instead of /dev/null. */
   keepLogs?: boolean;
+  /** Give the upstream a token of its own (`accessToken.resource`): cached after the first request. */
+  upstreamToken?: boolean;
 }
 
 /** The gateway's configuration file as an operator would write it. */
@@ -54,7 +56,7 @@ export function authgateConfig(options: AuthgateOptions): string {
       store: options.store,
       ...(options.redisUrl ? { redis: { url: options.redisUrl } } : {}),
     },
-    upstreams: [{ name: 'app', path: '/', url: options.upstreamUrl }],
+    upstreams: [{ name: 'app', path: '/', url: options.upstreamUrl, ...(options.upstreamToken ? { accessToken: { resource: 'https://app.bench/' } } : {}) }],
   });
 }
 

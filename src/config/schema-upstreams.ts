@@ -60,16 +60,43 @@ const RESERVED_TOKEN_HEADERS = new Set([
   'x-forwarded-groups',
   'x-forwarded-preferred-username',
   'x-forwarded-provider',
+  'x-request-id',
+  'dpop',
 ]);
 
-/** What an upstream receives as its token; [6/6] adds resource, audience and scopes here. */
+/** True for a header name an upstream's token may not be sent in (compared as proxies see it: any case, "_" for "-"). */
+function isReservedTokenHeader(name: string): boolean {
+  const canonical = name.toLowerCase().replaceAll('_', '-');
+  if (canonical === 'x-forwarded-access-token') return false;
+  return RESERVED_TOKEN_HEADERS.has(canonical) || canonical.startsWith('proxy-') || canonical.startsWith('x-auth-request-');
+}
+
+/** RFC 8707 2: an absolute URI without a fragment. */
+const resourceIndicator = z
+  .string()
+  .refine((value) => URL.canParse(value) && !value.includes('#'), { message: 'an absolute URI without a fragment, e.g. "https://orders.internal/"' })
+  .meta({ title: 'resource indicator' });
+
+/**
+ * What an upstream receives as its token: the session's, or one of its own (`resource`: a refresh grant
+ * for that resource, RFC 8707; `audience`: a token exchange, RFC 8693; `scopes`: down-scoped).
+ */
 const accessTokenSchema = z
   .strictObject({
+    /** RFC 8707: this upstream's token comes from a refresh grant with `resource=` (asked for at login too). */
+    resource: resourceIndicator.optional(),
+    /** RFC 8693: the session's access token is exchanged for one with this audience. */
+    audience: z.string().min(1, { message: 'an audience, e.g. "orders-api"' }).optional(),
+    /** The scopes asked for this upstream's token (a subset of what was granted at login). */
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, { message: 'a scope: printable ASCII without spaces, quotes or "\\"' }))
+      .min(1, { message: 'name at least one scope, or leave scopes out' })
+      .optional(),
     /** Authorization carries "Bearer <token>"; any other header (X-Forwarded-Access-Token) the raw token. */
     header: z
       .string()
       .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: 'a header name, e.g. "X-Forwarded-Access-Token"' })
-      .refine((name) => !RESERVED_TOKEN_HEADERS.has(name.toLowerCase()) && !name.toLowerCase().startsWith('proxy-'), {
+      .refine((name) => !isReservedTokenHeader(name), {
         message: 'this header has another meaning; use Authorization or a header of its own such as X-Forwarded-Access-Token',
       })
       .meta({ title: 'header name' })

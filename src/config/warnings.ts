@@ -1,7 +1,7 @@
 /**
  * What a valid configuration may still get wrong without meaning to: a route any signed-in user may pass
  * although nothing says so on purpose, a route whose emails or groups any of several providers may vouch
- * for, and an upstream path the gateway's own paths hide. `--check` prints
+ * for, an upstream path the gateway's own paths hide, and an upstream token asked for a route sent none. `--check` prints
  * these on stderr (and still exits 0); the gateway logs them at start and at each reload.
  */
 import { canonicalPrefix } from '../url/normalise-path.js';
@@ -33,6 +33,10 @@ export function configWarnings(config: Config): string[] {
     }
     const shadowed = shadowedBy(upstream.path);
     if (shadowed) warnings.push(`${at}.path: "${upstream.path}" ${shadowed}`);
+    const { resource, audience, scopes } = upstream.accessToken;
+    if ((resource !== undefined || audience !== undefined || scopes !== undefined) && (upstream.auth === 'public' || !upstream.forwardAccessToken)) {
+      warnings.push(`${at}.accessToken: "${upstream.name}" is sent no token (auth: public or forwardAccessToken: false), so resource, audience and scopes do nothing here`);
+    }
   });
   return warnings;
 }

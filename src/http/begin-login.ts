@@ -27,12 +27,18 @@ export type BeginLogin = (request: FastifyRequest, reply: FastifyReply, rd: stri
 export type LoginAt = (request: FastifyRequest, reply: FastifyReply, rd: string, provider: OidcProvider, stepUp?: StepUpAsk) => Promise<FastifyReply>;
 
 /** Creates the two ways into a login for one gateway. */
-export function createBeginLogin(deps: { transactions: Transactions; providers: Providers; metrics: Metrics }): { beginLogin: BeginLogin; loginAt: LoginAt } {
-  const { transactions, providers, metrics } = deps;
+export function createBeginLogin(deps: {
+  transactions: Transactions;
+  providers: Providers;
+  metrics: Metrics;
+  /** The RFC 8707 resources a login at this provider asks for (upstreams' own tokens); none by default. */
+  resources?: (providerId: string) => readonly string[];
+}): { beginLogin: BeginLogin; loginAt: LoginAt } {
+  const { transactions, providers, metrics, resources } = deps;
   const loginAt: LoginAt = async (request, reply, rd, provider, stepUp) => {
     const { transaction, writes } = transactions.begin(rd, provider.id, request.authgate.cookies, stepUp);
     // Before the cookie is set: a login the provider refuses to take leaves no transaction behind.
-    const url = await provider.authorizationUrl(transaction, provider.settings.scopes, stepUp);
+    const url = await provider.authorizationUrl(transaction, provider.settings.scopes, stepUp, resources?.(provider.id));
     if (stepUp !== undefined) metrics.stepUps.inc({ provider: provider.id, result: 'started' });
     for (const write of writes) reply.setCookie(write.name, write.value, write.options);
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);

@@ -25,11 +25,8 @@ export interface AuthorizationAsk {
   maxAge?: number;
   /** With `oidc.dpop`: the thumbprint of the gateway's DPoP key. */
   dpopJkt?: string | undefined;
-  /**
-   * Parameters other features add (resource), appended in order; a name may
-   * repeat (one `resource=` per upstream), which is why this is a list and the request URLSearchParams.
-   */
-  extra?: ReadonlyArray<readonly [name: string, value: string]> | undefined;
+  /** RFC 8707 resources the upstreams' own tokens will be asked for: one `resource=` each (so URLSearchParams). */
+  resources?: readonly string[];
 }
 
 /** The authorization request's parameters (client_id and response_type are openid-client's to add). */
@@ -46,7 +43,7 @@ export function authorizationParams(redirectUri: string, checks: CallbackChecks,
   if (ask.maxAge !== undefined) params.set('max_age', String(ask.maxAge));
   // RFC 9449 §10: the code is bound to the DPoP key (with PAR the proof on the push binds it too; the same jkt).
   if (ask.dpopJkt !== undefined) params.set('dpop_jkt', ask.dpopJkt);
-  for (const [name, value] of ask.extra ?? []) params.append(name, value);
+  for (const resource of ask.resources ?? []) params.append('resource', resource);
   return params;
 }
 

@@ -14,7 +14,7 @@ import type { Identity, TokenSet } from '../identity.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 import type { StepUpAsk } from '../policy/step-up.js';
-import { authorizationParams, responseIssuerMatches, type AuthorizationAsk, type CallbackChecks } from './authorize.js';
+import { authorizationParams, responseIssuerMatches, type CallbackChecks } from './authorize.js';
 import { clientAuthFor } from './client-auth.js';
 import type { ClientSigningKey } from './client-keys.js';
 import { completeLogin, type LoginResult, type LoginSteps } from './code-grant.js';
@@ -30,12 +30,14 @@ import { PushedAuthorization } from './pushed-authorization.js';
 import type { ProviderKeys } from './provider-keys.js';
 import { refreshTokens, type RefreshOutcome, type RefreshSteps } from './refresh-grant.js';
 import { withUserinfo } from './userinfo.js';
+import { exchangeTokenGrant, resourceTokenGrant, type ResourceGrantResult, type UpstreamToken, type UpstreamTokenAsk } from './upstream-grant.js';
 
 export { pkceChallenge, type CallbackChecks } from './authorize.js';
 export type { LoginResult } from './code-grant.js';
 export type { RetryPolicy } from './discovery.js';
 export type { RefreshOutcome } from './refresh-grant.js';
 export { MAX_KEPT_ID_TOKEN_LENGTH } from './token-answer.js';
+export type { ResourceGrantResult, UpstreamToken, UpstreamTokenAsk } from './upstream-grant.js';
 
 /** How often the JWKS is fetched again between metadata refreshes: a withdrawn key stops verifying within this. */
 export const KEYS_REFRESH_MS = 10 * 60_000;
@@ -148,19 +150,19 @@ export class OidcProvider {
 
   /**
    * The provider's authorization URL for a login (code flow, PKCE S256, state and nonce; pushed first when
-   * `pushedAuthorizationRequests` says so; a step-up's acr_values and max_age); `extra` holds the parameters
-   * other features add. Rejects with a ProviderError whose face is the page to show.
+   * `pushedAuthorizationRequests` says so; a step-up's acr_values and max_age); `resources`: the RFC 8707
+   * resources of the upstreams that take this provider's sessions, one `resource=` each. Rejects with a ProviderError whose face is the page to show.
    */
-  async authorizationUrl(checks: CallbackChecks, scopes: readonly string[], stepUp?: StepUpAsk, extra?: AuthorizationAsk['extra']): Promise<URL> {
+  async authorizationUrl(checks: CallbackChecks, scopes: readonly string[], stepUp?: StepUpAsk, resources: readonly string[] = []): Promise<URL> {
     const provider = this.loaded();
     const params = authorizationParams(this.redirectUri, checks, {
       scopes,
       prompt: this.oidc.prompt,
       extraParams: this.oidc.extraAuthorizeParams,
-      extra,
       dpopJkt: provider.dpop?.jkt,
       ...(stepUp?.acr === undefined ? {} : { acrValues: stepUp.acr.join(' ') }),
       ...(stepUp?.maxAge === undefined ? {} : { maxAge: stepUp.maxAge }),
+      resources,
     });
     return this.par.authorizationUrl(provider, this.login.call, params);
   }
@@ -173,6 +175,19 @@ export class OidcProvider {
   /** Uses a refresh token (refresh-grant.ts); failures are outcomes, for the session layer to act on. */
   async refresh(tokens: TokenSet, identity: Identity): Promise<RefreshOutcome> {
     return refreshTokens(this.discovery.current, this.refreshSteps, tokens, identity);
+  }
+
+  /**
+   * A token for one upstream by a refresh grant with `resource=`/`scope=` (upstream-grant.ts). The caller
+   * holds the session's refresh lock: the grant may rotate the refresh token. Rejects with a ProviderError.
+   */
+  async tokenForResource(tokens: TokenSet, identity: Identity, ask: UpstreamTokenAsk): Promise<ResourceGrantResult> {
+    return resourceTokenGrant(this.loaded(), this.login.call, tokens, identity, ask);
+  }
+
+  /** A token for one upstream by exchanging `subjectToken` (RFC 8693); rejects with a ProviderError. */
+  async exchangeToken(subjectToken: string, ask: UpstreamTokenAsk): Promise<UpstreamToken> {
+    return exchangeTokenGrant(this.loaded(), this.login.call, subjectToken, ask);
   }
 
   /**

@@ -14,6 +14,7 @@ import { stepUpRuleOf } from '../policy/step-up.js';
 import { safeRedirectTarget } from '../session/transaction.js';
 import { acceptedBy, NO_PRINCIPAL, type ResolvePrincipal } from './principal.js';
 import type { StepUpGate } from './step-up-gate.js';
+import type { UpstreamTokens } from './upstream-tokens.js';
 import type { CompiledUpstream } from './upstreams.js';
 
 /** What the guard needs. */
@@ -23,6 +24,8 @@ export interface GuardDeps {
   resolvePrincipal: ResolvePrincipal;
   beginLogin: BeginLogin;
   stepUp: StepUpGate;
+  /** Upstreams' own tokens (`accessToken` resource, audience, scopes). */
+  upstreamTokens?: UpstreamTokens;
 }
 
 /** The preHandler: resolves once the request may go on; a reply it sent (redirect, 401, 403, 404) is returned. */
@@ -36,7 +39,7 @@ const NOT_FOUND = new GatewayError(ErrorCode.notFound, 404, 'No application is c
  * the error handler.
  */
 export function createGuard(deps: GuardDeps): Guard {
-  const { publicUrl, metrics, resolvePrincipal, beginLogin, stepUp } = deps;
+  const { publicUrl, metrics, resolvePrincipal, beginLogin, stepUp, upstreamTokens } = deps;
   const publicOrigin = new URL(publicUrl).origin;
 
   return async function guard(request, reply) {
@@ -67,7 +70,9 @@ export function createGuard(deps: GuardDeps): Guard {
     metrics.recordDecision(upstream.name, unmet === undefined ? decision.reason : 'step-up');
     if (decision.allow && unmet === undefined) {
       request.authgate.principal = principal;
-      return undefined;
+      // An upstream with a token of its own (accessToken resource, audience, scopes); the others pay one check.
+      const ask = upstream.tokenAsk;
+      return ask === undefined || principal === undefined || upstreamTokens === undefined ? undefined : upstreamTokens.attach(request, reply, upstream, ask);
     }
     if (unmet !== undefined) {
       request.log.info({ upstream: upstream.name, reason: 'step-up', sub: principal?.identity.sub }, 'step-up required');

@@ -13,13 +13,16 @@ export interface UpstreamDpop {
   ath: string;
 }
 
-const byTokens = new WeakMap<TokenSet, UpstreamDpop | null>();
+/** What a bound token is: the session's token set, or an upstream's own token (upstream-tokens.ts). */
+type BoundToken = Pick<TokenSet, 'accessToken' | 'jkt'>;
+
+const byTokens = new WeakMap<BoundToken, UpstreamDpop | null>();
 
 /**
- * The proof material for a session's tokens: undefined for a Bearer token, and for a token bound to a key
+ * The proof material for a session's tokens (or an upstream's own token): undefined for a Bearer token, and for a token bound to a key
  * this gateway does not hold (DPoP turned off, the key replaced): that session is refreshed (session/refresh.ts).
  */
-export function upstreamDpopOf(keys: DpopKeys | undefined, tokens: TokenSet): UpstreamDpop | undefined {
+export function upstreamDpopOf(keys: DpopKeys | undefined, tokens: BoundToken): UpstreamDpop | undefined {
   if (tokens.jkt === undefined) return undefined;
   let found = byTokens.get(tokens);
   if (found === undefined) {

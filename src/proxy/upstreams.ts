@@ -26,12 +26,41 @@ export interface CompiledUpstream {
   basePath: string;
   /** Adds identity, token and forwarding headers for this upstream (built once). */
   injectHeaders: HeaderInjector;
+  /** How this upstream's own token is asked for (`accessToken` resource, audience, scopes); undefined: the session's. */
+  tokenAsk: OwnTokenAsk | undefined;
+}
+
+/** An upstream's own token request, made once from its `accessToken` settings. */
+export interface OwnTokenAsk {
+  resource: string | undefined;
+  audience: string | undefined;
+  scopes: readonly string[] | undefined;
+  /** The three as one string: a cached token asked with other settings (a reload) is not used. */
+  key: string;
+}
+
+/** The ask of an upstream that sends a token of its own; undefined when it sends the session's or none. */
+function ownTokenAsk(config: UpstreamConfig): OwnTokenAsk | undefined {
+  const { resource, audience, scopes } = config.accessToken;
+  if ((resource === undefined && audience === undefined && scopes === undefined) || config.auth === 'public' || !config.forwardAccessToken) return undefined;
+  return { resource, audience, scopes, key: JSON.stringify([resource ?? null, audience ?? null, scopes ?? null]) };
 }
 
 /** The current routes: the ordered table and the claims policies need kept in sessions. */
 export interface Routes {
   upstreams: CompiledUpstream[];
   claimNames: string[];
+  /** The RFC 8707 resources upstreams get tokens for by refresh grant, with the providers they accept (all: undefined). */
+  tokenResources: Array<{ resource: string; providers: readonly string[] | undefined }>;
+}
+
+/** The resources a login at provider `id` asks for (one `resource=` each), so that later refresh grants may name them. */
+export function resourcesFor(routes: Routes, id: string): string[] {
+  const wanted: string[] = [];
+  for (const { resource, providers } of routes.tokenResources) {
+    if ((providers === undefined || providers.includes(id)) && !wanted.includes(resource)) wanted.push(resource);
+  }
+  return wanted;
 }
 
 /** Holds the routes; `replace` swaps them in one assignment (config reload). */
@@ -50,6 +79,10 @@ export class RouteTable {
     return {
       upstreams: compileUpstreams(upstreams, this.publicUrl),
       claimNames: [...new Set(upstreams.flatMap((u) => Object.keys(u.allow.claims)))],
+      // A token exchange (audience) needs nothing granted at login; a refresh grant for a resource does.
+      tokenResources: upstreams.flatMap(({ accessToken: { resource, audience }, providers }) =>
+        resource !== undefined && audience === undefined ? [{ resource, providers }] : [],
+      ),
     };
   }
 }
@@ -71,6 +104,7 @@ export function compileUpstreams(upstreams: readonly UpstreamConfig[], publicUrl
         origin: url?.origin,
         basePath: url ? url.pathname.replace(/\/$/, '') : '',
         injectHeaders: buildHeaderInjector(config, publicUrl),
+        tokenAsk: ownTokenAsk(config),
       };
     })
     .sort((a, b) => b.matchPrefix.length - a.matchPrefix.length || Number(b.config.host !== undefined) - Number(a.config.host !== undefined) || a.index - b.index);

@@ -35,6 +35,8 @@ export interface CallbackDeps {
   now: () => number;
   /** The session timeouts: a step-up upgrades only a session still within them. */
   lifetime: Lifetime;
+  /** The RFC 8707 resources a login at this provider asks for (kept in the session: upstream-tokens.ts). */
+  loginResources?: (providerId: string) => readonly string[];
 }
 
 /** Registers /oauth2/callback. */
@@ -114,6 +116,8 @@ export function registerCallback(app: FastifyInstance, deps: CallbackDeps): void
       ...(login.acr === undefined ? {} : { acr: login.acr }),
       ...(login.authTime === undefined ? {} : { authAt: login.authTime }),
     };
+    const resources = deps.loginResources?.(provider.id) ?? [];
+    if (resources.length > 0) session.resources = [...resources];
     let stored = session;
     try {
       if (transaction.stepUp === undefined) {

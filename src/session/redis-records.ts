@@ -6,6 +6,7 @@
  * Keys (hash tags keep a session's keys in one Cluster slot):
  *   authgate:{<id>}:s     hash { gen, data }   the sealed session; gen = token generation
  *   authgate:{<id>}:lock  string              the refresh lock (redis-refresh-lock.ts)
+ *   authgate:{<id>}:t     hash { upstream }   upstreams' own tokens, sealed (redis-upstream-tokens.ts)
  *   authgate:sid:<sid>    sorted set of ids   sessions of one provider session (redis-session-index.ts)
  *   authgate:sub:<sub>    sorted set of ids   sessions of one user (redis-session-index.ts)
  */
@@ -37,6 +38,8 @@ return 1`;
 
 /** The key of a session's record. */
 export const recordKey = (id: string) => `authgate:{${id}}:s`;
+/** The key of a session's upstream tokens (redis-upstream-tokens.ts; the record's hash tag: one Cluster slot). */
+export const upstreamTokensKey = (id: string) => `authgate:{${id}}:t`;
 
 /** Runs one store command: its failure becomes a 503 GatewayError, counted and logged; its time is measured. */
 export type StoreCall = <T>(operation: string, run: () => Promise<T>) => Promise<T>;
@@ -160,7 +163,8 @@ export function createRedisRecords(options: {
         for (const id of ids) {
           const key = recordKey(id);
           tracked?.invalidate(key);
-          const count = await call('destroy', () => redis.del(key));
+          // Upstreams' own tokens go with the record (redis-upstream-tokens.ts).
+          const [count] = await call('destroy', () => Promise.all([redis.del(key), redis.del(upstreamTokensKey(id))]));
           deleted += count;
           if (count > 0) removed.push(id);
         }

@@ -22,6 +22,7 @@ import { createRedisRecords, OPENED_CACHE_SIZE, OPENED_CACHE_TTL_MS, recordKey }
 import { createRedisRefreshLock } from './redis-refresh-lock.js';
 import { createRedisSessionIndex } from './redis-session-index.js';
 import { createRedisSessionEndings } from './redis-session-endings.js';
+import { createRedisUpstreamTokens } from './redis-upstream-tokens.js';
 import type { SealBox } from './seal.js';
 import type { LoadedSession, ReplayGuard, SessionBackend, SessionControl, SessionData, SessionStore } from './types.js';
 
@@ -156,5 +157,12 @@ export function createRedisStore(options: {
     endings,
   };
 
-  return { store, refreshLock: createRedisRefreshLock(redis, records), replayGuard, providerSessions: index, control };
+  return {
+    store,
+    refreshLock: createRedisRefreshLock(redis, records),
+    replayGuard,
+    providerSessions: index,
+    control,
+    upstreamTokens: createRedisUpstreamTokens(redis, records.call, options.recordBox),
+  };
 }

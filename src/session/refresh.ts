@@ -6,7 +6,8 @@
  * - a short memory of rotations done here, for requests that still carry the old cookie after the new one
  *   was sent (the cookie store's answer to the race oauth2-proxy users hit, its issues #1006 and #1992).
  * A refused refresh (invalid_grant) ends the session; an unreachable provider keeps it and is retried after
- * a short backoff.
+ * a short backoff. Upstreams' own refresh grants (`accessToken.resource`) use the same refresh token, so they
+ * run under the same lock, one after the other with the session refresh (underTokenLock).
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -30,7 +31,32 @@ export interface Refresher {
   isDue(session: SessionData, now: number): boolean;
   /** Refreshes the session (single flight per session). */
   refresh(session: SessionData): Promise<RefreshResult>;
+  /**
+   * Runs `work` with the session's refresh token under the session's token lock: after any refresh or other
+   * grant before it in this process, under the store's lock (Redis: across replicas), with the session as
+   * stored. A session `work` returns with new tokens (gen + 1) is stored before the lock is released and
+   * remembered for requests that still carry the old one. When another replica changed the
+   * tokens while this one waited (`moved`): the caller looks again.
+   */
+  underTokenLock<T>(session: SessionData, work: (current: SessionData) => Promise<TokenWork<T>>): Promise<TokenLockResult<T>>;
 }
+
+/** What work under the token lock produced: a value, and the session with new tokens when they changed. */
+export interface TokenWork<T> {
+  value: T;
+  /** The session with its rotated refresh token, gen + 1; undefined when nothing changed. */
+  changed?: SessionData;
+}
+
+/** The outcome of underTokenLock. */
+export type TokenLockResult<T> =
+  | { kind: 'ran'; value: T; session: SessionData }
+  /** Another replica changed the tokens while this one waited: `session` holds them, `work` did not run. */
+  | { kind: 'moved'; session: SessionData }
+  /** The session is gone (signed out meanwhile). */
+  | { kind: 'ended' }
+  /** Another replica held the lock too long. */
+  | { kind: 'busy' };
 
 /** Creates the refresher for one gateway. */
 export function createRefresher(deps: {
@@ -61,13 +87,59 @@ export function createRefresher(deps: {
 
   const count = (outcome: string, provider: string) => metrics.tokenRefreshes.inc({ outcome, provider });
 
-  async function refreshUnderLock(session: SessionData): Promise<RefreshResult> {
-    const result = await refreshLock.withRefreshLock(session, async (current) => {
+  // One token operation per session at a time in this process (refreshes and upstreams' grants alike).
+  const chains = new Map<string, Promise<unknown>>();
+  function serialised<R>(id: string, run: () => Promise<R>): Promise<R> {
+    const next = (chains.get(id) ?? Promise.resolve()).then(run, run);
+    const tail = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    chains.set(id, tail);
+    void tail.then(() => {
+      if (chains.get(id) === tail) chains.delete(id);
+    });
+    return next;
+  }
+  /** The newest tokens this process knows for a session: a rotation done here since it was loaded. */
+  function latest(session: SessionData): SessionData {
+    let current = session;
+    for (let hops = 0; hops < 8 && current.tokens.refreshToken; hops++) {
+      const newer = rotations.get(fingerprint(current.tokens.refreshToken));
+      if (!newer || newer.gen <= current.gen) break;
+      current = newer;
+    }
+    return current;
+  }
+
+  async function refreshUnderLock(loaded: SessionData): Promise<RefreshResult> {
+    // An upstream's grant may have rotated the refresh token while this one waited its turn.
+    let session = latest(loaded);
+    let result = await refreshOnce(session);
+    // Another replica's upstream grant (new refresh token, same access token) is what a waiter saw: go again.
+    for (let again = 0; again < 2 && result.kind === 'refreshed' && result.session.tokens.accessToken === session.tokens.accessToken; again++) {
+      session = result.session;
+      result = await refreshOnce(session);
+    }
+    if (result.kind === 'refreshed' && result.session !== session) {
+      if (session.tokens.refreshToken) rotations.set(fingerprint(session.tokens.refreshToken), result.session);
+      if (loaded.tokens.refreshToken && loaded !== session) rotations.set(fingerprint(loaded.tokens.refreshToken), result.session);
+    }
+    if (result.kind === 'failed') {
+      failedAt.set(session.id, clock());
+      log.warn({ sub: session.identity.sub }, 'token refresh failed; keeping the session and retrying later');
+    }
+    return result;
+  }
+
+  function refreshOnce(session: SessionData): Promise<RefreshResult> {
+    return refreshLock.withRefreshLock(session, async (current) => {
       // Another request or replica refreshed while we waited for the lock: use its tokens.
       const provider = providers.ofSession(current);
       // A session whose provider is no longer configured cannot be refreshed (nor loaded: session/access.ts).
       if (!provider) return { kind: 'ended', reason: 'invalid_response' };
-      if (current.gen > session.gen || current.tokens.refreshToken !== session.tokens.refreshToken) {
+      // An upstream's grant changes the refresh token, never the access token: only a refresh does that.
+      if (current.tokens.accessToken !== session.tokens.accessToken) {
         count('reused', provider.id);
         return { kind: 'refreshed', session: current };
       }
@@ -79,14 +151,6 @@ export function createRefresher(deps: {
       count('success', provider.id);
       return { kind: 'refreshed', session: { ...current, tokens: outcome.tokens, identity: outcome.identity, gen: current.gen + 1 } };
     });
-    if (result.kind === 'refreshed' && session.tokens.refreshToken) {
-      rotations.set(fingerprint(session.tokens.refreshToken), result.session);
-    }
-    if (result.kind === 'failed') {
-      failedAt.set(session.id, clock());
-      log.warn({ sub: session.identity.sub }, 'token refresh failed; keeping the session and retrying later');
-    }
-    return result;
   }
 
   return {
@@ -102,16 +166,36 @@ export function createRefresher(deps: {
 
     refresh(session) {
       const remembered = session.tokens.refreshToken ? rotations.get(fingerprint(session.tokens.refreshToken)) : undefined;
-      if (remembered) {
+      // Only a refresh's rotation brings a new access token; an upstream's grant rotated the refresh token alone.
+      if (remembered && remembered.tokens.accessToken !== session.tokens.accessToken) {
         count('reused', remembered.provider ?? providers.primary.id);
         return Promise.resolve({ kind: 'refreshed', session: remembered });
       }
       const running = inFlight.get(session.id);
       if (running) return running;
       if (backingOff(session.id)) return Promise.resolve({ kind: 'failed' });
-      const started = refreshUnderLock(session).finally(() => inFlight.delete(session.id));
+      const started = serialised(session.id, () => refreshUnderLock(session)).finally(() => inFlight.delete(session.id));
       inFlight.set(session.id, started);
       return started;
+    },
+
+    underTokenLock<T>(loaded: SessionData, work: (current: SessionData) => Promise<TokenWork<T>>): Promise<TokenLockResult<T>> {
+      return serialised(loaded.id, async (): Promise<TokenLockResult<T>> => {
+        const session = latest(loaded);
+        let done: TokenWork<T> | undefined;
+        const result = await refreshLock.withRefreshLock(session, async (current) => {
+          done = await work(current);
+          return { kind: 'refreshed', session: done.changed ?? current };
+        });
+        if (result.kind === 'ended') return { kind: 'ended' };
+        if (result.kind === 'failed') return { kind: 'busy' };
+        if (!done) return { kind: 'moved', session: result.session };
+        if (result.session.gen > session.gen && session.tokens.refreshToken) {
+          rotations.set(fingerprint(session.tokens.refreshToken), result.session);
+          if (loaded !== session && loaded.tokens.refreshToken) rotations.set(fingerprint(loaded.tokens.refreshToken), result.session);
+        }
+        return { kind: 'ran', value: done.value, session: result.session };
+      });
     },
   };
 }

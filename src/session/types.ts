@@ -31,6 +31,11 @@ export interface SessionData {
   acr?: string;
   /** The login's `auth_time` (ID token, epoch seconds), for `allow.maxAge`; kept by refreshes, as the provider keeps it. */
   authAt?: number;
+  /**
+   * The RFC 8707 resources the login asked for (upstreams' `accessToken.resource`); a resource grant is asked
+   * only for these, since a provider may use up the refresh token before it refuses another. Absent: none.
+   */
+  resources?: string[];
 }
 
 /** What a refresh attempt under the store's lock produced. */
@@ -139,8 +144,36 @@ export interface SessionEndings {
   subscribe(listener: (end: SessionEnd) => void): () => void;
 }
 
+/** An upstream's own token as kept between requests (never logged, never sent to a browser). */
+export interface StoredUpstreamToken {
+  accessToken: string;
+  /** The provider's token_type, lower-cased (bearer; dpop once tokens are sender-constrained). */
+  tokenType: string;
+  /** With `oidc.dpop`: the thumbprint of the key a `dpop` token is bound to. */
+  jkt?: string;
+  /** When it is due again (ms since the epoch): `session.refreshSkew` before it expires. */
+  refreshAt: number;
+  /** A token exchange's subject: the session access token it came from (the next one needs a new exchange). */
+  subject?: string;
+  /** The upstream settings it was asked with (JSON), so a reload that changes them is not served an old token. */
+  ask: string;
+}
+
+/**
+ * Upstreams' own tokens shared by replicas (Redis: one sealed hash per session, deleted with the session's
+ * record); the cookie store has none and keeps them in each process only.
+ */
+export interface UpstreamTokenStore {
+  /** The stored token of `upstream` for session `id`, if any. */
+  read(id: string, upstream: string): Promise<StoredUpstreamToken | undefined>;
+  /** Stores it until it is due (at most the session's remaining life). */
+  write(id: string, upstream: string, token: StoredUpstreamToken): Promise<void>;
+}
+
 /** What a session backend (cookie or Redis) provides: the store and its companions. */
 export interface SessionBackend {
+  /** Upstreams' tokens shared by replicas (Redis only). */
+  upstreamTokens?: UpstreamTokenStore;
   store: SessionStore;
   refreshLock: RefreshLock;
   replayGuard: ReplayGuard;

@@ -147,7 +147,7 @@ export function providerConfiguration({ options, users, apiClient, providerKey, 
 }
 
 /** Builds the provider at `issuer` (resource indicators and the login policy need its module loaded first). */
-export function createProvider(issuer: string, configuration: Configuration): Promise<Provider> {
+export function createProvider(issuer: string, configuration: Configuration, resourceScopes: readonly string[] = []): Promise<Provider> {
   return withoutProviderNotices(async () => {
     const { default: ProviderClass, interactionPolicy, errors } = await import('oidc-provider');
     // Any absolute http(s) URL is a resource server whose tokens are JWTs with that audience. Requests without
@@ -158,7 +158,7 @@ export function createProvider(issuer: string, configuration: Configuration): Pr
         enabled: true,
         getResourceServerInfo: (_ctx, resource): ResourceServer => {
           if (!/^https?:\/\/[^/?#]+/.test(resource)) throw new errors.InvalidTarget();
-          return { scope: API_SCOPE, audience: resource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return { scope: [API_SCOPE, ...resourceScopes].join(' '), audience: resource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
         },
       },
     };

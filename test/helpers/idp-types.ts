@@ -6,6 +6,7 @@ import type { JWK, SigningAlgorithmWithNone } from 'oidc-provider';
 import type { IdpClient, IdpUser } from './idp-accounts.js';
 import type { IdpStepUp, IdpStepUpOptions } from './idp-step-up.js';
 import type { IdpDpopOptions, IdpDpopRecords } from './idp-dpop.js';
+import type { UpstreamTokenState } from './idp-upstream-tokens.js';
 
 /** How to start the provider; every field but `clients` has a test-friendly default. */
 export interface IdpOptions {
@@ -54,6 +55,8 @@ export interface IdpOptions {
    * default oidc-provider's own (HS256, RS256, PS256, ES256, Ed25519, EdDSA).
    */
   clientAuthSigningAlgs?: string[];
+  /** Scopes every resource server has besides "api" (RFC 8707 resources' tokens carry those asked and granted). */
+  resourceScopes?: string[];
 }
 
 /** How `tamperNextRefresh` changes the next refresh answer's ID token: other claims, another signature. */
@@ -90,6 +93,10 @@ export interface TokenRequestRecord {
   status: number;
   /** The client assertion (RFC 7523), decoded but not verified (the provider verified it, or refused: see status). */
   clientAssertion?: { header: Record<string, unknown>; payload: Record<string, unknown> };
+  /** The `resource`, `scope` and `audience` asked for, when the request named them. */
+  resource?: string | undefined;
+  scope?: string | undefined;
+  audience?: string | undefined;
 }
 
 /** How `signJwt` signs: by default exactly like the provider signs its ID and logout tokens. */
@@ -145,6 +152,8 @@ export interface StartedIdp {
   authorizationGets: URLSearchParams[];
   /** How many token endpoint requests had grant_type=refresh_token (successful or not). */
   refreshGrants(): number;
+  /** Token exchanges as recorded, refused audiences and armed refusals of resource grants (idp-upstream-tokens.ts). */
+  upstreamTokens: UpstreamTokenState;
   /** How many GET requests the JWKS endpoint has answered so far (from anyone). */
   jwksRequests(): number;
   /**

@@ -13,6 +13,7 @@ import { clientEndpointOf, clientRequestRecord, pushedParams, recordAuthorizatio
 import { createSigner, decodePayload } from './idp-signing.js';
 import { setUpStepUp } from './idp-step-up.js';
 import type { IdpOptions, IdTokenTamper, RefreshTamper, StartedIdp, TokenRequestRecord } from './idp-types.js';
+import { registerUpstreamTokenGrants, type UpstreamTokenState } from './idp-upstream-tokens.js';
 
 export { demoUsers, type IdpClient, type IdpUser } from './idp-accounts.js';
 export type {
@@ -56,7 +57,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const configuration = providerConfiguration({ options, users, apiClient, providerKey, offlineChallenges });
   const stepUp = setUpStepUp(configuration, options);
   dpopConfiguration(configuration, options.dpop);
-  const provider: Provider = await createProvider(issuer, configuration).catch((err: unknown) => {
+  const provider: Provider = await createProvider(issuer, configuration, options.resourceScopes).catch((err: unknown) => {
     server.close();
     throw err;
   });
@@ -145,6 +146,8 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
 
   stepUp.attach(provider);
   const dpop = recordDpop(provider, options.dpop);
+  const upstreamTokens: UpstreamTokenState = { exchanges: [], refusedAudiences: new Set(), refusals: [] };
+  await registerUpstreamTokenGrants(provider, upstreamTokens);
   provider.on('session.saved', (session) => sessionIds.add(session.jti));
   provider.on('session.destroyed', (session) => sessionIds.delete(session.jti));
   const callback = provider.callback();
@@ -172,6 +175,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     dpop,
     authorizationGets,
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
+    upstreamTokens,
     jwksRequests: () => jwksCount,
     publicJwk,
     publishJwks: (document) => {
