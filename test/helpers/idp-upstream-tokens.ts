@@ -2,6 +2,7 @@
  * The test provider's side of upstreams' own tokens: an RFC 8693 token exchange (oidc-provider has none
  * built in) that records each exchange, and refusals of resource grants armed by a test.
  */
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify } from 'jose';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { TOKEN_PATH } from './idp-api-client.js';
@@ -39,6 +40,18 @@ export interface UpstreamTokenState {
 }
 
 /** Registers the exchange grant and the refusal middleware on `provider`. */
+/** The thumbprint of a token request's DPoP proof, after checking it was made for this endpoint by its embedded key. */
+async function dpopThumbprint(proof: string, htu: string): Promise<string> {
+  const { errors } = await import('oidc-provider');
+  try {
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', maxTokenAge: '60s' });
+    if (payload.htm !== 'POST' || payload.htu !== htu || typeof payload.jti !== 'string') throw new Error('htm, htu or jti');
+    return await calculateJwkThumbprint(protectedHeader.jwk!);
+  } catch {
+    throw new errors.InvalidDpopProof('invalid DPoP proof');
+  }
+}
+
 export async function registerUpstreamTokenGrants(provider: Provider, state: UpstreamTokenState): Promise<void> {
   const { errors } = await import('oidc-provider');
   provider.registerGrantType(
@@ -76,10 +89,13 @@ export async function registerUpstreamTokenGrants(provider: Provider, state: Ups
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
         });
+        // oidc-provider checks no DPoP proof for a registered grant: bind the token here, as its own grants do.
+        const proof = ctx.get('dpop');
+        if (proof) at.setThumbprint('jkt', await dpopThumbprint(proof, `${ctx.oidc.issuer}${ctx.path}`));
         ctx.body = {
           access_token: await at.save(),
           issued_token_type: ACCESS_TOKEN_TYPE,
-          token_type: 'Bearer',
+          token_type: at.tokenType,
           expires_in: at.expiration,
           scope: at.scope,
         };
