@@ -1,21 +1,38 @@
 /**
- * Step-up in a real browser (headless Chromium): alice signs in with a password, opens a route that asks
- * for urn:example:mfa, meets the provider's login page again, and lands on the very page she asked for with
- * her session upgraded (new id, same sign-in time, acr from the new ID token). The gateway's configuration is
- * built in one place (`configureGateway`), so the same flow can run with other client settings.
+ * Step-up in a real browser (headless Chromium), with the gateway as a FAPI 2.0 client: every
+ * authorization request pushed (PAR required), the client authenticated by private_key_jwt (the provider
+ * fetches the gateway's /oauth2/jwks) and the tokens DPoP-bound. alice signs in with a password, opens a
+ * route that asks for urn:example:mfa, meets the provider's login page again, and lands on the very page
+ * she asked for with her session upgraded (new id, same sign-in time, acr from the new ID token).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { calculateJwkThumbprint, decodeJwt } from 'jose';
 import type { Page } from 'playwright-core';
+import { testKey } from '../helpers/client-keys.js';
 import { launchBrowser, type TestBrowser } from '../helpers/browser.js';
 import type { ConfigTree, Stack, StackOptions } from '../helpers/gateway.js';
 import { ACR_MFA, ACR_PASSWORD, sessionOf, startStepUpStack } from '../login/step-up-fixtures.js';
 
-/** The gateway's client settings for this test, in one place (PAR, private_key_jwt or DPoP go here). */
-function configureGateway(_c: ConfigTree): void {}
+const CLIENT_KEY = testKey('p256');
+const DPOP_KEY = testKey('p256');
 
-/** The stack's options besides the configuration above (the provider's side of the same settings). */
-const STACK_OPTIONS: StackOptions = {};
+/** The gateway's client settings: PAR required, private_key_jwt, DPoP with a configured key. */
+function configureGateway(c: ConfigTree): void {
+  c.oidc.clientAuthMethod = 'private_key_jwt';
+  delete c.oidc.clientSecret;
+  c.oidc.clientPrivateKey = CLIENT_KEY.pkcs8;
+  c.oidc.pushedAuthorizationRequests = 'required';
+  c.oidc.dpop = true;
+  c.oidc.dpopKey = DPOP_KEY.pkcs8;
+}
+
+/** The provider's side: PAR required of every client, this client registered by its jwks_uri, tokens bound. */
+const STACK_OPTIONS: StackOptions = {
+  idp: { par: 'required' },
+  clientAuthMethod: 'private_key_jwt',
+  client: (publicUrl) => ({ clientSecret: undefined, jwksUri: `${publicUrl}/oauth2/jwks` }),
+};
 
 describe('step-up in a real browser', () => {
   let stack: Stack;
@@ -77,6 +94,27 @@ describe('step-up in a real browser', () => {
     assert.notEqual(after.id, before.id);
     assert.equal(after.createdAt, before.createdAt);
     assert.equal(after.acr, ACR_MFA);
+
+    // What the provider recorded: only pushed requests reached its authorization endpoint, every client
+    // request carried a private_key_jwt assertion by the gateway's key, and every token is bound to its DPoP key.
+    const idp = stack.idp;
+    assert.ok(idp.authorizationGets.length >= 2);
+    for (const get of idp.authorizationGets) assert.deepEqual([...get.keys()].sort(), ['client_id', 'request_uri']);
+    const pushes = idp.clientRequests.filter((r) => r.endpoint === 'par');
+    assert.equal(pushes.length, idp.authorizationGets.length, 'one push per authorization request');
+    const clientKid = await calculateJwkThumbprint(CLIENT_KEY.publicKey);
+    for (const r of idp.clientRequests) {
+      assert.equal(r.authMethod, 'private_key_jwt', `${r.endpoint} ${r.grantType}`);
+      assert.equal(r.clientAssertion?.header.kid, clientKid);
+    }
+    const dpopJkt = await calculateJwkThumbprint(DPOP_KEY.publicKey);
+    assert.ok(idp.dpop.issuedAccessTokens.length >= 2);
+    for (const t of idp.dpop.issuedAccessTokens) assert.equal(t.jkt, dpopJkt);
+    assert.equal(idp.authorizationRequests.at(-1)?.get('dpop_jkt'), dpopJkt);
+    // The app behind saw the bound token presented with a proof by the same key.
+    const seen = stack.upstream.last()?.headers ?? {};
+    assert.match(String(seen.authorization), /^DPoP /);
+    assert.equal(decodeJwt(String(seen.dpop)).htm, 'GET');
 
     // No more trips to the provider for this route.
     await page.goto(`${stack.publicUrl}/mfa/other`);
