@@ -23,7 +23,10 @@ export function parsePrivateKey(text: string): { key: KeyObject } | { problem: s
     return { problem: isPublic(trimmed) ? 'this is a public key; give the private key (the gateway publishes its public half at /oauth2/jwks)' : NOT_A_KEY };
   }
   const type = key.asymmetricKeyType;
-  if (type === 'rsa' || type === 'rsa-pss') {
+  // Node can neither publish an RSA-PSS key as a JWK nor import it for WebCrypto signing: the gateway would
+  // pass --check and then fail to start. A plain RSA key signs PS256 where the provider asks for it.
+  if (type === 'rsa-pss') return { problem: 'an RSA-PSS key, which cannot be published at /oauth2/jwks; use a plain RSA key (it signs PS256 where the provider asks for it)' };
+  if (type === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < MIN_RSA_BITS) return { problem: `an RSA key of ${bits} bits; use at least ${MIN_RSA_BITS}` };
     return { key };

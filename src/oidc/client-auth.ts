@@ -1,5 +1,5 @@
 /**
- * How the gateway authenticates itself to the provider's token, introspection, revocation and PAR
+ * How the gateway authenticates itself to the provider's token, introspection and PAR
  * endpoints (`oidc.clientAuthMethod`): one place for every client authentication method. openid-client
  * hands the same ClientAuth to each of those calls.
  */

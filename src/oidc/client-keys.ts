@@ -55,8 +55,6 @@ export class ClientSigningKey {
     switch (this.key.asymmetricKeyType) {
       case 'rsa':
         return offers('PS256') && !offers('RS256') ? 'PS256' : 'RS256';
-      case 'rsa-pss':
-        return 'PS256';
       case 'ec':
         return EC_CURVE_ALGS[this.key.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'ES256';
       default:

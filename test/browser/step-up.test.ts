@@ -111,6 +111,9 @@ describe('step-up in a real browser', () => {
     assert.ok(idp.dpop.issuedAccessTokens.length >= 2);
     for (const t of idp.dpop.issuedAccessTokens) assert.equal(t.jkt, dpopJkt);
     assert.equal(idp.authorizationRequests.at(-1)?.get('dpop_jkt'), dpopJkt);
+    const pushProofs = idp.dpop.proofs.filter((p) => p.path === '/request');
+    assert.equal(pushProofs.length, pushes.length, 'every push carried a DPoP proof');
+    for (const p of pushProofs) assert.equal(p.jkt, dpopJkt);
     // The app behind saw the bound token presented with a proof by the same key.
     const seen = stack.upstream.last()?.headers ?? {};
     assert.match(String(seen.authorization), /^DPoP /);
