@@ -1,0 +1,201 @@
+/**
+ * Tokens per upstream, attacked from outside (docs/upstream-tokens.md): a client that smuggles its own token
+ * into the configured header (any case, "_" for "-", duplicates), one upstream's token reaching another
+ * (sibling prefixes, stripPrefix), forward-auth handing out a token the route does not get, a token in the
+ * log, in /oauth2/userinfo or in an error page, and a cached token served after sign-out to a replayed cookie.
+ * Every case goes through real HTTP to the real test provider and a recording upstream.
+ */
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { decodeJwt } from 'jose';
+import type { BrowserClient } from '../helpers/browser-client.js';
+import { Redis } from 'ioredis';
+import { startStack, type Stack } from '../helpers/gateway.js';
+import { startRedis, type StartedRedis } from '../helpers/redis.js';
+
+const API = { accept: 'application/json' };
+
+/** What the upstream received for a request (its echo), and the status. */
+async function seen(stack: Stack, browser: BrowserClient, path: string, headers: Record<string, string> = API) {
+  const response = await browser.fetch(`${stack.publicUrl}${path}`, { headers });
+  const text = await response.text();
+  const body = response.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as { headers?: Record<string, string>; url?: string }) : {};
+  return { status: response.status, headers: body.headers ?? {}, text, url: body.url };
+}
+
+/** A GET with raw header lines (repeated names stay repeated, any spelling), as a hostile client sends them. */
+function rawGet(url: string, cookie: string, headers: Array<[string, string]>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const lines = [['Host', target.host], ['Accept', 'application/json'], ['Cookie', cookie], ...headers].flat();
+    const req = httpRequest({ host: target.hostname, port: target.port, path: target.pathname, agent: false, headers: lines as never });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The names of the headers the upstream received that a proxy could read as `name` (any case, "_" for "-"). */
+const spellingsOf = (headers: Record<string, string>, name: string) => Object.keys(headers).filter((h) => h.toLowerCase().replaceAll('_', '-') === name.toLowerCase().replaceAll('_', '-'));
+
+describe('upstream token header smuggling', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      configure: (c) => {
+        const url = c.upstreams[0]?.url;
+        c.upstreams.push({ name: 'orders', path: '/orders', url, accessToken: { audience: 'orders-api', header: 'X-Orders-Token' } });
+        // A header name with "_": proxies that map "_" to "-" (nginx with underscores_in_headers, CGI, PHP)
+        // read a client's X-Billing-Token as the same header.
+        c.upstreams.push({ name: 'billing', path: '/billing', url, accessToken: { audience: 'billing-api', header: 'X_Billing_Token' } });
+        c.upstreams.push({ name: 'public', path: '/pub', url, auth: 'public', accessToken: { header: 'X-Orders-Token' } });
+      },
+    });
+  });
+  after(() => stack.close());
+
+  it('a client copy of the token header in any case, with underscores or repeated never reaches the upstream', async () => {
+    const alice = await stack.signIn('alice');
+    const cookie = alice.jar.cookieHeader(stack.publicUrl) ?? '';
+    const answer = await rawGet(`${stack.publicUrl}/orders/a`, cookie, [
+      ['X-Orders-Token', 'forged-1'],
+      ['x-orders-token', 'forged-2'],
+      ['X_ORDERS_TOKEN', 'forged-3'],
+      ['x-orders_token', 'forged-4'],
+    ]);
+    assert.equal(answer.status, 200);
+    const headers = (JSON.parse(answer.body) as { headers: Record<string, string> }).headers;
+    assert.deepEqual(spellingsOf(headers, 'x-orders-token'), ['x-orders-token']);
+    assert.doesNotMatch(headers['x-orders-token'] ?? '', /forged/);
+    assert.equal(decodeJwt(headers['x-orders-token'] ?? '').aud, 'orders-api');
+  });
+
+  it('a configured header name with underscores is not spoofable through its dash spelling', async () => {
+    const alice = await stack.signIn('alice');
+    const answer = await seen(stack, alice, '/billing/a', { ...API, 'x-billing-token': 'forged-dash', 'X-BILLING_TOKEN': 'forged-mixed' });
+    assert.equal(answer.status, 200);
+    const spellings = spellingsOf(answer.headers, 'x-billing-token');
+    assert.deepEqual(spellings, ['x_billing_token'], 'only the gateway copy, in the configured spelling');
+    assert.equal(decodeJwt(answer.headers.x_billing_token ?? '').aud, 'billing-api');
+  });
+
+  it('a public route strips client copies of its token header too', async () => {
+    const anonymous = stack.browser();
+    const answer = await seen(stack, anonymous, '/pub/a', { ...API, 'x-orders-token': 'forged', x_orders_token: 'forged' });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(spellingsOf(answer.headers, 'x-orders-token'), []);
+  });
+});
+
+describe('one upstream token never reaches another upstream', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      configure: (c) => {
+        const url = c.upstreams[0]?.url;
+        c.server.trustedProxies = ['127.0.0.1/32'];
+        c.upstreams.push({ name: 'orders', path: '/orders', url, stripPrefix: true, accessToken: { audience: 'orders-api' }, authRequestAccessToken: true });
+        c.upstreams.push({ name: 'orders-admin', path: '/orders-admin', url, accessToken: { audience: 'admin-api' } });
+      },
+    });
+  });
+  after(() => stack.close());
+
+  it('sibling prefixes and the catch-all each get their own token, whatever the path spelling', async () => {
+    const alice = await stack.signIn('alice');
+    const tokenAt = async (path: string) => {
+      const answer = await seen(stack, alice, path);
+      assert.equal(answer.status, 200, path);
+      return (answer.headers.authorization ?? '').replace(/^Bearer /, '');
+    };
+    // The session token is opaque at the test provider; the exchanged ones are JWTs naming their audience.
+    const audienceAt = async (path: string) => decodeJwt(await tokenAt(path)).aud;
+    const session = await tokenAt('/x');
+    assert.equal(await audienceAt('/orders/a'), 'orders-api');
+    assert.equal(await audienceAt('/orders-admin/a'), 'admin-api');
+    assert.equal(await tokenAt('/ordersx'), session, 'a longer name is not under /orders');
+    assert.equal(await tokenAt('/orders/../x'), session, 'a dot segment leaves /orders and its token');
+    assert.equal(await audienceAt('/%6Frders/a'), 'orders-api');
+    assert.equal(await audienceAt('/orders/../orders-admin/a'), 'admin-api');
+  });
+
+  it('forward-auth hands the trusted proxy the token of the route, never the session token', async () => {
+    const alice = await stack.signIn('alice');
+    const sessionToken = (await seen(stack, alice, '/x')).headers.authorization?.replace(/^Bearer /, '');
+    const ordersToken = (await seen(stack, alice, '/orders/a')).headers.authorization?.replace(/^Bearer /, '');
+    const answer = await alice.fetch(`${stack.publicUrl}/oauth2/auth`, { headers: { ...API, 'x-forwarded-uri': '/orders/a' } });
+    assert.equal(answer.status, 202);
+    const handed = answer.headers.get('x-auth-request-access-token');
+    assert.notEqual(handed, sessionToken, 'the session token is broader than the route may hold');
+    if (handed !== null) {
+      assert.equal(decodeJwt(handed).aud, 'orders-api');
+      assert.equal(handed, ordersToken);
+    }
+  });
+});
+
+describe('upstream tokens stay out of sight', () => {
+  let stack: Stack;
+  let redis: StartedRedis;
+  let client: Redis;
+  before(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    stack = await startStack({
+      configure: (c) => {
+        c.session = { ...c.session, store: 'redis', redis: { url: redis.url } };
+        const url = c.upstreams[0]?.url;
+        c.upstreams.push({ name: 'orders', path: '/orders', url, accessToken: { audience: 'orders-api', header: 'X-Forwarded-Access-Token' } });
+        c.upstreams.push({ name: 'refused', path: '/refused', url, accessToken: { audience: 'refused-api' } });
+      },
+    });
+    stack.idp.upstreamTokens.refusedAudiences.add('refused-api');
+  });
+  after(async () => {
+    client.disconnect();
+    await stack.close();
+    await redis.close();
+  });
+
+  it('neither the log, /oauth2/userinfo nor an error page shows an upstream token or the session token', async () => {
+    const alice = await stack.signIn('alice');
+    const sessionToken = (await seen(stack, alice, '/x')).headers.authorization?.replace(/^Bearer /, '') ?? '';
+    const ordersToken = (await seen(stack, alice, '/orders/a')).headers['x-forwarded-access-token'] ?? '';
+    assert.ok(sessionToken.length > 20 && ordersToken.length > 20);
+    const refused = await alice.fetch(`${stack.publicUrl}/refused/a`, { headers: { accept: 'text/html' } });
+    assert.equal(refused.status, 502);
+    const page = await refused.text();
+    const userinfo = await (await alice.fetch(`${stack.publicUrl}/oauth2/userinfo`, { headers: API })).text();
+    const log = JSON.stringify(stack.gateway.logEntries());
+    // Redis holds the token sealed (whoever reads Redis learns no token).
+    const stored: string[] = [];
+    for (const key of await client.keys('authgate:*')) {
+      const type = await client.type(key);
+      if (type === 'hash') stored.push(...Object.values(await client.hgetall(key)));
+      else if (type === 'string') stored.push((await client.get(key)) ?? '');
+    }
+    assert.ok(stored.length > 0);
+    for (const [where, text] of [['error page', page], ['userinfo', userinfo], ['log', log], ['Redis', stored.join('\n')]] as const) {
+      assert.ok(!text.includes(ordersToken), `the upstream token is not in the ${where}`);
+      assert.ok(!text.includes(sessionToken), `the session token is not in the ${where}`);
+    }
+  });
+
+  it('after sign-out a replayed cookie gets no cached upstream token (Redis store)', async () => {
+    const alice = await stack.signIn('alice');
+    const cookie = alice.jar.cookieHeader(stack.publicUrl) ?? '';
+    assert.equal((await seen(stack, alice, '/orders/a')).status, 200);
+    const out = await alice.fetch(`${stack.publicUrl}/oauth2/sign_out`, { method: 'POST', headers: { 'sec-fetch-site': 'same-origin', origin: stack.publicUrl } });
+    assert.ok(out.status === 302 || out.status === 303, `sign-out answered ${out.status}`);
+    const seenBefore = stack.upstream.requests.length;
+    const replay = await rawGet(`${stack.publicUrl}/orders/b`, cookie, []);
+    assert.equal(replay.status, 401);
+    assert.equal(stack.upstream.requests.length, seenBefore, 'the upstream saw nothing');
+  });
+});
