@@ -23,7 +23,9 @@ export function parsePrivateKey(text: string): { key: KeyObject } | { problem: s
     return { problem: isPublic(trimmed) ? 'this is a public key; give the private key (the gateway publishes its public half at /oauth2/jwks)' : NOT_A_KEY };
   }
   const type = key.asymmetricKeyType;
-  if (type === 'rsa' || type === 'rsa-pss') {
+  // Node exports no JWK for an RSA-PSS key, so /oauth2/jwks could not publish it: refused here, not at start.
+  if (type === 'rsa-pss') return { problem: 'an RSA-PSS key (id-RSASSA-PSS), which cannot be published as a JWK; give an ordinary RSA key (it signs PS256 where the provider asks for it)' };
+  if (type === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < MIN_RSA_BITS) return { problem: `an RSA key of ${bits} bits; use at least ${MIN_RSA_BITS}` };
     return { key };

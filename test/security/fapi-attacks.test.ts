@@ -73,7 +73,14 @@ describe('/oauth2/jwks under attack', () => {
 });
 
 describe('JWK Set members for every key type', () => {
-  for (const kind of ['rsa', 'rsa-pss', 'p256', 'p384', 'ed25519'] as KeyKind[]) {
+  it('an RSA-PSS key, which has no JWK form here, is refused by the configuration check rather than at start', () => {
+    const tree = minimalTree();
+    tree.oidc = { ...tree.oidc, clientAuthMethod: 'private_key_jwt', clientPrivateKey: testKey('rsa-pss').pkcs8 };
+    delete tree.oidc.clientSecret;
+    assert.match(problemsOf(tree).join('\n'), /clientPrivateKey: an RSA-PSS key/);
+  });
+
+  for (const kind of ['rsa', 'p256', 'p384', 'ed25519'] as KeyKind[]) {
     it(`a ${kind} client key publishes public members only`, async () => {
       const key = testKey(kind);
       const jwk = await new ClientSigningKey(key.pkcs8, undefined).publicJwk(undefined);
