@@ -11,7 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { BrowserClient } from '../helpers/browser-client.js';
 import { Redis } from 'ioredis';
-import { startStack, type Stack } from '../helpers/gateway.js';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../../src/config/load.js';
+import { startStack, type ConfigTree, type Stack } from '../helpers/gateway.js';
+import { ACR_MFA, sessionOf, startStepUpStack } from '../login/step-up-fixtures.js';
 import { startRedis, type StartedRedis } from '../helpers/redis.js';
 
 const API = { accept: 'application/json' };
@@ -199,5 +202,60 @@ describe('upstream tokens stay out of sight', () => {
     const replay = await rawGet(`${stack.publicUrl}/orders/b`, cookie, []);
     assert.equal(replay.status, 401);
     assert.equal(stack.upstream.requests.length, seenBefore, 'the upstream saw nothing');
+  });
+});
+
+describe('upstream tokens across a reload and a step-up', () => {
+  let stack: Stack;
+  let tree: ConfigTree | undefined;
+  before(async () => {
+    stack = await startStepUpStack({
+      configure: (c) => {
+        const url = c.upstreams.at(-1)?.url;
+        c.upstreams.unshift(
+          { name: 'orders', path: '/orders', url, accessToken: { audience: 'orders-api' } },
+          { name: 'billing', path: '/billing', url, accessToken: { audience: 'billing-api' } },
+        );
+        tree = structuredClone(c);
+      },
+    });
+  });
+  after(() => stack.close());
+
+  const audienceAt = async (browser: BrowserClient, path: string) => {
+    const answer = await seen(stack, browser, path);
+    assert.equal(answer.status, 200, path);
+    return decodeJwt((answer.headers.authorization ?? '').replace(/^Bearer /, '')).aud;
+  };
+
+  it('a reload that swaps two upstream names serves each route the token of its own audience', async () => {
+    const alice = await stack.signIn('alice');
+    assert.equal(await audienceAt(alice, '/orders/a'), 'orders-api');
+    assert.equal(await audienceAt(alice, '/billing/a'), 'billing-api');
+    const swapped = structuredClone(tree!);
+    const [orders, billing] = swapped.upstreams;
+    if (orders && billing) [orders.name, billing.name] = ['billing', 'orders'];
+    stack.gateway.gateway.reload(parseConfigText(stringify(swapped), 'swapped', {}));
+    try {
+      assert.equal(await audienceAt(alice, '/orders/b'), 'orders-api', 'the cached token of the old "orders" is not served');
+      assert.equal(await audienceAt(alice, '/billing/b'), 'billing-api');
+    } finally {
+      stack.gateway.gateway.reload(parseConfigText(stringify(tree), 'restored', {}));
+    }
+  });
+
+  it('after a step-up upgrade the exchanged token comes from the upgraded session token', async () => {
+    const alice = await stack.signIn('alice');
+    const weakToken = (await seen(stack, alice, '/orders/a')).headers.authorization;
+    const weak = await sessionOf(stack, alice);
+    stack.idp.stepUp.setLoginAcr(ACR_MFA);
+    assert.equal((await alice.login(`${stack.publicUrl}/mfa/x`, 'alice')).response?.status, 200);
+    const strong = await sessionOf(stack, alice);
+    assert.notEqual(strong?.id, weak?.id);
+    const strongToken = (await seen(stack, alice, '/orders/b')).headers.authorization;
+    assert.notEqual(strongToken, weakToken, 'the token exchanged for the weak session is not reused');
+    const exchange = stack.idp.upstreamTokens.exchanges.at(-1);
+    assert.equal(exchange?.subjectJti, strong?.tokens.accessToken, 'exchanged from the upgraded session token');
+    assert.equal(exchange?.audience, 'orders-api');
   });
 });
