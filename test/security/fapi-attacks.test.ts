@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { calculateJwkThumbprint, decodeJwt, type JWK } from 'jose';
 import { ClientSigningKey } from '../../src/oidc/client-keys.js';
 import { minimalTree, problemsOf } from '../config/fixtures.js';
 import { testKey, type KeyKind } from '../helpers/client-keys.js';
@@ -49,6 +49,28 @@ describe('/oauth2/jwks under attack', () => {
     for (const jwk of keys) assert.notEqual(await calculateJwkThumbprint(jwk), dpopJkt, 'the DPoP key is not a client key');
   });
 
+  it('DPoP proofs to the upstream have unique jti under concurrency and prove only the path it received', async () => {
+    const alice = await stack.signIn('alice');
+    const seenBefore = stack.upstream.requests.length;
+    const paths = Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? `/a/../b/${i}?q=${i}` : i % 3 === 1 ? `/%62/${i}` : `/b/${i}`));
+    const answers = await Promise.all(paths.map((path) => alice.fetch(`${stack.publicUrl}${path}`, { headers: { dpop: 'client-proof', accept: 'application/json' } })));
+    for (const answer of answers) assert.equal(answer.status, 200);
+    const received = stack.upstream.requests.slice(seenBefore);
+    assert.equal(received.length, paths.length);
+    const jtis = new Set<unknown>();
+    for (const request of received) {
+      const proof = request.headers.dpop;
+      assert.equal(typeof proof, 'string');
+      assert.notEqual(proof, 'client-proof');
+      const claims = decodeJwt(proof as string);
+      jtis.add(claims.jti);
+      assert.equal(claims.htu, `${stack.upstream.url}${request.url.split('?', 1)[0]}`, 'the proof names what the upstream received, no query');
+      assert.match(String(claims.htu), /^http:\/\/127\.0\.0\.1:\d+\/b\/\d+$/);
+      assert.equal(claims.htm, 'GET');
+    }
+    assert.equal(jtis.size, paths.length, 'no jti repeats');
+  });
+
   it('no path spelling of /oauth2/jwks reaches the upstream at the root', async () => {
     const spellings = ['/oauth2/jwks', '/oauth2/jwks/', '/oauth2//jwks', '//oauth2/jwks', '/oauth2/./jwks', '/x/../oauth2/jwks', '/oauth2/%6Awks', '/%6Fauth2/jwks', '/OAUTH2/jwks', '/oauth2/JWKS', '/oauth2/jwks;x', '/oauth2/jwks?x=1', '/oauth2/jwks.json'];
     for (const path of spellings) {
@@ -81,7 +103,7 @@ describe('JWK Set members for every key type', () => {
   });
 
   for (const kind of ['rsa', 'p256', 'p384', 'ed25519'] as KeyKind[]) {
-    it(`a ${kind} client key publishes public members only`, async () => {
+    it(`the ${kind} client key publishes public members only`, async () => {
       const key = testKey(kind);
       const jwk = await new ClientSigningKey(key.pkcs8, undefined).publicJwk(undefined);
       for (const member of PRIVATE_MEMBERS) assert.ok(!(member in jwk), `${kind}: no "${member}"`);
