@@ -140,10 +140,17 @@ describe('a wrong key in the configuration is never echoed', () => {
 });
 
 /** A provider whose discovery names a PAR endpoint that answers what the test says (everything else 404). */
-async function startHostileProvider(): Promise<{ issuer: string; setPar(status: number, body: string, headers?: Record<string, string>): void; close(): Promise<void> }> {
+async function startHostileProvider(): Promise<{
+  issuer: string;
+  setPar(status: number, body: string, headers?: Record<string, string>): void;
+  /** Whether the discovery document names the PAR endpoint (from the next discovery on). */
+  advertisePar(on: boolean): void;
+  close(): Promise<void>;
+}> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   let par = { status: 201, body: '{}', headers: {} as Record<string, string> };
+  let advertised = true;
   const server: Server = createServer((req, res) => {
     if (req.url === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -153,7 +160,7 @@ async function startHostileProvider(): Promise<{ issuer: string; setPar(status: 
           authorization_endpoint: `${issuer}/auth`,
           token_endpoint: `${issuer}/token`,
           jwks_uri: `${issuer}/jwks`,
-          pushed_authorization_request_endpoint: `${issuer}/par`,
+          ...(advertised ? { pushed_authorization_request_endpoint: `${issuer}/par` } : {}),
           response_types_supported: ['code'],
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: ['RS256'],
@@ -178,6 +185,7 @@ async function startHostileProvider(): Promise<{ issuer: string; setPar(status: 
   return {
     issuer,
     setPar: (status, body, headers = {}) => (par = { status, body, headers }),
+    advertisePar: (on) => (advertised = on),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -248,5 +256,41 @@ describe('a hostile answer to the pushed authorization request', () => {
     }
     const crashed = gateway.logEntries().filter((e) => (e.level as number) >= 50 && String(e.msg).includes('Unhandled'));
     assert.deepEqual(crashed, []);
+  });
+});
+
+describe('pushedAuthorizationRequests required, and the provider stops advertising PAR', () => {
+  let provider: Awaited<ReturnType<typeof startHostileProvider>>;
+  let upstream: StartedUpstream;
+  let gateway: StartedGateway;
+  before(async () => {
+    provider = await startHostileProvider();
+    upstream = await startUpstream();
+    const port = await freePort();
+    const tree = baseConfig({ publicUrl: `http://127.0.0.1:${port}`, issuer: provider.issuer, upstreamUrl: upstream.url, listenPort: port });
+    tree.oidc.pushedAuthorizationRequests = 'required';
+    tree.oidc.metadataRefresh = '200ms';
+    gateway = await startGateway(tree, { port });
+  });
+  after(async () => {
+    await gateway.close();
+    await Promise.all([provider.close(), upstream.close()]);
+  });
+
+  it('refuses the login with 503 after the metadata refresh, never falling back to a front-channel request', async () => {
+    provider.setPar(201, JSON.stringify({ request_uri: 'urn:ietf:params:oauth:request_uri:abc', expires_in: 60 }));
+    const pushed = await fetch(`${gateway.url}/oauth2/start?rd=%2Fhere`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(pushed.status, 302);
+    assert.deepEqual([...new URL(pushed.headers.get('location') ?? '').searchParams.keys()].sort(), ['client_id', 'request_uri']);
+
+    provider.advertisePar(false);
+    // The event: the gateway logs that the mode no longer fits the provider, at its next metadata refresh.
+    const fitLost = () => gateway.logEntries().some((e) => String(e.msg).startsWith('pushedAuthorizationRequests is "required"'));
+    for (let i = 0; i < 500 && !fitLost(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.ok(fitLost(), 'the refresh saw the provider stop advertising PAR');
+    const refused = await fetch(`${gateway.url}/oauth2/start?rd=%2Fhere`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('location'), null, 'no authorization request in the browser query');
+    assert.doesNotMatch(await refused.text(), /code_challenge|state=/);
   });
 });
