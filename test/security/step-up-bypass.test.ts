@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
 import type { Stack } from '../helpers/gateway.js';
+import { startTwoProviders, type TwoProviderStack } from '../helpers/two-providers.js';
 import { forge, now, withBearers } from '../routes/bearer-fixtures.js';
 import { load, minimalTree, problemsOf } from '../config/fixtures.js';
 import { ACR_MFA, locationOf, MFA_CHALLENGE, RECENT_CHALLENGE, RECENT_SECONDS, sessionOf, startStepUpStack } from '../login/step-up-fixtures.js';
@@ -165,5 +166,39 @@ describe('acr values that would break the challenge header', () => {
     const tree = minimalTree();
     tree.upstreams[0].allow = { acr: ['urn:ok:1', 'phr'] };
     assert.deepEqual(load(tree).upstreams[0]?.allow.acr, ['urn:ok:1', 'phr']);
+  });
+});
+
+describe('step-up and a session from another provider', () => {
+  let stack: TwoProviderStack;
+  before(async () => {
+    stack = await startTwoProviders({
+      partners: { stepUp: { requireAuthTime: true } },
+      configure: (tree) => {
+        const upstreams = tree.upstreams as Array<Record<string, unknown>>;
+        const url = upstreams[0]?.url;
+        upstreams.unshift({ name: 'corp-mfa', path: '/mfa', url, providers: ['corp'], allow: { acr: [ACR_MFA] } });
+      },
+    });
+  });
+  after(() => stack.close());
+
+  it('a strong login at a provider the route does not accept passes no step-up rule there', async () => {
+    stack.partners.stepUp.setLoginAcr(ACR_MFA);
+    const mallory = await stack.signIn('partners', 'alice', '/');
+    const api = await mallory.fetch(`${stack.publicUrl}/mfa/x`, { headers: JSON_ACCEPT });
+    assert.equal(api.status, 401, 'no session there, strong or not');
+    const navigation = await mallory.fetch(`${stack.publicUrl}/mfa/x`, { headers: { accept: 'text/html' } });
+    assert.equal(navigation.status, 302);
+    const location = locationOf(navigation);
+    assert.notEqual(location.origin, new URL(stack.partners.issuer).origin, 'never a login at the provider the route refuses');
+    // /oauth2/start for the route asks no upgrade of the partners session: at most a plain login at corp.
+    const start = await mallory.fetch(`${stack.publicUrl}/oauth2/start?rd=%2Fmfa%2Fx&provider=partners`);
+    assert.equal(start.status, 302);
+    // Finishing that login at partners (strong) still opens nothing on the corp-only route.
+    await mallory.login(new URL(start.headers.get('location') ?? ''), 'alice');
+    const again = await mallory.fetch(`${stack.publicUrl}/mfa/y`, { headers: JSON_ACCEPT });
+    assert.equal(again.status, 401);
+    assert.equal(stack.upstream.requests.filter((r) => r.url.startsWith('/mfa')).length, 0, 'the step-up route saw nothing');
   });
 });
