@@ -52,7 +52,8 @@ describe('step-up paths as forward-auth hears them', () => {
     ];
     let challenged = 0;
     for (const uri of spellings) {
-      for (const headers of [{ 'x-forwarded-uri': uri, 'x-forwarded-host': host }, { 'x-original-url': `${stack.publicUrl}${uri}` }, { 'x-original-url': uri }]) {
+      const reports: Array<Record<string, string>> = [{ 'x-forwarded-uri': uri, 'x-forwarded-host': host }, { 'x-original-url': `${stack.publicUrl}${uri}` }, { 'x-original-url': uri }];
+      for (const headers of reports) {
         const answer = await check(headers);
         assert.ok(answer.status === 401 || answer.status === 400, `${JSON.stringify(headers)} answered ${answer.status}`);
         if (answer.status === 401) {
