@@ -7,6 +7,7 @@
  * the upstream saw nothing.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { BrowserClient } from '../helpers/browser-client.js';
 import type { Stack } from '../helpers/gateway.js';
@@ -16,6 +17,20 @@ import { load, minimalTree, problemsOf } from '../config/fixtures.js';
 import { ACR_MFA, locationOf, MFA_CHALLENGE, RECENT_CHALLENGE, RECENT_SECONDS, sessionOf, startStepUpStack } from '../login/step-up-fixtures.js';
 
 const JSON_ACCEPT = { accept: 'application/json' };
+
+/** A GET with the path exactly as written (fetch would resolve dot segments first), as a proxy may pass it. */
+function rawRequest(base: string, path: string, cookie: string): Promise<{ status: number; challenge: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(base);
+    const req = httpRequest({ host: url.hostname, port: url.port, path, agent: false, headers: { accept: 'application/json', cookie } });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, challenge: res.headers['www-authenticate'] }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('step-up paths as forward-auth hears them', () => {
   let stack: Stack;
@@ -65,6 +80,16 @@ describe('step-up paths as forward-auth hears them', () => {
     assert.ok(challenged >= (spellings.length - 1) * 3, `${challenged} spellings challenged`);
     for (const uri of ['/plain/..%2Fmfa/x', '/plain%2F..%2Fmfa', '/plain/..%5Cmfa', '/plain\\..\\mfa']) {
       assert.equal((await check({ 'x-forwarded-uri': uri })).status, 400, uri);
+    }
+  });
+
+  it('the Envoy form of forward-auth judges every spelling of the step-up path the same way', async () => {
+    const cookie = alice.jar.cookieHeader(stack.publicUrl) ?? '';
+    assert.equal((await rawRequest(stack.publicUrl, '/oauth2/auth/plain', cookie)).status, 200, 'the session passes a plain route');
+    for (const path of ['/oauth2/auth/mfa/x', '/oauth2/auth//mfa/x', '/oauth2/auth/%6Dfa/x', '/oauth2/auth/MFA/x', '/oauth2/auth/plain/../mfa/x', '/oauth2/auth/plain/%2e%2e/mfa/x', '/oauth2/auth/mfa;x=1/y', '/oauth2/auth/./mfa']) {
+      const answer = await rawRequest(stack.publicUrl, path, cookie);
+      assert.ok(answer.status === 401 || answer.status === 400, `${path} answered ${answer.status}`);
+      if (answer.status === 401) assert.equal(answer.challenge, MFA_CHALLENGE, path);
     }
   });
 
