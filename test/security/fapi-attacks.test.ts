@@ -10,9 +10,10 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { calculateJwkThumbprint, decodeJwt, type JWK } from 'jose';
 import { ClientSigningKey } from '../../src/oidc/client-keys.js';
+import { deriveDpopKey } from '../../src/oidc/dpop-key.js';
 import { minimalTree, problemsOf } from '../config/fixtures.js';
 import { testKey, type KeyKind } from '../helpers/client-keys.js';
-import { baseConfig, freePort, startGateway, startStack, type Stack, type StartedGateway } from '../helpers/gateway.js';
+import { baseConfig, freePort, startGateway, startStack, TEST_CLIENT_ID, TEST_SESSION_KEY, type Stack, type StartedGateway } from '../helpers/gateway.js';
 import { startUpstream, type StartedUpstream } from '../helpers/upstream.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth', 'r', 't'];
@@ -84,12 +85,18 @@ describe('/oauth2/jwks under attack', () => {
     }
   });
 
-  it('the private key is in no log line, metric or error page', async () => {
+  it('neither private key, the client key nor the DPoP key, is in a log line, metric, error page or the JWK Set', async () => {
+    // The DPoP key derived from session.keys, as the gateway derives it: the one the provider bound tokens to.
+    const dpopKey = deriveDpopKey(TEST_SESSION_KEY, stack.idp.issuer, TEST_CLIENT_ID);
+    assert.equal(dpopKey.jkt, stack.idp.dpop.issuedAccessTokens.at(-1)?.jkt, 'the very key tokens are bound to');
+    const dpopD = (dpopKey.privateKey.export({ format: 'jwk' }) as { d: string }).d;
     const metrics = await stack.gateway.gateway.services.metrics.registry.metrics();
     const page = await (await fetch(`${stack.publicUrl}/oauth2/callback?code=x&state=y`, { headers: { accept: 'text/html' } })).text();
+    const jwks = await (await fetch(`${stack.publicUrl}/oauth2/jwks`)).text();
     const logs = stack.gateway.logs.join('\n');
-    for (const [where, text] of [['metrics', metrics], ['error page', page], ['log', logs]] as const) {
-      assert.ok(!text.includes(privateD), `not in the ${where}`);
+    for (const [where, text] of [['metrics', metrics], ['error page', page], ['log', logs], ['JWK Set', jwks]] as const) {
+      assert.ok(!text.includes(privateD), `the client key is not in the ${where}`);
+      assert.ok(!text.includes(dpopD), `the DPoP key is not in the ${where}`);
     }
   });
 });
