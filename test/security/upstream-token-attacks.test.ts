@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import type { BrowserClient } from '../helpers/browser-client.js';
@@ -86,6 +87,27 @@ describe('upstream token header smuggling', () => {
     const spellings = spellingsOf(answer.headers, 'x-billing-token');
     assert.deepEqual(spellings, ['x_billing_token'], 'only the gateway copy, in the configured spelling');
     assert.equal(decodeJwt(answer.headers.x_billing_token ?? '').aud, 'billing-api');
+  });
+
+  it('an obs-folded token header or one with a NUL is refused with 400 and reaches nothing', async () => {
+    const alice = await stack.signIn('alice');
+    const cookie = alice.jar.cookieHeader(stack.publicUrl) ?? '';
+    const url = new URL(stack.publicUrl);
+    for (const line of ['X-Orders-Token: forged\r\n folded', 'X-Orders-Token : forged', 'X-Orders-Token: a\0b']) {
+      const seenBefore = stack.upstream.requests.length;
+      const status = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          socket.write(`GET /orders/a HTTP/1.1\r\nHost: ${url.host}\r\nAccept: application/json\r\nCookie: ${cookie}\r\n${line}\r\nConnection: close\r\n\r\n`);
+        });
+        let answer = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (answer += chunk));
+        socket.on('end', () => resolve(answer.split('\r\n', 1)[0] ?? ''));
+        socket.on('error', reject);
+      });
+      assert.match(status, /^HTTP\/1\.1 400 /, JSON.stringify(line));
+      assert.equal(stack.upstream.requests.length, seenBefore, `${JSON.stringify(line)}: the upstream saw nothing`);
+    }
   });
 
   it('a public route strips client copies of its token header too', async () => {
