@@ -16,6 +16,7 @@ import { stringify } from 'yaml';
 import { parseConfigText } from '../../src/config/load.js';
 import { startStack, type ConfigTree, type Stack } from '../helpers/gateway.js';
 import { ACR_MFA, sessionOf, startStepUpStack } from '../login/step-up-fixtures.js';
+import { openWebSocket, startRecordingWsUpstream, type RecordingWsUpstream } from '../proxy/ws-fixtures.js';
 import { startRedis, type StartedRedis } from '../helpers/redis.js';
 
 const API = { accept: 'application/json' };
@@ -279,5 +280,35 @@ describe('upstream tokens across a reload and a step-up', () => {
     const exchange = stack.idp.upstreamTokens.exchanges.at(-1);
     assert.equal(exchange?.subjectJti, strong?.tokens.accessToken, 'exchanged from the upgraded session token');
     assert.equal(exchange?.audience, 'orders-api');
+  });
+});
+
+describe('upstream tokens on a WebSocket upgrade', () => {
+  let stack: Stack;
+  let ws: RecordingWsUpstream;
+  before(async () => {
+    ws = await startRecordingWsUpstream();
+    stack = await startStack({
+      configure: (c) => {
+        c.upstreams.unshift({ name: 'live', path: '/live', url: ws.url, websocket: true, accessToken: { audience: 'live-api', header: 'X-Live-Token' } });
+      },
+    });
+  });
+  after(async () => {
+    await stack.close();
+    await ws.close();
+  });
+
+  it('the upgrade carries the route token in its header, and no client copy of it', async () => {
+    const alice = await stack.signIn('alice');
+    const cookie = alice.jar.cookieHeader(stack.publicUrl) ?? '';
+    const upgrade = ws.nextUpgrade();
+    const opened = await openWebSocket(`${stack.publicUrl.replace('http:', 'ws:')}/live/feed`, { cookie, 'X-Live-Token': 'forged', x_live_token: 'forged', 'x-live_token': 'forged' });
+    const headers = await upgrade;
+    opened.ws.close();
+    const spellings = Object.keys(headers).filter((h) => h.replaceAll('_', '-') === 'x-live-token');
+    assert.deepEqual(spellings, ['x-live-token']);
+    assert.equal(decodeJwt(String(headers['x-live-token'])).aud, 'live-api', 'the route token, not a forged one');
+    assert.equal(headers.authorization, undefined, 'the session token is not sent beside it');
   });
 });
