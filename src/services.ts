@@ -20,7 +20,7 @@ import { loadPages, type Pages } from './pages/load-pages.js';
 import { createGuard, type Guard } from './proxy/guard.js';
 import { createPrincipalResolver, type ResolvePrincipal } from './proxy/principal.js';
 import { createStepUpGate, type StepUpGate } from './proxy/step-up-gate.js';
-import { createUpstreamTokens } from './proxy/upstream-tokens.js';
+import { createUpstreamTokens, type UpstreamTokens } from './proxy/upstream-tokens.js';
 import { resourcesFor, RouteTable } from './proxy/upstreams.js';
 import type { SessionAccess } from './session/access.js';
 import { buildCookieNames, type CookieNames } from './session/cookie-names.js';
@@ -87,6 +87,8 @@ export interface Services {
   guard: Guard;
   /** Step-up rules (allow.acr, allow.maxAge) judged for the guard, forward-auth and /oauth2/start. */
   stepUp: StepUpGate;
+  /** Upstreams' own tokens, for the guard and for forward-auth's X-Auth-Request-Access-Token. */
+  upstreamTokens: UpstreamTokens;
   inFlight: InFlightList<FastifyRequest>;
   drain: DrainState;
   /** The page templates, compiled at start-up (pages.dir read once: a change needs a restart). */
@@ -151,6 +153,7 @@ export async function createServices(config: Config, deps: AppDependencies = {})
     loginResources,
     guard,
     stepUp,
+    upstreamTokens,
     // A request whose connection is closed can no longer be answered (HTTP/1: one request at a time per socket).
     inFlight: new InFlightList<FastifyRequest>((request) => request.raw.socket?.destroyed !== false),
     drain: { draining: false },

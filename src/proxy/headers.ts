@@ -125,7 +125,8 @@ export function buildHeaderInjector(upstream: UpstreamConfig, publicUrl: string)
   // copy of it (in any case, "_" for "-") ever reaches this upstream, signed in or not.
   const tokenHeader = upstream.accessToken.header.toLowerCase();
   const bearer = tokenHeader === 'authorization';
-  const ownTokenHeader = bearer ? undefined : tokenHeader;
+  // Compared in the "-" spelling on both sides: a name configured with "_" is the same header to a proxy too.
+  const ownTokenHeader = bearer ? undefined : tokenHeader.replaceAll('_', '-');
   // A DPoP proof's htu: the upstream's origin and the path it receives (after stripPrefix), no query.
   const htuOrigin = upstream.url === undefined ? '' : new URL(upstream.url).origin;
 

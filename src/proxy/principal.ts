@@ -135,6 +135,9 @@ export function createPrincipalResolver(deps: PrincipalDeps): ResolvePrincipal {
     try {
       const bearer = isJwt(token) ? checksFor(token) : checks.get(providers.primary)!;
       const claims = isJwt(token) ? await getVerifier(bearer)(token) : await introspect(token);
+      // RFC 9449 7.1 (and RFC 8705): a token bound to a key (cnf) is worthless without proof of that key; as
+      // Bearer it would make a leaked DPoP-bound token (an upstream sees the session's) usable by anyone.
+      if (claims.cnf !== undefined) throw new InvalidAccessToken('a sender-constrained token (cnf) presented as Bearer');
       const identity = identityFromClaims(claims, bearer.rules, routes.current.claimNames);
       return { principal: { identity, accessToken: token, source: 'bearer', provider: bearer.provider.id, acr: claims.acr, authTime: claims.auth_time, dpop: undefined } };
     } catch (err) {

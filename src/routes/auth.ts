@@ -28,6 +28,7 @@ import { encodeHeaderList, encodeHeaderValue } from '../proxy/header-value.js';
 import { normaliseTarget } from '../url/normalise-path.js';
 import { acceptedBy, type ResolvePrincipal } from '../proxy/principal.js';
 import { matchUpstream, type CompiledUpstream, type RouteTable } from '../proxy/upstreams.js';
+import type { UpstreamTokens } from '../proxy/upstream-tokens.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createSignInRedirect, type ReportedOriginal } from './auth-signin-redirect.js';
 
@@ -59,11 +60,13 @@ export interface ForwardAuthDeps {
   isTrustedProxy: TrustedProxyMatcher;
   config: Pick<Config, 'server'>;
   stepUp: StepUpGate;
+  /** Upstreams' own tokens: the one handed as X-Auth-Request-Access-Token for a route that has one. */
+  upstreamTokens?: UpstreamTokens;
 }
 
 /** Registers /oauth2/auth and /oauth2/auth/*. */
 export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps): void {
-  const { routes, resolvePrincipal, metrics, isTrustedProxy: isTrusted, stepUp } = deps;
+  const { routes, resolvePrincipal, metrics, isTrustedProxy: isTrusted, stepUp, upstreamTokens } = deps;
   const signInRedirect = createSignInRedirect(deps.config.server.publicUrl);
   // One warning per cause for the life of this gateway: a misconfigured proxy asks on every request.
   const warned = new Set<UnknownCause>();
@@ -132,7 +135,17 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       if (groups.length > 0) reply.header('x-auth-request-groups', encodeHeaderList(groups));
       // The token is for the proxy to hand to the app, never for whoever can read this answer.
       if (trustedPeer && upstreams.every((u) => u.config.authRequestAccessToken)) {
-        reply.header('x-auth-request-access-token', principal.accessToken);
+        // A route with a token of its own (accessToken resource/audience/scopes) gets that one, as proxied;
+        // originals that would need different tokens get none rather than the session's broader one.
+        const ask = upstreams[0]?.tokenAsk;
+        if (ask === undefined && upstreams.every((u) => u.tokenAsk === undefined)) {
+          reply.header('x-auth-request-access-token', principal.accessToken);
+        } else if (ask !== undefined && upstreamTokens !== undefined && upstreams.every((u) => u.tokenAsk?.key === ask.key)) {
+          request.authgate.principal = principal;
+          const failed = await upstreamTokens.attach(request, reply, upstreams[0], ask);
+          if (failed !== undefined) return failed;
+          reply.header('x-auth-request-access-token', request.authgate.principal.accessToken);
+        }
       }
     }
     return reply.code(allowedStatus).send();
