@@ -62,12 +62,15 @@ function describe(acr: boolean, maxAge: boolean): string {
 
 /**
  * True when a login's `acr` and `auth_time` (seconds) meet the rule at `nowMs`: acr one of the rule's, and
- * auth_time no older than maxAge (with `clockSkewMs` of leeway, `oidc.clockSkew`). Missing values fail.
+ * auth_time no older than maxAge (with `clockSkewMs` of leeway, `oidc.clockSkew`). Missing values fail, and
+ * so does an auth_time beyond the skew in the future: it would count as recent until that moment passed.
  */
 export function meetsStepUp(rule: Pick<StepUpRule, 'acr' | 'maxAgeMs'>, acr: unknown, authTime: unknown, nowMs: number, clockSkewMs: number): boolean {
   if (rule.acr.length > 0 && (typeof acr !== 'string' || !rule.acr.includes(acr))) return false;
   if (rule.maxAgeMs === undefined) return true;
-  return typeof authTime === 'number' && Number.isFinite(authTime) && authTime * 1000 >= nowMs - rule.maxAgeMs - clockSkewMs;
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) return false;
+  const at = authTime * 1000;
+  return at >= nowMs - rule.maxAgeMs - clockSkewMs && at <= nowMs + clockSkewMs;
 }
 
 /** The rule a step-up login's transaction asked for, as the callback checks its answer. */
