@@ -4,6 +4,8 @@
  */
 import type { Migration } from './migration.js';
 
+/** login.gov's private_key_jwt wants the token endpoint as the assertion's audience; authgate signs the issuer (FAPI 2.0). */
+const LOGIN_GOV_KEY = 'authgate signs private_key_jwt assertions for the issuer (FAPI 2.0), and login.gov asks for its token endpoint there; see docs/fapi.md (oidc.clientAuthMethod: private_key_jwt, for providers that take the issuer)';
 const LOGGING = 'authgate logs JSON lines to stdout (one per request, with user and remoteAddr); LOG_LEVEL or server.logLevel sets the level';
 const PAGES = 'authgate has no sign-in page of its own: a signed-out navigation goes straight to the provider';
 const DISCOVERY = 'authgate discovers every endpoint and key from the issuer\'s metadata';
@@ -32,8 +34,8 @@ export const NOT_CARRIED_REASONS: Readonly<Record<string, string>> = {
   acr_values: 'send it with oidc.extraAuthorizeParams: { acr_values: ... } if the provider needs it',
   resource: 'send it with oidc.extraAuthorizeParams: { resource: ... } if the provider needs it',
   auth_request_response_mode: 'authgate uses the default response mode (query)',
-  jwt_key: 'private_key_jwt client authentication (login.gov) is not supported',
-  jwt_key_file: 'private_key_jwt client authentication (login.gov) is not supported',
+  jwt_key: LOGIN_GOV_KEY,
+  jwt_key_file: LOGIN_GOV_KEY,
   entra_id_federated_token_auth: 'workload-identity client authentication is not supported; use a client secret',
   entra_id_allowed_tenants: 'a tenant-specific oidc.issuer admits that tenant only',
   azure_graph_group_field: 'authgate reads groups from the groups claim, not from Microsoft Graph',
