@@ -5,6 +5,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { JWK } from 'oidc-provider';
+import type { ConfigTree, StackOptions } from './gateway.js';
 
 /** The kinds of key the tests use: the supported ones and some the gateway must refuse. */
 export type KeyKind = 'rsa' | 'rsa-1024' | 'rsa-pss' | 'p256' | 'p384' | 'ed25519' | 'x25519' | 'secp256k1';
@@ -60,4 +61,21 @@ export function testKey(kind: KeyKind): TestKey {
 /** The traditional PEM of an RSA (PKCS#1) or EC (SEC1) key. */
 export function traditionalPem(key: TestKey): string {
   return key.privateKey.export({ type: key.privateKey.asymmetricKeyType === 'ec' ? 'sec1' : 'pkcs1', format: 'pem' }) as string;
+}
+
+/**
+ * Stack options for a gateway that signs its client assertions with `keyText` (private_key_jwt) and a
+ * provider that knows the client by its jwks_uri, the gateway's own /oauth2/jwks; `configure` adds more.
+ */
+export function jwksUriClient(keyText: string, configure?: (c: ConfigTree) => void): Pick<StackOptions, 'clientAuthMethod' | 'client' | 'configure'> {
+  return {
+    clientAuthMethod: 'private_key_jwt',
+    client: (publicUrl) => ({ clientSecret: undefined, jwksUri: `${publicUrl}/oauth2/jwks` }),
+    configure: (c) => {
+      c.oidc.clientAuthMethod = 'private_key_jwt';
+      delete c.oidc.clientSecret;
+      c.oidc.clientPrivateKey = keyText;
+      configure?.(c);
+    },
+  };
 }

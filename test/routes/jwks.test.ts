@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { calculateJwkThumbprint } from 'jose';
-import { testKey } from '../helpers/client-keys.js';
+import { jwksUriClient, testKey } from '../helpers/client-keys.js';
 import { startStack, type Stack } from '../helpers/gateway.js';
 import { startTwoProviders, type TwoProviderStack } from '../helpers/two-providers.js';
 
@@ -40,15 +40,7 @@ describe('/oauth2/jwks with an RSA key', () => {
   const key = testKey('rsa');
   let stack: Stack;
   before(async () => {
-    stack = await startStack({
-      clientAuthMethod: 'private_key_jwt',
-      client: (publicUrl) => ({ clientSecret: undefined, jwksUri: `${publicUrl}/oauth2/jwks` }),
-      configure: (c) => {
-        c.oidc.clientAuthMethod = 'private_key_jwt';
-        delete c.oidc.clientSecret;
-        c.oidc.clientPrivateKey = key.pkcs8;
-      },
-    });
+    stack = await startStack(jwksUriClient(key.pkcs8));
   });
   after(() => stack.close());
 

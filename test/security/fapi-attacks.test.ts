@@ -12,7 +12,7 @@ import { calculateJwkThumbprint, decodeJwt, type JWK } from 'jose';
 import { ClientSigningKey } from '../../src/oidc/client-keys.js';
 import { deriveDpopKey } from '../../src/oidc/dpop-key.js';
 import { minimalTree, problemsOf } from '../config/fixtures.js';
-import { testKey, type KeyKind } from '../helpers/client-keys.js';
+import { jwksUriClient, testKey, type KeyKind } from '../helpers/client-keys.js';
 import { baseConfig, freePort, startGateway, startStack, TEST_CLIENT_ID, TEST_SESSION_KEY, type Stack, type StartedGateway } from '../helpers/gateway.js';
 import { startUpstream, type StartedUpstream } from '../helpers/upstream.js';
 
@@ -23,16 +23,8 @@ describe('/oauth2/jwks under attack', () => {
   const privateD = (JSON.parse(key.jwkText) as { d: string }).d;
   let stack: Stack;
   before(async () => {
-    stack = await startStack({
-      clientAuthMethod: 'private_key_jwt',
-      client: (publicUrl) => ({ clientSecret: undefined, jwksUri: `${publicUrl}/oauth2/jwks` }),
-      configure: (c) => {
-        c.oidc.clientAuthMethod = 'private_key_jwt';
-        delete c.oidc.clientSecret;
-        c.oidc.clientPrivateKey = key.jwkText; // the JWK form carries "d" itself
-        c.oidc.dpop = true;
-      },
-    });
+    // The JWK form carries "d" itself.
+    stack = await startStack(jwksUriClient(key.jwkText, (c) => (c.oidc.dpop = true)));
   });
   after(() => stack.close());
 
