@@ -104,6 +104,7 @@ export async function startNginx(servers: string, options: { port?: number } = {
   const confPath = join(dir, 'nginx.conf');
   const errorLogPath = join(dir, 'error.log');
   const accessLogPath = join(dir, 'access.log');
+  const pidPath = join(dir, 'nginx.pid');
   await writeFile(confPath, fullConfig(dir, servers.replaceAll('{{port}}', String(port))));
 
   const child = spawn(NGINX_BIN, ['-p', dir, '-c', confPath, '-g', 'daemon off;'], {
@@ -159,7 +160,9 @@ export async function startNginx(servers: string, options: { port?: number } = {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (exitCode !== undefined) break;
-    if (await canConnect(port)) {
+    // nginx writes its pid file only once it has bound every listen address; before that, whatever
+    // answers on the port is somebody else (CI once found the gateway there), so the port alone is not enough.
+    if (readOrEmpty(pidPath).trim() === String(child.pid) && (await canConnect(port))) {
       return {
         port,
         url: `http://127.0.0.1:${port}`,

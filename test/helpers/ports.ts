@@ -23,6 +23,13 @@ function ephemeralStart(): number {
 
 const highest = ephemeralStart() - 1;
 
+/**
+ * Ports this process has handed out. A port is only bound later by its server, so two calls could
+ * otherwise pick the same one (CI once ran nginx on the gateway's port: nginx could not bind, and its
+ * requests reached the gateway instead).
+ */
+const handedOut = new Set<number>();
+
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -53,6 +60,9 @@ async function freePortWith(offset: number): Promise<number> {
   const top = highest - offset;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = LOWEST + Math.floor(Math.random() * (top - LOWEST + 1));
+    if (handedOut.has(port) || handedOut.has(port + offset)) continue;
+    // Marked before the checks, so calls running at the same time never settle on one port.
+    handedOut.add(port).add(port + offset);
     if ((await canListen(port)) && (offset === 0 || (await canListen(port + offset)))) return port;
   }
   throw new Error(`no free port between ${LOWEST} and ${top} (with port + ${offset} free) after ${ATTEMPTS} tries`);
