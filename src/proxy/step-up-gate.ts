@@ -11,8 +11,8 @@ import type { Principal } from './principal.js';
 
 /** Judges principals against step-up rules. */
 export interface StepUpGate {
-  /** The route's rule when `principal` does not meet it; undefined when the route has none or it is met. */
-  unmet(allow: AllowRule, principal: Principal): StepUpRule | undefined;
+  /** The route's rule when `login` (a principal, or a session's values) does not meet it; undefined when none or met. */
+  unmet(allow: AllowRule, login: Pick<Principal, 'provider' | 'acr' | 'authTime'>): StepUpRule | undefined;
   /** What a step-up login upgrading `session` asks: the rule's values and the session it upgrades. */
   upgradeAsk(rule: StepUpRule, session: SessionData): StepUpAsk;
 }
@@ -21,11 +21,11 @@ export interface StepUpGate {
 export function createStepUpGate(deps: { providers: Pick<Providers, 'byId'>; now: () => number }): StepUpGate {
   const { providers, now } = deps;
   return {
-    unmet(allow, principal) {
+    unmet(allow, login) {
       const rule = stepUpRuleOf(allow);
       if (rule === undefined) return undefined;
-      const skew = providers.byId(principal.provider)?.settings.clockSkew ?? 0;
-      return meetsStepUp(rule, principal.acr, principal.authTime, now(), skew) ? undefined : rule;
+      const skew = providers.byId(login.provider)?.settings.clockSkew ?? 0;
+      return meetsStepUp(rule, login.acr, login.authTime, now(), skew) ? undefined : rule;
     },
     upgradeAsk(rule, session) {
       return { ...rule.ask, up: sessionFingerprint(session.id) };

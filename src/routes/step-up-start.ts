@@ -39,7 +39,6 @@ export async function startStepUp(request: FastifyRequest, rd: string, deps: Sta
   const session = await loadSession(deps.sessionAccess, request);
   const provider = session ? (session.provider ?? deps.providers.primary.id) : undefined;
   if (!session || provider === undefined || (accepted !== undefined && !accepted.includes(provider))) return { plain: rule.ask };
-  const principal = { identity: session.identity, accessToken: '', source: 'session' as const, provider, acr: session.acr, authTime: session.authAt, dpop: undefined };
-  if (deps.stepUp.unmet(allow, principal) === undefined) return {};
+  if (deps.stepUp.unmet(allow, { provider, acr: session.acr, authTime: session.authAt }) === undefined) return {};
   return { plain: rule.ask, upgrade: { ask: deps.stepUp.upgradeAsk(rule, session), provider } };
 }

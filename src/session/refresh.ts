@@ -112,6 +112,12 @@ export function createRefresher(deps: {
     return current;
   }
 
+  /** Remembers `newer` for requests still carrying the refresh token of `session` (or of `loaded`, older still). */
+  function remember(loaded: SessionData, session: SessionData, newer: SessionData): void {
+    if (session.tokens.refreshToken) rotations.set(fingerprint(session.tokens.refreshToken), newer);
+    if (loaded !== session && loaded.tokens.refreshToken) rotations.set(fingerprint(loaded.tokens.refreshToken), newer);
+  }
+
   async function refreshUnderLock(loaded: SessionData): Promise<RefreshResult> {
     // An upstream's grant may have rotated the refresh token while this one waited its turn.
     let session = latest(loaded);
@@ -121,10 +127,7 @@ export function createRefresher(deps: {
       session = result.session;
       result = await refreshOnce(session);
     }
-    if (result.kind === 'refreshed' && result.session !== session) {
-      if (session.tokens.refreshToken) rotations.set(fingerprint(session.tokens.refreshToken), result.session);
-      if (loaded.tokens.refreshToken && loaded !== session) rotations.set(fingerprint(loaded.tokens.refreshToken), result.session);
-    }
+    if (result.kind === 'refreshed' && result.session !== session) remember(loaded, session, result.session);
     if (result.kind === 'failed') {
       failedAt.set(session.id, clock());
       log.warn({ sub: session.identity.sub }, 'token refresh failed; keeping the session and retrying later');
@@ -190,10 +193,7 @@ export function createRefresher(deps: {
         if (result.kind === 'ended') return { kind: 'ended' };
         if (result.kind === 'failed') return { kind: 'busy' };
         if (!done) return { kind: 'moved', session: result.session };
-        if (result.session.gen > session.gen && session.tokens.refreshToken) {
-          rotations.set(fingerprint(session.tokens.refreshToken), result.session);
-          if (loaded !== session && loaded.tokens.refreshToken) rotations.set(fingerprint(loaded.tokens.refreshToken), result.session);
-        }
+        if (result.session.gen > session.gen) remember(loaded, session, result.session);
         return { kind: 'ran', value: done.value, session: result.session };
       });
     },
