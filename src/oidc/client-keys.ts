@@ -11,8 +11,8 @@ import { EC_CURVE_ALGS, parsePrivateKey } from '../config/private-key.js';
 /** The JWS algorithm of a client assertion. */
 export type AssertionAlg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'Ed25519' | 'EdDSA';
 
-/** How WebCrypto imports the key for each alg ("EdDSA" is Ed25519 under its older name). */
-const SUBTLE: Record<AssertionAlg, webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
+/** How WebCrypto imports a key for each alg ("EdDSA" is Ed25519 under its older name); DPoP keys too. */
+export const WEBCRYPTO_PARAMS: Record<AssertionAlg, webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
   RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
   PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
   ES256: { name: 'ECDSA', namedCurve: 'P-256' },
@@ -94,7 +94,7 @@ export class ClientSigningKey {
 
   private async signer(alg: AssertionAlg): Promise<AsyncClientAuth> {
     const der = this.key.export({ type: 'pkcs8', format: 'der' });
-    const key = await webcrypto.subtle.importKey('pkcs8', der, SUBTLE[alg], false, ['sign']);
+    const key = await webcrypto.subtle.importKey('pkcs8', der, WEBCRYPTO_PARAMS[alg], false, ['sign']);
     const kid = await this.kidPromise;
     // oauth4webapi names an Ed25519 signature "Ed25519"; a provider that knows only "EdDSA" gets that name.
     const rename = alg === 'EdDSA' ? { [client.modifyAssertion]: (header: Record<string, unknown>) => void (header.alg = 'EdDSA') } : {};

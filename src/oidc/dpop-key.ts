@@ -9,6 +9,8 @@ import { createECDH, createHash, createPrivateKey, createPublicKey, hkdfSync, we
 import type * as client from 'openid-client';
 import type { ProviderConfig } from '../config/schema.js';
 import { dpopAlgorithm, privateKeyOf, type DpopAlgorithm } from '../config/private-key.js';
+import { decodeKey } from '../config/key-bytes.js';
+import { WEBCRYPTO_PARAMS } from './client-keys.js';
 
 /** One DPoP key, ready to sign: its key, algorithm, public JWK, thumbprint and encoded JWS header. */
 export interface DpopKey {
@@ -70,24 +72,11 @@ export function deriveDpopKey(sessionKey: string, issuer: string, clientId: stri
   }
 }
 
-/** A configured session key's bytes: hex when it is valid hex, else base64 (as session/keys.ts decodes it). */
-function decodeKey(text: string): Buffer {
-  const value = text.trim();
-  if (/^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0) return Buffer.from(value, 'hex');
-  return Buffer.from(value, 'base64');
-}
 
-/** WebCrypto parameters of each algorithm, for the key pair openid-client's DPoP handle takes. */
-const SUBTLE: Record<DpopAlgorithm, webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
-  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
-  ES384: { name: 'ECDSA', namedCurve: 'P-384' },
-  ES512: { name: 'ECDSA', namedCurve: 'P-521' },
-  Ed25519: { name: 'Ed25519' },
-};
 
 /** The key as a WebCrypto pair for openid-client (its public half extractable, as the handle requires). */
 export async function cryptoKeyPair(key: DpopKey): Promise<client.CryptoKeyPair> {
-  const params = SUBTLE[key.alg];
+  const params = WEBCRYPTO_PARAMS[key.alg];
   const pkcs8 = key.privateKey.export({ type: 'pkcs8', format: 'der' });
   const spki = createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' });
   const [privateKey, publicKey] = await Promise.all([

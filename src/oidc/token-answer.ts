@@ -38,7 +38,7 @@ export async function checkIdToken(token: string, policy: IdTokenPolicy | undefi
 export function tokenSetFrom(response: client.TokenEndpointResponse, previous?: TokenSet, dpopJkt?: string): TokenSet {
   return {
     // Only a bound token carries the field: a cookie holds no more than before with DPoP off.
-    ...(response.token_type === 'dpop' && dpopJkt !== undefined ? { jkt: dpopJkt } : {}),
+    ...boundTo(response, dpopJkt),
     accessToken: response.access_token,
     // A provider that does not rotate refresh tokens keeps the old one valid.
     refreshToken: response.refresh_token ?? previous?.refreshToken,
@@ -50,4 +50,9 @@ export function tokenSetFrom(response: client.TokenEndpointResponse, previous?: 
 
 function storableIdToken(token: string): string | undefined {
   return token.length <= MAX_KEPT_ID_TOKEN_LENGTH ? token : undefined;
+}
+
+/** `{ jkt }` when the answer's token came DPoP-bound (token_type dpop) to the key `dpopJkt` names; else nothing. */
+export function boundTo(response: client.TokenEndpointResponse, dpopJkt: string | undefined): { jkt?: string } {
+  return response.token_type === 'dpop' && dpopJkt !== undefined ? { jkt: dpopJkt } : {};
 }

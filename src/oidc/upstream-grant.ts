@@ -9,7 +9,7 @@ import type { Identity, TokenSet } from '../identity.js';
 import type { Discovered } from './discovery.js';
 import { dpopOptions } from './dpop-handle.js';
 import { ProviderError, type ProviderCall } from './provider-call.js';
-import { checkIdToken } from './token-answer.js';
+import { boundTo, checkIdToken } from './token-answer.js';
 
 /** What an upstream's token is asked for with (its `accessToken` settings). */
 export interface UpstreamTokenAsk {
@@ -45,7 +45,7 @@ function upstreamTokenFrom(response: client.TokenEndpointResponse, provider: Dis
   return {
     accessToken: response.access_token,
     tokenType: response.token_type,
-    ...(response.token_type === 'dpop' && provider.dpop !== undefined ? { jkt: provider.dpop.jkt } : {}),
+    ...boundTo(response, provider.dpop?.jkt),
     expiresAt: response.expires_in === undefined ? undefined : now + response.expires_in * 1000,
     obtainedAt: now,
   };

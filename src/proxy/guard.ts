@@ -25,7 +25,7 @@ export interface GuardDeps {
   beginLogin: BeginLogin;
   stepUp: StepUpGate;
   /** Upstreams' own tokens (`accessToken` resource, audience, scopes). */
-  upstreamTokens?: UpstreamTokens;
+  upstreamTokens: UpstreamTokens;
 }
 
 /** The preHandler: resolves once the request may go on; a reply it sent (redirect, 401, 403, 404) is returned. */
@@ -72,26 +72,23 @@ export function createGuard(deps: GuardDeps): Guard {
       request.authgate.principal = principal;
       // An upstream with a token of its own (accessToken resource, audience, scopes); the others pay one check.
       const ask = upstream.tokenAsk;
-      return ask === undefined || principal === undefined || upstreamTokens === undefined ? undefined : upstreamTokens.attach(request, reply, upstream, ask);
+      return ask === undefined || principal === undefined ? undefined : upstreamTokens.attach(request, reply, upstream, ask);
     }
     if (unmet !== undefined) {
       request.log.info({ upstream: upstream.name, reason: 'step-up', sub: principal?.identity.sub }, 'step-up required');
       const session = request.authgate.session?.session;
       // A browser with a session goes back to its provider and returns here upgraded; anyone else is told how (RFC 9470).
-      if (principal?.source === 'session' && session && isBrowserNavigation(request) && !isWebSocketUpgrade(request)) {
-        const { path, query } = request.authgate;
-        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl), [principal.provider], stepUp.upgradeAsk(unmet, session));
+      if (principal?.source === 'session' && session && canFollowLogin(request)) {
+        return beginLogin(request, reply, backHere(request, publicUrl), [principal.provider], stepUp.upgradeAsk(unmet, session));
       }
       return sendStepUpChallenge(reply, unmet);
     }
 
     request.log.info({ upstream: upstream.name, reason: decision.reason, sub: principal?.identity.sub }, 'access denied');
     if (decision.reason === 'unauthenticated') {
-      // A WebSocket client cannot follow a redirect; a login transaction per reconnect would pile up.
-      if (isBrowserNavigation(request) && !isWebSocketUpgrade(request)) {
-        const { path, query } = request.authgate;
+      if (canFollowLogin(request)) {
         // A route with step-up asks for it at this very login: one trip to the provider, not two.
-        return beginLogin(request, reply, safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl), upstream.config.providers, stepUpRuleOf(allow)?.ask);
+        return beginLogin(request, reply, backHere(request, publicUrl), upstream.config.providers, stepUpRuleOf(allow)?.ask);
       }
       return sendUnauthenticated(reply);
     }
@@ -132,4 +129,15 @@ function checkUpgrade(request: FastifyRequest, upstream: CompiledUpstream, publi
     return 'origin-not-allowed';
   }
   return normalised === publicOrigin || upstream.config.allowedOrigins.includes(normalised) ? undefined : 'origin-not-allowed';
+}
+
+/** A browser navigation, which can follow a login; a WebSocket client cannot (a transaction per reconnect would pile up). */
+function canFollowLogin(request: FastifyRequest): boolean {
+  return isBrowserNavigation(request) && !isWebSocketUpgrade(request);
+}
+
+/** Where a login started here returns: this request's path and query, as a safe same-origin target. */
+function backHere(request: FastifyRequest, publicUrl: string): string {
+  const { path, query } = request.authgate;
+  return safeRedirectTarget(query ? `${path}?${query}` : path, publicUrl);
 }

@@ -61,7 +61,7 @@ export interface ForwardAuthDeps {
   config: Pick<Config, 'server'>;
   stepUp: StepUpGate;
   /** Upstreams' own tokens: the one handed as X-Auth-Request-Access-Token for a route that has one. */
-  upstreamTokens?: UpstreamTokens;
+  upstreamTokens: UpstreamTokens;
 }
 
 /** Registers /oauth2/auth and /oauth2/auth/*. */
@@ -137,12 +137,14 @@ export function registerForwardAuth(app: FastifyInstance, deps: ForwardAuthDeps)
       if (trustedPeer && upstreams.every((u) => u.config.authRequestAccessToken)) {
         // A route with a token of its own (accessToken resource/audience/scopes) gets that one, as proxied;
         // originals that would need different tokens get none rather than the session's broader one.
-        const ask = upstreams[0]?.tokenAsk;
-        if (ask === undefined && upstreams.every((u) => u.tokenAsk === undefined)) {
+        const [first] = upstreams;
+        const ask = first?.tokenAsk;
+        const oneToken = upstreams.every((u) => u.tokenAsk?.key === ask?.key);
+        if (oneToken && ask === undefined) {
           reply.header('x-auth-request-access-token', principal.accessToken);
-        } else if (ask !== undefined && upstreamTokens !== undefined && upstreams.every((u) => u.tokenAsk?.key === ask.key)) {
+        } else if (oneToken && first !== undefined && ask !== undefined) {
           request.authgate.principal = principal;
-          const failed = await upstreamTokens.attach(request, reply, upstreams[0], ask);
+          const failed = await upstreamTokens.attach(request, reply, first, ask);
           if (failed !== undefined) return failed;
           reply.header('x-auth-request-access-token', request.authgate.principal.accessToken);
         }

@@ -4,6 +4,7 @@
  * as a session, and one gateway's cookies and records never open at another gateway that shares its keys.
  */
 import { createHash, hkdfSync } from 'node:crypto';
+import { decodeKey } from '../config/key-bytes.js';
 
 /** What a derived key is used for; each purpose gets its own key from every configured key. */
 export type KeyPurpose = 'session' | 'login-transaction' | 'session-record';
@@ -19,12 +20,6 @@ export interface GatewayBinding {
   publicUrl: string;
 }
 
-/** Decodes one configured key (hex when it is valid hex, else base64 or base64url). */
-export function decodeKey(text: string): Buffer {
-  const value = text.trim();
-  if (/^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0) return Buffer.from(value, 'hex');
-  return Buffer.from(value, 'base64');
-}
 
 /**
  * The HKDF info for one purpose at one gateway. The binding is JSON-encoded (an array of strings: no two
