@@ -17,7 +17,7 @@ import type { Tracing } from '../observability/tracing.js';
 export type ProviderFailure = 'unavailable' | 'invalid_grant' | 'rejected' | 'invalid_response';
 
 /** The provider calls the gateway makes, as they are labelled in the metrics. */
-export type ProviderOperation = 'discovery' | 'code_grant' | 'refresh' | 'userinfo' | 'introspection' | 'resource_token' | 'token_exchange' | 'par';
+export type ProviderOperation = 'discovery' | 'code_grant' | 'refresh' | 'userinfo' | 'introspection' | 'resource_token' | 'token_exchange' | 'par' | 'revocation';
 
 /** What a failure looks like to whoever sees it: the GatewayError parts. */
 export interface ErrorFace {
@@ -100,7 +100,7 @@ export function classify(err: unknown): FailureDetails {
 }
 
 /** Refreshes are counted by their outcome in token_refreshes_total instead (docs/metrics.md). */
-const COUNTED: ReadonlySet<ProviderOperation> = new Set(['discovery', 'code_grant', 'userinfo', 'introspection', 'resource_token', 'token_exchange', 'par']);
+const COUNTED: ReadonlySet<ProviderOperation> = new Set(['discovery', 'code_grant', 'userinfo', 'introspection', 'resource_token', 'token_exchange', 'par', 'revocation']);
 
 /** Runs one call to the provider: timed, counted, and failing only with a ProviderError. */
 export type ProviderCall = <T>(operation: ProviderOperation, call: () => Promise<T>, face?: (details: FailureDetails) => ErrorFace) => Promise<T>;

@@ -3,7 +3,8 @@
  * (what discovery loaded) and handing each public call to the step that does it:
  * - discovery.ts: metadata and JWKS, retried at start-up, refreshed afterwards;
  * - authorize.ts: the authorization URL and the RFC 9207 issuer check of the response;
- * - code-grant.ts (with userinfo.ts): the end of a login; refresh-grant.ts; introspection.ts; end-session.ts.
+ * - code-grant.ts (with userinfo.ts): the end of a login; refresh-grant.ts; introspection.ts; end-session.ts;
+ *   revocation.ts.
  * Every call to the provider goes through one fetch (provider-fetch.ts) and one wrapper that times, counts
  * and classifies it (provider-call.ts); every failure is a ProviderError, a GatewayError with a reason.
  */
@@ -29,6 +30,7 @@ import { createProviderFetch } from './provider-fetch.js';
 import { PushedAuthorization } from './pushed-authorization.js';
 import type { ProviderKeys } from './provider-keys.js';
 import { refreshTokens, type RefreshOutcome, type RefreshSteps } from './refresh-grant.js';
+import { revokeSessionTokens, type RevocationOutcome } from './revocation.js';
 import { withUserinfo } from './userinfo.js';
 import { exchangeTokenGrant, resourceTokenGrant, type ResourceGrantResult, type UpstreamToken, type UpstreamTokenAsk } from './upstream-grant.js';
 
@@ -36,6 +38,7 @@ export { pkceChallenge, type CallbackChecks } from './authorize.js';
 export type { LoginResult } from './code-grant.js';
 export type { RetryPolicy } from './discovery.js';
 export type { RefreshOutcome } from './refresh-grant.js';
+export type { RevocationOutcome } from './revocation.js';
 export { MAX_KEPT_ID_TOKEN_LENGTH } from './token-answer.js';
 export type { ResourceGrantResult, UpstreamToken, UpstreamTokenAsk } from './upstream-grant.js';
 
@@ -196,6 +199,14 @@ export class OidcProvider {
    */
   async introspect(token: string): Promise<Record<string, unknown>> {
     return introspectToken(this.loaded(), this.login.call, token);
+  }
+
+  /**
+   * Hands the session's refresh token (or access token) back to the provider at sign-out (RFC 7009); resolves
+   * to what was revoked, or why nothing was; rejects with a ProviderError when the provider failed.
+   */
+  async revoke(tokens: TokenSet): Promise<RevocationOutcome> {
+    return revokeSessionTokens(this.discovery.current, this.login.call, tokens);
   }
 
   /** The provider's end-session URL for RP-initiated logout, or null when it offers none. */

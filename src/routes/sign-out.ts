@@ -1,5 +1,6 @@
 /**
- * GET or POST /oauth2/sign_out?rd=PATH: ends the session here, then at the provider (RP-initiated logout
+ * GET or POST /oauth2/sign_out?rd=PATH: ends the session here, hands its refresh token back to the provider
+ * (RFC 7009 revocation, when the provider offers it), then ends it at the provider (RP-initiated logout
  * with id_token_hint) when it has an end_session_endpoint; otherwise straight to rd. Without rd the
  * landing is /oauth2/signed_out ("You are signed out").
  *
@@ -8,8 +9,11 @@
  * request comes from in Sec-Fetch-Site (or, older ones, in Origin); a request with neither (curl, scripts)
  * is not a browser being steered by a page, and signs out as before.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TokenSet } from '../identity.js';
 import { sendPage } from '../http/replies.js';
+import type { OidcProvider } from '../oidc/provider.js';
+import { ProviderError } from '../oidc/provider-call.js';
 import type { Providers } from '../oidc/providers.js';
 import type { Pages } from '../pages/load-pages.js';
 import { renderSignOutConfirmation } from '../pages/render.js';
@@ -19,6 +23,35 @@ import type { SessionStore } from '../session/types.js';
 const SIGN_OUT_PATH = '/oauth2/sign_out';
 /** Where a sign-out without rd lands (routes/signed-out.ts). */
 export const SIGNED_OUT_PATH = '/oauth2/signed_out';
+
+/** How long a sign-out waits for the provider's revocation answer before it goes on (the call itself goes on too). */
+const REVOCATION_WAIT_MS = 2_000;
+
+/**
+ * Revokes the signed-out session's tokens at its provider, waiting at most REVOCATION_WAIT_MS: the session
+ * is already gone here, so a slow or failing provider delays the sign-out a little and never stops it.
+ * A failure is one warning line, with the provider's OAuth error and never a token.
+ */
+async function revokeAtProvider(provider: OidcProvider, tokens: TokenSet, log: FastifyBaseLogger): Promise<void> {
+  let saidLate = false;
+  const revoked = provider.revoke(tokens).then(
+    (outcome) => {
+      if (outcome === 'refresh_token' || outcome === 'access_token') log.info({ provider: provider.id, revoked: outcome }, 'sign-out: token revoked at the provider');
+    },
+    (err: unknown) => {
+      if (saidLate) return; // one line per sign-out
+      const details = err instanceof ProviderError ? { reason: err.reason, oauthError: err.oauthError, providerStatus: err.providerStatus } : {};
+      log.warn({ provider: provider.id, ...details }, 'sign-out: the provider did not revoke the token; the session here is ended all the same');
+    },
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), REVOCATION_WAIT_MS)));
+  const late = await Promise.race([revoked, waited]);
+  clearTimeout(timer);
+  if (late !== 'late') return;
+  saidLate = true;
+  log.warn({ provider: provider.id }, `sign-out: the provider did not answer the revocation within ${REVOCATION_WAIT_MS} ms; signed out without waiting`);
+}
 
 /** Registers /oauth2/sign_out. */
 export function registerSignOut(app: FastifyInstance, deps: { store: SessionStore; providers: Providers; publicUrl: string; pages: Pages }): void {
@@ -58,8 +91,9 @@ export function registerSignOut(app: FastifyInstance, deps: { store: SessionStor
     await store.destroy(request, reply);
     request.authgate.session = null;
     if (loaded) request.log.info({ sub: loaded.session.identity.sub, provider: loaded.session.provider }, 'signed out');
-    // RP-initiated logout at the session's own provider (none when it is no longer configured).
+    // Revocation and RP-initiated logout at the session's own provider (none when it is no longer configured).
     const provider = loaded ? providers.ofSession(loaded.session) : undefined;
+    if (loaded && provider) await revokeAtProvider(provider, loaded.session.tokens, request.log);
     const endSession = loaded && provider ? provider.endSessionUrl(loaded.session.tokens.idToken, new URL(target, publicUrl).href) : null;
     return reply.header('cache-control', 'no-store').redirect(endSession?.href ?? target, 302);
   };

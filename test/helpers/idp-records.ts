@@ -69,6 +69,7 @@ export function clientRequestRecord(ctx: KoaContextWithOIDC | { get(name: string
     resource: firstValue(body.resource),
     scope: firstValue(body.scope),
     audience: firstValue(body.audience),
+    ...(endpoint === 'revocation' ? { tokenTypeHint: firstValue(body.token_type_hint) } : {}),
     ...(clientAssertion ? { clientAssertion } : {}),
   };
 }

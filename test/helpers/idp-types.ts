@@ -2,6 +2,7 @@
  * The shapes of the test identity provider's API (test/helpers/idp.ts): how it starts, how tests tamper
  * with its answers, and the handles of a running provider.
  */
+import type { IdpRevocationControl } from './idp-revocation.js';
 import type { JWK, SigningAlgorithmWithNone } from 'oidc-provider';
 import type { IdpClient, IdpUser } from './idp-accounts.js';
 import type { IdpStepUp, IdpStepUpOptions } from './idp-step-up.js';
@@ -50,6 +51,8 @@ export interface IdpOptions {
    * `auto` pushes; 'required' refuses any authorization request that was not pushed.
    */
   par?: 'off' | 'on' | 'required';
+  /** The RFC 7009 revocation endpoint, advertised in discovery (default true). */
+  revocation?: boolean;
   /**
    * The client assertion algorithms the provider takes and advertises (token_endpoint_auth_signing_alg_values_supported);
    * default oidc-provider's own (HS256, RS256, PS256, ES256, Ed25519, EdDSA).
@@ -97,6 +100,8 @@ export interface TokenRequestRecord {
   resource?: string | undefined;
   scope?: string | undefined;
   audience?: string | undefined;
+  /** The revocation request's `token_type_hint`, when it gave one. */
+  tokenTypeHint?: string | undefined;
 }
 
 /** How `signJwt` signs: by default exactly like the provider signs its ID and logout tokens. */
@@ -185,6 +190,8 @@ export interface StartedIdp {
    * 'drop' closes the connection without an answer (a network error). Failed requests are recorded too.
    */
   failTokenEndpoint(mode: 'http-503' | 'drop' | null): void;
+  /** Makes the revocation endpoint answer 503 or hold requests unanswered (idp-revocation.ts). */
+  revocation: IdpRevocationControl;
   /**
    * Changes the next successful refresh_token answer, as a misbehaving provider or a proxy in front of it
    * would: the ID token re-signed with the provider's key but other claims ({sub} or {iss}), or signed as

@@ -9,6 +9,7 @@ import { demoUsers } from './idp-accounts.js';
 import { apiClientTokens, AUTHORIZATION_PATH, JWKS_PATH, TOKEN_PATH } from './idp-api-client.js';
 import { createProvider, providerConfiguration } from './idp-configuration.js';
 import { dpopConfiguration, recordDpop } from './idp-dpop.js';
+import { revocationFailures } from './idp-revocation.js';
 import { clientEndpointOf, clientRequestRecord, pushedParams, recordAuthorizationRequest } from './idp-records.js';
 import { createSigner, decodePayload } from './idp-signing.js';
 import { setUpStepUp } from './idp-step-up.js';
@@ -43,6 +44,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   let publishedJwks: { keys: JWK[] } | null = null;
   let jwksCount = 0;
   let jwksFailing = false;
+  const revocation = revocationFailures();
   const apiClient = { clientId: 'authgate-test-api-client', clientSecret: randomBytes(24).toString('base64url') };
 
   // The issuer must name the real port, so the server listens first and the provider is plugged in after.
@@ -86,10 +88,13 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     const endpoint = clientEndpointOf(ctx.method, ctx.path);
     if (endpoint !== undefined && endpoint !== 'token') {
       try {
+        if (endpoint === 'revocation' && (await revocation.answered(ctx))) return;
         await next();
         if (endpoint === 'par') recordAuthorizationRequest(pushedParams(ctx as unknown as KoaContextWithOIDC), authorizationRequests, offlineChallenges);
       } finally {
-        clientRequests.push(clientRequestRecord(ctx, endpoint));
+        const record = clientRequestRecord(ctx, endpoint);
+        clientRequests.push(record);
+        if (endpoint === 'revocation') revocation.recorded(record);
       }
       return;
     }
@@ -186,6 +191,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     },
     issueJwtAccessToken,
     apiClient,
+    revocation: revocation.control,
     failTokenEndpoint: (mode) => {
       tokenFailure = mode;
     },

@@ -2,7 +2,7 @@
  * private_key_jwt (RFC 7523) against the real provider: the assertion as the provider received it (alg
  * from the key, kid = RFC 7638 thumbprint, iss = sub = client id, aud = issuer, jti, exp), for RSA, P-256
  * and Ed25519 keys given as PEM, JWK or file; the same authentication for PAR, the code grant, the
- * refresh grant and introspection (the gateway makes no revocation call); client_secret_jwt.
+ * refresh grant, introspection and the revocation at sign-out; client_secret_jwt.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,7 +103,7 @@ describe('private_key_jwt for every call the gateway authenticates', () => {
   });
   after(() => stack.close());
 
-  it('pushes the authorization request, refreshes and introspects with the same assertion', async () => {
+  it('pushes the authorization request, refreshes, introspects and revokes with the same assertion', async () => {
     const browser = await stack.signIn('alice');
     await assertAssertion(stack.idp.clientRequests.find((r) => r.endpoint === 'par'), stack, key, 'ES256');
     const session = (await sealBoxesFor([TEST_SESSION_KEY], stack)).session.open(browser.jar.get('authgate')?.value ?? '')?.data as {
@@ -119,6 +119,12 @@ describe('private_key_jwt for every call the gateway authenticates', () => {
     assert.equal(due.status, 200);
     await due.body?.cancel();
     await assertAssertion(stack.idp.tokenRequests.find((r) => r.grantType === 'refresh_token'), stack, key, 'ES256');
+
+    const signedOut = await browser.fetch(`${stack.publicUrl}/oauth2/sign_out`);
+    assert.equal(signedOut.status, 302);
+    const revocation = stack.idp.clientRequests.find((r) => r.endpoint === 'revocation');
+    await assertAssertion(revocation, stack, key, 'ES256');
+    assert.equal(revocation?.tokenTypeHint, 'refresh_token');
   });
 });
 
