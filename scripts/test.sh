@@ -14,4 +14,9 @@ if [ "${#files[@]}" -eq 0 ]; then
   exit 1
 fi
 echo "== ${#files[@]} test files"
+# tsx transforms with esbuild's synchronous API, which by default waits on a worker thread with Atomics.wait.
+# A few full runs here had one test file (a different one each time) hang before its first test until the
+# 120 s timeout, the way others report that worker hanging under load. ESBUILD_WORKER_THREADS=0 makes each
+# synchronous call its own esbuild process instead (no measurable cost: tsx caches transforms on disk).
+export ESBUILD_WORKER_THREADS=0
 exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=120000 "${files[@]}"
