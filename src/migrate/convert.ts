@@ -4,6 +4,7 @@
  * the public routes cut from them); whatever no step read is reported last.
  */
 import { mapAccess } from './map-access.js';
+import { mapPages } from './map-pages.js';
 import { mapProvider } from './map-provider.js';
 import { mapServer } from './map-server.js';
 import { mapSession } from './map-session.js';
@@ -21,6 +22,7 @@ export function convertOptions(options: ProxyOptions): Migration {
   mapSession(m);
   mapUpstreams(m);
   mapAccess(m);
+  mapPages(m);
   reportUnused(m);
   return m;
 }

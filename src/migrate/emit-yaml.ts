@@ -13,9 +13,10 @@ const HEADER = [
 
 /** The authgate YAML for a conversion. */
 export function emitYaml(m: Migration, source: string): string {
-  const { server, oidc, session, api, defaults, upstreams } = m.tree;
+  const { server, oidc, session, api, pages, defaults, upstreams } = m.tree;
   const tree: Record<string, unknown> = { server, oidc, session };
   if (Object.keys(api).length > 0) tree.api = api;
+  if (Object.keys(pages).length > 0) tree.pages = pages;
   // The rule first: it is what a reader must check.
   const { auth, allow, ...rest } = defaults;
   tree.defaults = { auth, allow, ...rest };

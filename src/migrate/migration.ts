@@ -23,9 +23,10 @@ export class Migration {
     oidc: Tree;
     session: Tree;
     api: Tree;
+    pages: Tree;
     defaults: Tree;
     upstreams: Tree[];
-  } = { server: {}, oidc: {}, session: {}, api: {}, defaults: {}, upstreams: [] };
+  } = { server: {}, oidc: {}, session: {}, api: {}, pages: {}, defaults: {}, upstreams: [] };
   readonly lines: MigrationLine[] = [];
   /** A comment to write before a key, by its path ("defaults.allow"). */
   readonly comments = new Map<string, string>();

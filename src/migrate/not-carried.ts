@@ -7,7 +7,6 @@ import type { Migration } from './migration.js';
 /** login.gov's private_key_jwt wants the token endpoint as the assertion's audience; authgate signs the issuer (FAPI 2.0). */
 const LOGIN_GOV_KEY = 'authgate signs private_key_jwt assertions for the issuer (FAPI 2.0), and login.gov asks for its token endpoint there; see docs/fapi.md (oidc.clientAuthMethod: private_key_jwt, for providers that take the issuer)';
 const LOGGING = 'authgate logs JSON lines to stdout (one per request, with user and remoteAddr); LOG_LEVEL or server.logLevel sets the level';
-const PAGES = 'authgate has no sign-in page of its own: a signed-out navigation goes straight to the provider';
 const DISCOVERY = 'authgate discovers every endpoint and key from the issuer\'s metadata';
 const GOOGLE_ADMIN = 'authgate does not call the Google Admin SDK';
 const REFUSED_TLS = 'refused: authgate always verifies certificates (give a private CA with NODE_EXTRA_CA_CERTS)';
@@ -50,11 +49,6 @@ export const NOT_CARRIED_REASONS: Readonly<Record<string, string>> = {
   htpasswd_user_groups: 'authgate has no local users',
   display_htpasswd_form: 'authgate has no local users',
   backend_logout_url: 'authgate uses the provider\'s end_session_endpoint from its metadata at sign-out',
-  provider_display_name: PAGES,
-  custom_templates_dir: PAGES,
-  custom_sign_in_logo: PAGES,
-  banner: PAGES,
-  footer: PAGES,
   show_debug_on_error: 'authgate error pages never show details',
   force_json_errors: 'authgate answers JSON to every request whose Accept does not name text/html',
   force_https: 'redirect http to https in front of authgate (ingress, load balancer)',
