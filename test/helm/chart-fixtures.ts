@@ -3,11 +3,17 @@
  * example), the shapes of the rendered objects the assertions read, small accessors, and a render cache.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { TEST_SESSION_KEY } from '../helpers/gateway.js';
 import { CHART_DIR, helmAvailability, helmTemplate, type K8sObject } from '../helpers/helm.js';
+
+/** A fresh P-256 private key as a PKCS#8 PEM. */
+function ecPem(): string {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
 
 /** Whether helm can run here, and why not when it cannot. */
 export const helm = helmAvailability();
@@ -16,7 +22,16 @@ export const CLIENT_SECRET = 'chart-test-client-secret';
 /** The least the default values need to render: the two secrets. */
 export const SECRETS = { 'secrets.clientSecret': CLIENT_SECRET, 'secrets.sessionKey': TEST_SESSION_KEY };
 /** What the gateway's environment holds in a pod: every ${VAR} the rendered configs use. */
-export const POD_ENV = { OIDC_CLIENT_SECRET: CLIENT_SECRET, SESSION_KEY: TEST_SESSION_KEY, REDIS_PASSWORD: 'redis-pass', PARTNER_CLIENT_SECRET: 'partner-secret' };
+export const POD_ENV = {
+  OIDC_CLIENT_SECRET: CLIENT_SECRET,
+  SESSION_KEY: TEST_SESSION_KEY,
+  REDIS_PASSWORD: 'redis-pass',
+  PARTNER_CLIENT_SECRET: 'partner-secret',
+  // examples/fapi.yaml: the client's and the DPoP key (PEM), and an admin token.
+  CLIENT_PRIVATE_KEY: ecPem(),
+  DPOP_KEY: ecPem(),
+  ADMIN_TOKEN: randomBytes(32).toString('base64'),
+};
 /** The chart's examples directory. */
 export const EXAMPLES_DIR = join(CHART_DIR, 'examples');
 /** The example values files, sorted. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TEST_SESSION_KEY } from '../helpers/gateway.js';
 import { helmTemplate, helmTemplateRun } from '../helpers/helm.js';
-import { all, chartYaml, checksums, CLIENT_SECRET, configOf, DEFAULTS, defaultValues, envVar, gateway, helm, one, scenarioRenderer, SECRETS, type Deployment } from './chart-fixtures.js';
+import { all, chartYaml, checksums, CLIENT_SECRET, configOf, configText, DEFAULTS, defaultValues, envVar, gateway, helm, one, scenarioRenderer, SECRETS, type Deployment } from './chart-fixtures.js';
 
 describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reason }, () => {
   /** Each scenario rendered once, shared by the tests below. */
@@ -45,6 +45,36 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
       assert.deepEqual(envVar(container, 'OIDC_CLIENT_SECRET')?.valueFrom?.secretKeyRef, { name: secret.metadata.name, key: 'client-secret' });
       assert.deepEqual(envVar(container, 'SESSION_KEY')?.valueFrom?.secretKeyRef, { name: secret.metadata.name, key: 'session-key' });
       assert.equal(envVar(container, 'REDIS_PASSWORD'), undefined);
+    });
+  });
+
+  describe('private_key_jwt: no client secret', () => {
+    const keyOnly = {
+      'secrets.sessionKey': TEST_SESSION_KEY,
+      'config.oidc.clientSecret': null,
+      'config.oidc.clientAuthMethod': 'private_key_jwt',
+      'config.oidc.clientPrivateKeyFile': '/etc/authgate-keys/client.pem',
+    };
+
+    it('creates a Secret with the session key only, and wires no OIDC_CLIENT_SECRET', async () => {
+      const objects = await helmTemplate([], keyOnly);
+      assert.deepEqual(Object.keys(one(objects, 'Secret').data as Record<string, string>), ['session-key']);
+      const container = gateway(one<Deployment>(objects, 'Deployment'));
+      assert.equal(envVar(container, 'OIDC_CLIENT_SECRET'), undefined, 'a reference to a missing key would stop the pod');
+      assert.ok(envVar(container, 'SESSION_KEY'));
+      assert.doesNotMatch(configText(objects), /clientSecret/);
+    });
+
+    it('still asks for the secret while the config uses ${OIDC_CLIENT_SECRET}, and says how to drop it', async () => {
+      const run = await helmTemplateRun([], { ...keyOnly, 'config.oidc.clientSecret': '${OIDC_CLIENT_SECRET}' });
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /set config\.oidc\.clientSecret: null/);
+    });
+
+    it('still asks for a session key', async () => {
+      const run = await helmTemplateRun([], { ...keyOnly, 'secrets.sessionKey': '' });
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /a session key is needed: set secrets\.sessionKey/);
     });
   });
 
@@ -138,6 +168,21 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
       ['a session key shorter than 32 bytes', { ...SECRETS, 'secrets.sessionKey': 'short' }, /at least 32 bytes/],
       ['a literal client secret in the ConfigMap', { ...SECRETS, 'config.oidc.clientSecret': 'plain' }, /config\.oidc\.clientSecret holds a literal secret/],
       ['a literal session key in the ConfigMap', { ...SECRETS, 'config.session.keys': [TEST_SESSION_KEY] }, /config\.session\.keys\[0\] is a literal key/],
+      ['a literal private key in the ConfigMap', { ...SECRETS, 'config.oidc.clientPrivateKey': '-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----' }, /config\.oidc\.clientPrivateKey holds a literal secret.*clientPrivateKeyFile/],
+      ['a literal DPoP key in the ConfigMap', { ...SECRETS, 'config.oidc.dpopKey': '{"kty":"EC","crv":"P-256","d":"x"}' }, /config\.oidc\.dpopKey holds a literal secret/],
+      [
+        'a literal secret of a second provider in the ConfigMap',
+        {
+          ...SECRETS,
+          'config.oidc': null,
+          'config.providers': [
+            { id: 'corp', issuer: 'https://corp.example', clientId: 'gw', clientSecret: '${OIDC_CLIENT_SECRET}' },
+            { id: 'partners', issuer: 'https://partners.example', clientId: 'gw', clientSecret: 'plain-partner-secret' },
+          ],
+        },
+        /config\.providers\[1\]\.clientSecret holds a literal secret/,
+      ],
+      ['a literal admin token in the ConfigMap', { ...SECRETS, 'config.admin': { listen: '127.0.0.1:9091', tokens: ['x'.repeat(44)] } }, /config\.admin\.tokens\[0\] is a literal token/],
       ['a loopback listen address', { ...SECRETS, 'config.server.listen': '127.0.0.1:4180' }, /loopback/],
       // values.schema.json (generated from the config schema) refuses it before the template's own check.
       ['a listen address without a port', { ...SECRETS, 'config.server.listen': '0.0.0.0' }, /\/config\/server\/listen'?: '0\.0\.0\.0' does not match pattern/],

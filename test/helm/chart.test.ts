@@ -147,12 +147,13 @@ describe('helm chart helm/authgate', { skip: helm.available ? false : helm.reaso
         it('fills every ${VAR} of config.yaml from the container environment, secrets from a Secret', () => {
           const text = configText(objects);
           const names = [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]);
-          assert.ok(names.includes('OIDC_CLIENT_SECRET') && names.includes('SESSION_KEY'), 'config.yaml keeps the secrets out');
+          const clientCredential = names.includes('OIDC_CLIENT_SECRET') || names.includes('CLIENT_PRIVATE_KEY');
+          assert.ok(clientCredential && names.includes('SESSION_KEY'), 'config.yaml keeps the secrets out');
           for (const name of names) assert.ok(envVar(container, name), `config.yaml uses \${${name}} but the container has no ${name}`);
           const secrets = all(objects, 'Secret');
-          for (const name of ['OIDC_CLIENT_SECRET', 'SESSION_KEY', 'REDIS_PASSWORD']) {
+          const secretNames = ['OIDC_CLIENT_SECRET', 'SESSION_KEY', 'REDIS_PASSWORD', 'PARTNER_CLIENT_SECRET', 'CLIENT_PRIVATE_KEY', 'DPOP_KEY', 'ADMIN_TOKEN'];
+          for (const name of secretNames.filter((n) => names.includes(n) || n === 'SESSION_KEY')) {
             const ref = envVar(container, name)?.valueFrom?.secretKeyRef;
-            if (name === 'REDIS_PASSWORD' && !ref) continue;
             assert.ok(ref, `${name} does not come from a Secret`);
             const created = secrets.find((x) => x.metadata.name === ref.name);
             if (created) assert.ok(ref.key in (created.data as Record<string, string>), `Secret ${ref.name} has no key ${ref.key}`);

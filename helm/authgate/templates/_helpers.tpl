@@ -188,6 +188,15 @@ Seconds of a gateway duration ("90s", "15m", "500ms", "1d" or a number of second
 {{- end }}
 
 {{/*
+"true" when the rendered config uses ${OIDC_CLIENT_SECRET} (the chart's default oidc: section does), else
+"". Without it (clientAuthMethod: private_key_jwt and clientSecret: null) the chart neither needs nor wires
+a client secret.
+*/}}
+{{- define "authgate.usesClientSecret" -}}
+{{- if contains "${OIDC_CLIENT_SECRET}" (toYaml (.Values.config | default dict)) }}true{{- end }}
+{{- end }}
+
+{{/*
 Checks that fail the render with a clear message. Included by the Deployment.
 */}}
 {{- define "authgate.validate" -}}
@@ -197,16 +206,32 @@ Checks that fail the render with a clear message. Included by the Deployment.
 {{- fail "authgate: give either secrets.existingSecret or secrets.clientSecret/secrets.sessionKey, not both" }}
 {{- end }}
 {{- else }}
-{{- if not (and $s.clientSecret $s.sessionKey) }}
-{{- fail "authgate: the OIDC client secret and a session key are needed: set secrets.existingSecret to a Secret with the keys client-secret and session-key, or set both secrets.clientSecret and secrets.sessionKey (openssl rand -base64 32) for the chart to create one" }}
+{{- $needsSecret := include "authgate.usesClientSecret" . }}
+{{- if and $needsSecret (not (and $s.clientSecret $s.sessionKey)) }}
+{{- fail "authgate: the OIDC client secret and a session key are needed: set secrets.existingSecret to a Secret with the keys client-secret and session-key, or set both secrets.clientSecret and secrets.sessionKey (openssl rand -base64 32) for the chart to create one (with clientAuthMethod: private_key_jwt, set config.oidc.clientSecret: null and no client secret is needed)" }}
+{{- else if not $s.sessionKey }}
+{{- fail "authgate: a session key is needed: set secrets.sessionKey (openssl rand -base64 32), or secrets.existingSecret to a Secret with the key session-key" }}
 {{- else if lt (len (toString $s.sessionKey)) 43 }}
 {{- fail "authgate: secrets.sessionKey must be at least 32 bytes written as base64 or hex: generate one with openssl rand -base64 32" }}
 {{- end }}
 {{- end }}
 {{- $cfg := .Values.config | default dict }}
-{{- $secret := dig "oidc" "clientSecret" "" $cfg | toString }}
-{{- if and $secret (not (contains "${" $secret)) }}
-{{- fail "authgate: config.oidc.clientSecret holds a literal secret, and config is rendered into a ConfigMap, which is not secret: keep \"${OIDC_CLIENT_SECRET}\" and give the secret through secrets.*" }}
+{{- /* Every provider entry's credentials: a ${VAR} reference (filled from a Secret) or a *File, never the text itself. */}}
+{{- $entries := list }}
+{{- if $cfg.oidc }}{{- $entries = append $entries (dict "path" "config.oidc" "entry" $cfg.oidc) }}{{- end }}
+{{- range $i, $p := ($cfg.providers | default list) }}{{- $entries = append $entries (dict "path" (printf "config.providers[%d]" $i) "entry" $p) }}{{- end }}
+{{- range $e := $entries }}
+{{- range $key := list "clientSecret" "clientPrivateKey" "dpopKey" }}
+{{- $value := get $e.entry $key }}
+{{- if and $value (not (contains "${" (toString $value))) }}
+{{- fail (printf "authgate: %s.%s holds a literal secret, and config is rendered into a ConfigMap, which is not secret: write a ${VAR} reference filled from a Secret (\"${OIDC_CLIENT_SECRET}\" from secrets.*, others through extraEnv), or %sFile with the Secret mounted (extraVolumes)" $e.path $key $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $i, $token := (dig "admin" "tokens" list $cfg) }}
+{{- if not (contains "${" (toString $token)) }}
+{{- fail (printf "authgate: config.admin.tokens[%d] is a literal token, and config is rendered into a ConfigMap, which is not secret: use a ${VAR} reference filled from a Secret through extraEnv, or admin.tokensFile with the Secret mounted" $i) }}
+{{- end }}
 {{- end }}
 {{- range $i, $key := (dig "session" "keys" list $cfg) }}
 {{- if not (contains "${" (toString $key)) }}
