@@ -52,6 +52,11 @@ export const oidcSection = z.strictObject({
   groupsClaim: z.string().min(1).default('groups'),
   /** The claim that names the user upstream (X-Forwarded-User, X-Auth-Request-User) and in logs. */
   userClaim: z.string().min(1).default('sub'),
+  /**
+   * The userinfo request at sign-in: auto when the ID token lacks a claim the gateway uses (email, the groups
+   * claim, userClaim, a claim some allow.claims names); always at every sign-in; never.
+   */
+  userinfo: z.enum(['auto', 'always', 'never']).default('auto'),
   /** The authorization request's prompt; none by default (a login asking offline_access no longer forces consent). */
   prompt: prompt.optional(),
   /** More authorization request parameters, e.g. Google's access_type: offline or Entra's domain_hint. */

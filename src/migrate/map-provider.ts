@@ -131,6 +131,8 @@ function mapClaims(m: Migration): void {
     );
   }
   if (m.bool('insecure_oidc_allow_unverified_email', false)) oidc.trustUnverifiedEmail = true;
+  // Both fill missing claims from the userinfo (profile) endpoint unless told not to.
+  if (m.bool('skip_claims_from_profile_url', false)) oidc.userinfo = 'never';
 }
 
 function mapBearerTokens(m: Migration): void {

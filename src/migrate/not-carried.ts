@@ -26,7 +26,6 @@ export const NOT_CARRIED_REASONS: Readonly<Record<string, string>> = {
   oidc_jwks_url: DISCOVERY,
   oidc_public_key_files: DISCOVERY,
   pubjwk_url: DISCOVERY,
-  skip_claims_from_profile_url: 'authgate reads the ID token and the userinfo endpoint',
   oidc_audience_claims: 'authgate checks the standard aud claim',
   oidc_extra_audiences: 'authgate accepts ID tokens for oidc.clientId only (extra audiences are for api.audiences with skip_jwt_bearer_tokens)',
   oidc_enabled_signing_algs: 'authgate accepts the algorithms the provider publishes',

@@ -31,7 +31,7 @@ import { PushedAuthorization } from './pushed-authorization.js';
 import type { ProviderKeys } from './provider-keys.js';
 import { refreshTokens, type RefreshOutcome, type RefreshSteps } from './refresh-grant.js';
 import { revokeSessionTokens, type RevocationOutcome } from './revocation.js';
-import { withUserinfo } from './userinfo.js';
+import { withUserinfo, type UserinfoPolicy } from './userinfo.js';
 import { exchangeTokenGrant, resourceTokenGrant, type ResourceGrantResult, type UpstreamToken, type UpstreamTokenAsk } from './upstream-grant.js';
 
 export { pkceChallenge, type CallbackChecks } from './authorize.js';
@@ -84,11 +84,12 @@ export class OidcProvider {
     const onLoaded = (metadata: Readonly<client.ServerMetadata>) => this.par.observe(metadata);
     this.discovery = new ProviderDiscovery({ oidc, clientAuth, fetch: this.http.fetch, call, log, retry, keysRefreshMs, dpopKeys, onLoaded });
     this.whenReady = this.discovery.whenReady;
+    const userinfo: UserinfoPolicy = { mode: oidc.userinfo, used: () => ['email', oidc.groupsClaim, oidc.userClaim, ...claimNames()] };
     const identityFrom = (claims: Record<string, unknown>, knownUser?: string) => identityFromClaims(claims, rules, claimNames(), knownUser);
     this.login = {
       call,
       redirectUri: this.redirectUri,
-      completeClaims: (provider, accessToken, claims, bound) => withUserinfo(provider, call, log, oidc.groupsClaim, accessToken, claims, bound),
+      completeClaims: (provider, accessToken, claims, bound) => withUserinfo(provider, call, log, userinfo, accessToken, claims, bound),
       identityFrom,
     };
     this.refreshSteps = { call, log, groupsClaim: oidc.groupsClaim, identityFrom };

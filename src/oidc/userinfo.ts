@@ -1,6 +1,7 @@
 /**
- * The userinfo request at login, made only when the ID token lacks what the gateway needs (the email or the
- * groups claim). A userinfo failure does not fail the login: the ID token's claims are used alone.
+ * The userinfo request at login (`oidc.userinfo`): with auto, only when the ID token lacks a claim the
+ * gateway uses (the email, the groups claim, the user claim, a claim a policy names); always; or never. A
+ * userinfo failure does not fail the login: the ID token's claims are used alone.
  */
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
@@ -9,18 +10,25 @@ import { dpopOptions } from './dpop-handle.js';
 import { mergeClaims } from './identity.js';
 import type { ProviderCall } from './provider-call.js';
 
-/** The ID token's claims, completed from the userinfo endpoint when they lack the email or `groupsClaim`. */
+/** When to ask userinfo, and which claims the gateway uses (with auto, one missing from the ID token asks). */
+export interface UserinfoPolicy {
+  mode: 'auto' | 'always' | 'never';
+  /** The claims the gateway reads at this moment (policies can be reloaded). */
+  used(): readonly string[];
+}
+
+/** The ID token's claims, completed from the userinfo endpoint as `policy` says. */
 export async function withUserinfo(
   provider: Discovered,
   call: ProviderCall,
   log: Logger,
-  groupsClaim: string,
+  policy: UserinfoPolicy,
   accessToken: string,
   claims: Record<string, unknown>,
   /** The access token is DPoP-bound: it is presented with a proof (a bound token as a Bearer is refused). */
   bound = false,
 ): Promise<Record<string, unknown>> {
-  const needed = claims.email === undefined || claims[groupsClaim] === undefined;
+  const needed = policy.mode === 'always' || (policy.mode === 'auto' && policy.used().some((name) => claims[name] === undefined));
   if (!needed || !provider.metadata.userinfo_endpoint) return claims;
   try {
     const userinfo = await call('userinfo', () => client.fetchUserInfo(provider.configuration, accessToken, claims.sub as string, bound ? dpopOptions(provider.dpop) : undefined));

@@ -19,6 +19,7 @@ describe('configuration defaults', () => {
       scopes: ['openid', 'profile', 'email', 'offline_access'],
       groupsClaim: 'groups',
       userClaim: 'sub',
+      userinfo: 'auto',
       extraAuthorizeParams: {},
       trustUnverifiedEmail: false,
       clockSkew: 60_000,

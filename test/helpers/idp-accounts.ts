@@ -56,17 +56,24 @@ export function clientMetadata(client: IdpClient): ClientMetadata {
   };
 }
 
-/** The provider's account for a user, with the claims the scopes release. */
-export function account(user: IdpUser): Account {
+/**
+ * The provider's account for a user, with the claims the scopes release; `userinfoOnly` claims are left out
+ * of ID tokens (only the userinfo endpoint gives them), as providers that keep ID tokens small do.
+ */
+export function account(user: IdpUser, userinfoOnly: readonly string[] = []): Account {
   return {
     accountId: user.sub,
-    claims: () => ({
-      sub: user.sub,
-      email: user.email,
-      email_verified: user.emailVerified ?? true,
-      name: user.name,
-      preferred_username: user.preferredUsername,
-      groups: user.groups,
-    }),
+    claims: (use) => {
+      const claims: Record<string, unknown> = {
+        sub: user.sub,
+        email: user.email,
+        email_verified: user.emailVerified ?? true,
+        name: user.name,
+        preferred_username: user.preferredUsername,
+        groups: user.groups,
+      };
+      if (use === 'id_token') for (const name of userinfoOnly) delete claims[name];
+      return claims as Awaited<ReturnType<Account['claims']>>;
+    },
   };
 }

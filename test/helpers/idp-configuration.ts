@@ -87,7 +87,7 @@ export function providerConfiguration({ options, users, apiClient, providerKey, 
     },
     findAccount: (_ctx, sub) => {
       const user = users.get(sub);
-      return user ? account(user) : undefined;
+      return user ? account(user, options.userinfoOnlyClaims) : undefined;
     },
     pkce: { required: () => true },
     routes: { authorization: AUTHORIZATION_PATH, token: TOKEN_PATH, jwks: JWKS_PATH },

@@ -51,6 +51,8 @@ export interface IdpOptions {
    * `auto` pushes; 'required' refuses any authorization request that was not pushed.
    */
   par?: 'off' | 'on' | 'required';
+  /** Claims left out of ID tokens: only the userinfo endpoint gives them (default none). */
+  userinfoOnlyClaims?: string[];
   /** The RFC 7009 revocation endpoint, advertised in discovery (default true). */
   revocation?: boolean;
   /**
@@ -159,6 +161,8 @@ export interface StartedIdp {
   refreshGrants(): number;
   /** Token exchanges as recorded, refused audiences and armed refusals of resource grants (idp-upstream-tokens.ts). */
   upstreamTokens: UpstreamTokenState;
+  /** How many requests the userinfo endpoint has answered so far (from anyone). */
+  userinfoRequests(): number;
   /** How many GET requests the JWKS endpoint has answered so far (from anyone). */
   jwksRequests(): number;
   /**

@@ -27,6 +27,9 @@ export type {
   TokenRequestRecord,
 } from './idp-types.js';
 
+/** oidc-provider's default path of the userinfo endpoint. */
+const USERINFO_PATH = '/me';
+
 /** Starts the provider on 127.0.0.1 and resolves once it accepts connections. */
 export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const users = new Map((options.users ?? demoUsers).map((u) => [u.sub, u]));
@@ -43,6 +46,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
   const { providerKey, publicJwk, signJwt } = createSigner(options.clients[0]?.clientSecret);
   let publishedJwks: { keys: JWK[] } | null = null;
   let jwksCount = 0;
+  let userinfoCount = 0;
   let jwksFailing = false;
   const revocation = revocationFailures();
   const apiClient = { clientId: 'authgate-test-api-client', clientSecret: randomBytes(24).toString('base64url') };
@@ -79,6 +83,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
         return;
       }
     }
+    if (ctx.path === USERINFO_PATH) userinfoCount += 1;
     if (ctx.method === 'GET' && ctx.path === AUTHORIZATION_PATH) {
       const query = new URLSearchParams(ctx.querystring);
       authorizationGets.push(query);
@@ -181,6 +186,7 @@ export async function startIdp(options: IdpOptions): Promise<StartedIdp> {
     authorizationGets,
     refreshGrants: () => tokenRequests.filter((r) => r.grantType === 'refresh_token').length,
     upstreamTokens,
+    userinfoRequests: () => userinfoCount,
     jwksRequests: () => jwksCount,
     publicJwk,
     publishJwks: (document) => {

@@ -53,6 +53,13 @@ describe('converting oauth2-proxy options', () => {
     assert.ok(both.lines.some((l) => l.startsWith('authgate migrate: pass_authorization_header: not carried: ')));
   });
 
+  it('turns skip_claims_from_profile_url into oidc.userinfo: never, and says nothing of it when false', () => {
+    assert.equal(convert(['--skip-claims-from-profile-url']).tree.oidc.userinfo, 'never');
+    const off = convert(['--skip-claims-from-profile-url=false']);
+    assert.equal(off.tree.oidc.userinfo, undefined);
+    assert.deepEqual(off.lines.filter((l) => l.includes('skip_claims_from_profile_url')), []);
+  });
+
   it('says nothing about options given with the value that changes nothing', () => {
     const { lines } = convert(['--force-https=false', '--standard-logging=true', '--exclude-logging-path=', '--skip-provider-button']);
     assert.deepEqual(lines.filter((l) => /force_https|standard_logging|exclude_logging_path|skip_provider_button/.test(l)), []);
