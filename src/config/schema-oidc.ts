@@ -41,6 +41,11 @@ export const oidcSection = z.strictObject({
   clientAuthMethod: z.enum(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt']).default('client_secret_basic'),
   /** private_key_jwt's signing key (PEM or private JWK); its public half is served at /oauth2/jwks. */
   clientPrivateKey: privateKeyText.optional(),
+  /**
+   * The `aud` of private_key_jwt / client_secret_jwt assertions: the provider's issuer (FAPI 2.0, RFC 7523bis),
+   * or its token endpoint, which RFC 7523 also allows and some providers require (Okta, login.gov).
+   */
+  clientAssertionAudience: z.enum(['issuer', 'tokenEndpoint']).default('issuer'),
   /** The `kid` of clientPrivateKey; empty or left out: its RFC 7638 thumbprint. */
   clientPrivateKeyId: z.string().optional(),
   /** RFC 9126: auto pushes when the provider advertises it; required refuses to log in otherwise; off never. */

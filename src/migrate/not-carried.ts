@@ -4,8 +4,8 @@
  */
 import type { Migration } from './migration.js';
 
-/** login.gov's private_key_jwt wants the token endpoint as the assertion's audience; authgate signs the issuer (FAPI 2.0). */
-const LOGIN_GOV_KEY = 'authgate signs private_key_jwt assertions for the issuer (FAPI 2.0), and login.gov asks for its token endpoint there; see docs/fapi.md (oidc.clientAuthMethod: private_key_jwt, for providers that take the issuer)';
+/** oauth2-proxy's jwt_key signs login.gov's client assertions; login.gov itself is not converted (map-provider.ts). */
+const LOGIN_GOV_KEY = 'the key of oauth2-proxy\'s login.gov provider, which this converter refuses; for a provider that takes private_key_jwt set oidc.clientAuthMethod: private_key_jwt with the key in clientPrivateKeyFile (and clientAssertionAudience: tokenEndpoint where the provider wants its token endpoint as aud, as login.gov does); see docs/fapi.md';
 const LOGGING = 'authgate logs JSON lines to stdout (one per request, with user and remoteAddr); LOG_LEVEL or server.logLevel sets the level';
 const DISCOVERY = 'authgate discovers every endpoint and key from the issuer\'s metadata';
 const GOOGLE_ADMIN = 'authgate does not call the Google Admin SDK';

@@ -15,6 +15,7 @@ describe('configuration defaults', () => {
       clientId: 'gateway',
       clientSecret: 'secret',
       clientAuthMethod: 'client_secret_basic',
+      clientAssertionAudience: 'issuer',
       pushedAuthorizationRequests: 'auto',
       scopes: ['openid', 'profile', 'email', 'offline_access'],
       groupsClaim: 'groups',

@@ -165,6 +165,55 @@ describe('client_secret_jwt', () => {
   });
 });
 
+describe('clientAssertionAudience: tokenEndpoint (for providers that want it, e.g. Okta, login.gov)', () => {
+  it('puts the token endpoint in the aud of every assertion: PAR, code grant, refresh, revocation', async () => {
+    const key = testKey('p256');
+    const clock = createTestClock();
+    const stack = await keyStack(key, {
+      now: clock.now,
+      idp: { accessTokenTtl: 300, par: 'on' },
+      configure: (c) => (c.oidc.clientAssertionAudience = 'tokenEndpoint'),
+    });
+    try {
+      const browser = await stack.signIn('alice');
+      clock.advance(260_000); // within refreshSkew of the token's expiry
+      const due = await browser.fetch(`${stack.publicUrl}/app`, { headers: { accept: 'application/json' } });
+      assert.equal(due.status, 200);
+      await due.body?.cancel();
+      const signedOut = await browser.fetch(`${stack.publicUrl}/oauth2/sign_out`);
+      assert.equal(signedOut.status, 302);
+      const seen = stack.idp.clientRequests.map((r) => [r.endpoint, r.grantType, r.status, r.clientAssertion?.payload.aud]);
+      const tokenEndpoint = `${stack.idp.issuer}/token`;
+      assert.deepEqual(seen, [
+        ['par', '', 201, tokenEndpoint],
+        ['token', 'authorization_code', 200, tokenEndpoint],
+        ['token', 'refresh_token', 200, tokenEndpoint],
+        ['revocation', '', 200, tokenEndpoint],
+      ]);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('client_secret_jwt too', async () => {
+    const stack = await startStack({
+      clientAuthMethod: 'client_secret_jwt',
+      configure: (c) => {
+        c.oidc.clientAuthMethod = 'client_secret_jwt';
+        c.oidc.clientAssertionAudience = 'tokenEndpoint';
+      },
+    });
+    try {
+      await stack.signIn('alice');
+      const grant = stack.idp.tokenRequests.find((r) => r.grantType === 'authorization_code');
+      assert.equal(grant?.status, 200);
+      assert.equal(grant.clientAssertion?.payload.aud, `${stack.idp.issuer}/token`);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('a key the provider does not know', () => {
   it('fails the login with a clear page, not a 500', async () => {
     const stack = await keyStack(testKey('p256'), { registered: testKey('p256') });
