@@ -37,13 +37,21 @@ export interface TestBrowser {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/**
+ * How long one Chromium start may take. Playwright's own default is 3 minutes, past the runner's 120 s per
+ * file, so a start that stalls on a loaded machine would take the whole file down; it is tried once more.
+ */
+const LAUNCH_TIMEOUT_MS = 30_000;
+
+function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, chromiumSandbox: false, args: CHROMIUM_ARGS, timeout: LAUNCH_TIMEOUT_MS });
+}
+
 /** Launches headless Chromium. */
 export async function launchBrowser(): Promise<TestBrowser> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    chromiumSandbox: false,
-    args: CHROMIUM_ARGS,
+  const browser = await launchChromium().catch((err: unknown) => {
+    process.stderr.write(`test browser: Chromium did not start (${String(err).split('\n')[0]}); trying once more\n`);
+    return launchChromium();
   });
   const contexts = new Set<BrowserContext>();
   const blockedRequests: string[] = [];

@@ -38,6 +38,27 @@ export interface StartedGateway {
   close(): Promise<void>;
 }
 
+/** How long a test gateway's close may wait for its connections and upstream exchanges before they are cut. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Closes a test gateway. app.close() waits for every connection still carrying a request and for the
+ * upstream exchanges behind them; a test that leaves one open (a body it never read) would hold its file
+ * until the runner's timeout. After CLOSE_GRACE_MS the connections are cut, and stderr says what was open.
+ */
+async function closeGateway(gateway: Gateway): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const closed = gateway.app.close();
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)));
+  const outcome = await Promise.race([closed.then(() => 'closed' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'closed') return;
+  const open = process.getActiveResourcesInfo().join(', ');
+  process.stderr.write(`test gateway: close() still waiting after ${CLOSE_GRACE_MS} ms; in flight ${JSON.stringify(gateway.inFlightRequests())}; active ${open}; cutting its connections\n`);
+  gateway.app.server.closeAllConnections();
+  await closed;
+}
+
 /** Builds and starts a gateway from a configuration tree (validated exactly as a YAML file would be). */
 export async function startGateway(
   tree: AnyConfigTree,
@@ -65,7 +86,7 @@ export async function startGateway(
     gateway,
     logs,
     logEntries: () => logs.map((line) => JSON.parse(line) as Record<string, unknown>),
-    close: () => gateway.app.close(),
+    close: () => closeGateway(gateway),
   };
 }
 
