@@ -68,6 +68,24 @@ describe('sign-out revokes the refresh token at the provider', () => {
     assertNoTokenIn(stack, accessToken);
   });
 
+  it('another site cannot make the gateway revoke: a cross-site or cross-origin sign-out only asks to confirm', async () => {
+    const { browser, accessToken } = await signedIn(stack, 'bob');
+    const before = revocations(stack).length;
+    const elsewhere: Array<Record<string, string>> = [{ 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'https://evil.example' }];
+    for (const headers of elsewhere) {
+      for (const method of ['GET', 'POST']) {
+        const answer = await browser.fetch(`${stack.publicUrl}/oauth2/sign_out?rd=/`, { method, headers });
+        assert.equal(answer.status, 200, `${method} ${JSON.stringify(headers)}: the confirmation page`);
+        await answer.body?.cancel();
+      }
+    }
+    assert.equal(revocations(stack).length, before, 'no revocation call');
+    assert.equal(await userinfoStatus(stack, accessToken), 200, 'the token still works at the provider');
+    const me = await browser.fetch(`${stack.publicUrl}/oauth2/userinfo`, { headers: { accept: 'application/json' } });
+    assert.equal(me.status, 200, 'still signed in here');
+    await me.body?.cancel();
+  });
+
   it('a provider that answers 503: signed out all the same, one warning, the grant left to expire', async () => {
     stack.idp.revocation.fail('http-503');
     try {

@@ -7,16 +7,8 @@ import { describe, it } from 'node:test';
 import { convertOptions } from '../../src/migrate/convert.js';
 import { formatLine } from '../../src/migrate/migration.js';
 import { readProxyOptions } from '../../src/migrate/read-sources.js';
+import { BASE_FLAGS as BASE } from './migrate-cli.js';
 
-const BASE = [
-  '--provider=oidc',
-  '--oidc-issuer-url=https://idp.example.com',
-  '--client-id=app',
-  '--client-secret=s3cret',
-  '--redirect-url=https://app.example.com/oauth2/callback',
-  '--upstream=http://app:8080/',
-  '--email-domain=example.com',
-];
 
 function convert(flags: string[]) {
   const m = convertOptions(readProxyOptions({ env: {}, flags: [...BASE, ...flags] }));

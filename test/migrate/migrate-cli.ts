@@ -15,6 +15,17 @@ export interface CliRun {
   stderr: string;
 }
 
+/** The least an oauth2-proxy configuration needs for the in-process conversion tests: an OIDC provider, one upstream, a rule. */
+export const BASE_FLAGS: readonly string[] = [
+  '--provider=oidc',
+  '--oidc-issuer-url=https://idp.example.com',
+  '--client-id=app',
+  '--client-secret=s3cret',
+  '--redirect-url=https://app.example.com/oauth2/callback',
+  '--upstream=http://app:8080/',
+  '--email-domain=example.com',
+];
+
 /** The fixtures' directory, relative to the repository root (where the command runs). */
 export const FIXTURES = 'test/migrate/fixtures';
 

@@ -10,18 +10,10 @@ import { emitYaml } from '../../src/migrate/emit-yaml.js';
 import { formatLine } from '../../src/migrate/migration.js';
 import { readProxyOptions } from '../../src/migrate/read-sources.js';
 import { TEST_SESSION_KEY } from '../helpers/gateway.js';
-import { check } from './migrate-cli.js';
+import { BASE_FLAGS, check } from './migrate-cli.js';
 
-const BASE = [
-  '--provider=oidc',
-  '--oidc-issuer-url=https://idp.example.com',
-  '--client-id=app',
-  '--client-secret=s3cret',
-  '--cookie-secret=0123456789abcdef0123456789abcdef',
-  '--redirect-url=https://app.example.com/oauth2/callback',
-  '--upstream=http://app:8080/',
-  '--email-domain=example.com',
-];
+/** A whole oauth2-proxy configuration, with a cookie secret so the output passes --check. */
+const BASE = [...BASE_FLAGS, '--cookie-secret=0123456789abcdef0123456789abcdef'];
 
 function convert(flags: string[]) {
   const m = convertOptions(readProxyOptions({ env: {}, flags: [...BASE, ...flags] }));
