@@ -19,6 +19,6 @@ echo "== ${#files[@]} test files"
 # 120 s timeout, the way others report that worker hanging under load. ESBUILD_WORKER_THREADS=0 makes each
 # synchronous call its own esbuild process instead (no measurable cost: tsx caches transforms on disk).
 export ESBUILD_WORKER_THREADS=0
-# --test-force-exit: a file ends when its tests and hooks have, even if something it started left a handle
-# open (a keep-alive socket, a timer); without it such a file waits for the 120 s timeout and fails.
-exec node --import tsx --test --test-force-exit --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=120000 "${files[@]}"
+# No --test-force-exit: under Node 20 it ended a file before all of its suites had reported (a full run
+# lost two suites of test/policy/evaluate.test.ts without a failure).
+exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout=120000 "${files[@]}"
